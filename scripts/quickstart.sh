@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Builds everything and runs the example bundle with tsrun.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec node dist/cli/main.js run bundles/busybox

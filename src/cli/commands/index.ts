@@ -1,0 +1,4 @@
+import type { Command } from '../command.js';
+
+// The command table. Each command lives in its own file.
+export const commands: Command[] = [];

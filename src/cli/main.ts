@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+import { appendFileSync } from 'node:fs';
+import { parseFlags, str, bool, type FlagSpec } from './args.js';
+import type { GlobalOptions } from './command.js';
+import { commands } from './commands/index.js';
+import { TsrunError, renderJsonLog, renderText } from '../errors.js';
+
+const globalFlags: FlagSpec[] = [
+  { name: 'root', value: true, help: 'state directory (default /run/tsrun)' },
+  { name: 'log', value: true, help: 'write errors and debug lines to this file' },
+  { name: 'log-format', value: true, help: 'text or json' },
+  { name: 'debug', help: 'verbose logging' },
+  { name: 'systemd-cgroup', help: 'accepted for runc compatibility' },
+  { name: 'help', short: 'h' },
+  { name: 'version', short: 'v' },
+];
+
+function usage(): string {
+  const lines = ['usage: tsrun [global flags] COMMAND [flags] [args]', '', 'commands:'];
+  for (const c of commands) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`);
+  lines.push('', 'global flags:');
+  for (const f of globalFlags) if (f.help) lines.push(`  --${f.name.padEnd(16)} ${f.help}`);
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  let globals: GlobalOptions = { root: '/run/tsrun', logFormat: 'text', debug: false, systemdCgroup: false };
+  try {
+    const parsed = parseFlags(argv, globalFlags, true);
+    const format = str(parsed, 'log-format') ?? 'text';
+    if (format !== 'text' && format !== 'json') {
+      throw new TsrunError('BAD_INPUT', `--log-format: expected text or json, got "${format}"`);
+    }
+    globals = {
+      root: str(parsed, 'root') ?? '/run/tsrun',
+      log: str(parsed, 'log'),
+      logFormat: format,
+      debug: bool(parsed, 'debug'),
+      systemdCgroup: bool(parsed, 'systemd-cgroup'),
+    };
+    if (bool(parsed, 'version')) {
+      process.stdout.write('tsrun version 0.1.0\nspec: 1.2.0\n');
+      return 0;
+    }
+    const [name, ...rest] = parsed.positionals;
+    if (!name || bool(parsed, 'help') || name === 'help') {
+      process.stdout.write(usage() + '\n');
+      return name || bool(parsed, 'help') ? 0 : 1;
+    }
+    const cmd = commands.find((c) => c.name === name);
+    if (!cmd) throw new TsrunError('BAD_INPUT', `unknown command "${name}"`, { hint: 'run tsrun --help' });
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`usage: ${cmd.usage}\n${cmd.summary}\n`);
+      return 0;
+    }
+    return await cmd.run(rest, globals);
+  } catch (err) {
+    report(err, globals);
+    return 1;
+  }
+}
+
+/** Errors go to stderr, and to --log (as JSON lines with --log-format json, which conmon reads). */
+export function report(err: unknown, globals: GlobalOptions): void {
+  if (globals.debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  process.stderr.write(`tsrun: ${renderText(err)}\n`);
+  if (globals.log) {
+    const line = globals.logFormat === 'json' ? renderJsonLog(err) : `${new Date().toISOString()} error: ${renderText(err)}`;
+    try {
+      appendFileSync(globals.log, line + '\n');
+    } catch {
+      // the log is best effort; stderr already has the message
+    }
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
