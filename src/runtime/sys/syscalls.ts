@@ -1,0 +1,73 @@
+import { TsrunError } from '../../errors.js';
+
+// Every kernel call tsrun makes goes through this interface: a koffi
+// implementation for real use (koffi.ts), a recording fake for unit tests
+// (fake.ts), and a tracing wrapper for --explain. Methods mirror the kernel
+// call one for one; they throw SyscallError on failure and hold no logic.
+
+export interface CapSets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+}
+
+export interface Syscalls {
+  // namespaces
+  unshare(flags: number): void;
+  setns(fd: number, nstype: number): void;
+
+  // mounts and the root
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  pivotRoot(newRoot: string, putOld: string): void;
+  chroot(path: string): void;
+  chdir(path: string): void;
+  fchdir(fd: number): void;
+  mknod(path: string, mode: number, dev: bigint): void;
+  mkfifo(path: string, mode: number): void;
+  umask(mask: number): number;
+
+  // names
+  sethostname(name: string): void;
+  setdomainname(name: string): void;
+
+  // credentials and capabilities
+  prctl(option: number, arg2: number | bigint, arg3?: number | bigint, arg4?: number, arg5?: number): number;
+  capget(): CapSets;
+  capset(sets: CapSets): void;
+  setgroups(gids: number[]): void;
+  setresgid(rgid: number, egid: number, sgid: number): void;
+  setresuid(ruid: number, euid: number, suid: number): void;
+
+  // resources
+  setrlimit(resource: number, soft: bigint, hard: bigint): void;
+  getrlimit(resource: number): { soft: bigint; hard: bigint };
+
+  // fds, signals and exec
+  open(path: string, flags: number, mode?: number): number;
+  close(fd: number): void;
+  fcntlSetCloexec(fd: number, cloexec: boolean): void;
+  closeRange(first: number, last: number, flags: number): void;
+  /** Resets a signal's disposition to SIG_DFL (SIG_IGN survives execve). */
+  resetSignal(signo: number): void;
+  /** Unblocks every signal on the calling thread. */
+  unblockAllSignals(): void;
+  execve(path: string, argv: string[], envp: string[]): never;
+  kill(pid: number, signal: number): void;
+
+  getpid(): number;
+  gettid(): number;
+}
+
+/** A failed kernel call: names the call, its main arguments and the errno. */
+export class SyscallError extends TsrunError {
+  readonly syscall: string;
+  readonly errnoNumber: number;
+
+  constructor(syscall: string, args: string, errno: number, errnoName: string, detail: string) {
+    super('SYSCALL', `${syscall}(${args}): ${errnoName}: ${detail}`, { errno: errnoName });
+    this.name = 'SyscallError';
+    this.syscall = syscall;
+    this.errnoNumber = errno;
+  }
+}
