@@ -1,0 +1,102 @@
+import { SyscallError, type CapSets, type Syscalls } from './syscalls.js';
+import { errnoName, errnoNumber, errnoText } from './errno.js';
+
+// A recording fake for unit tests: one ordered log of every call (so tests can
+// assert order across call kinds), and scripted failures by name.
+
+export interface Call {
+  name: keyof Syscalls;
+  args: unknown[];
+}
+
+interface Failure {
+  errno: string;
+  times: number;
+  when?: (args: unknown[]) => boolean;
+}
+
+/** Thrown by the fake's execve: the real one never returns. */
+export class FakeExec extends Error {
+  constructor(readonly path: string, readonly argv: string[], readonly envp: string[]) {
+    super(`execve ${path}`);
+  }
+}
+
+export class FakeSyscalls implements Syscalls {
+  readonly calls: Call[] = [];
+  private failures = new Map<string, Failure[]>();
+  private nextFd = 100;
+  caps: CapSets = { effective: (1n << 41n) - 1n, permitted: (1n << 41n) - 1n, inheritable: 0n };
+  rlimits = new Map<number, { soft: bigint; hard: bigint }>();
+  pid = 4242;
+
+  /** The next `times` calls of `name` (matching `when`, if given) fail with `errno`. */
+  failOn(name: keyof Syscalls, errno: string, times = 1, when?: (args: unknown[]) => boolean): this {
+    const list = this.failures.get(name) ?? [];
+    list.push({ errno, times, when });
+    this.failures.set(name, list);
+    return this;
+  }
+
+  /** Names of the calls made, in order; handy for sequence assertions. */
+  names(): string[] {
+    return this.calls.map((c) => c.name);
+  }
+
+  private record(name: keyof Syscalls, args: unknown[]): void {
+    this.calls.push({ name, args });
+    const list = this.failures.get(name);
+    const f = list?.find((x) => x.times > 0 && (!x.when || x.when(args)));
+    if (f) {
+      f.times--;
+      const num = errnoNumber(f.errno) ?? 0;
+      throw new SyscallError(name, args.map((a) => JSON.stringify(a, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).join(', '), num, errnoName(num), errnoText(f.errno));
+    }
+  }
+
+  unshare(flags: number): void { this.record('unshare', [flags]); }
+  setns(fd: number, nstype: number): void { this.record('setns', [fd, nstype]); }
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+    this.record('mount', [source, target, fstype, flags, data]);
+  }
+  umount2(target: string, flags: number): void { this.record('umount2', [target, flags]); }
+  pivotRoot(newRoot: string, putOld: string): void { this.record('pivotRoot', [newRoot, putOld]); }
+  chroot(path: string): void { this.record('chroot', [path]); }
+  chdir(path: string): void { this.record('chdir', [path]); }
+  fchdir(fd: number): void { this.record('fchdir', [fd]); }
+  mknod(path: string, mode: number, dev: bigint): void { this.record('mknod', [path, mode, dev]); }
+  mkfifo(path: string, mode: number): void { this.record('mkfifo', [path, mode]); }
+  umask(mask: number): number { this.record('umask', [mask]); return 0o022; }
+  sethostname(name: string): void { this.record('sethostname', [name]); }
+  setdomainname(name: string): void { this.record('setdomainname', [name]); }
+  prctl(option: number, arg2: number | bigint, arg3: number | bigint = 0, arg4 = 0, arg5 = 0): number {
+    this.record('prctl', [option, arg2, arg3, arg4, arg5]);
+    return 0;
+  }
+  capget(): CapSets { this.record('capget', []); return { ...this.caps }; }
+  capset(sets: CapSets): void { this.record('capset', [sets]); this.caps = { ...sets }; }
+  setgroups(gids: number[]): void { this.record('setgroups', [gids]); }
+  setresgid(r: number, e: number, s: number): void { this.record('setresgid', [r, e, s]); }
+  setresuid(r: number, e: number, s: number): void { this.record('setresuid', [r, e, s]); }
+  setrlimit(resource: number, soft: bigint, hard: bigint): void {
+    this.record('setrlimit', [resource, soft, hard]);
+    this.rlimits.set(resource, { soft, hard });
+  }
+  getrlimit(resource: number): { soft: bigint; hard: bigint } {
+    this.record('getrlimit', [resource]);
+    return this.rlimits.get(resource) ?? { soft: 1024n, hard: 1048576n };
+  }
+  open(path: string, flags: number, mode = 0): number { this.record('open', [path, flags, mode]); return this.nextFd++; }
+  close(fd: number): void { this.record('close', [fd]); }
+  fcntlSetCloexec(fd: number, cloexec: boolean): void { this.record('fcntlSetCloexec', [fd, cloexec]); }
+  closeRange(first: number, last: number, flags: number): void { this.record('closeRange', [first, last, flags]); }
+  resetSignal(signo: number): void { this.record('resetSignal', [signo]); }
+  unblockAllSignals(): void { this.record('unblockAllSignals', []); }
+  execve(path: string, argv: string[], envp: string[]): never {
+    this.record('execve', [path, argv, envp]);
+    throw new FakeExec(path, argv, envp);
+  }
+  kill(pid: number, signal: number): void { this.record('kill', [pid, signal]); }
+  getpid(): number { this.record('getpid', []); return this.pid; }
+  gettid(): number { this.record('gettid', []); return this.pid; }
+}
