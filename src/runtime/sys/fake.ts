@@ -97,6 +97,7 @@ export class FakeSyscalls implements Syscalls {
     throw new FakeExec(path, argv, envp);
   }
   kill(pid: number, signal: number): void { this.record('kill', [pid, signal]); }
+  flock(fd: number, operation: number): void { this.record('flock', [fd, operation]); }
   getpid(): number { this.record('getpid', []); return this.pid; }
   gettid(): number { this.record('gettid', []); return this.pid; }
 }

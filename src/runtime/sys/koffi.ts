@@ -60,6 +60,7 @@ const c = {
   sigprocmask: libc.func('int pthread_sigmask(int how, const uint8_t *set, uint8_t *old)'),
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
   kill: libc.func('int kill(int pid, int sig)'),
+  flock: libc.func('int flock(int fd, int op)'),
   getpid: libc.func('int getpid()'),
   gettid: libc.func('int gettid()'),
 };
@@ -195,6 +196,9 @@ export class KoffiSyscalls implements Syscalls {
   }
   kill(pid: number, signal: number): void {
     check(c.kill(pid, signal), 'kill', () => `${pid}, ${signal}`);
+  }
+  flock(fd: number, operation: number): void {
+    check(c.flock(fd, operation), 'flock', () => `${fd}, ${operation}`);
   }
   getpid(): number {
     return c.getpid();

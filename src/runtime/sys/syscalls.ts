@@ -54,6 +54,8 @@ export interface Syscalls {
   unblockAllSignals(): void;
   execve(path: string, argv: string[], envp: string[]): never;
   kill(pid: number, signal: number): void;
+  /** flock(2): LOCK_SH=1, LOCK_EX=2, LOCK_NB=4, LOCK_UN=8 */
+  flock(fd: number, operation: number): void;
 
   getpid(): number;
   gettid(): number;
