@@ -1,0 +1,102 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { TsrunError } from '../../errors.js';
+
+// How a plugin is found and run. Injectable (libcni's invoke.Exec): the real
+// one spawns the binary, the fake in fake-exec.ts scripts replies for tests.
+
+export const DEFAULT_CNI_PATH = ['/opt/cni/bin', '/usr/lib/cni'];
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** What a plugin process did: its exit code (null when killed) and its output. */
+export interface PluginOutcome {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut?: boolean;
+}
+
+export interface PluginExec {
+  /** The plugin binary's path, or a CNI_PLUGIN error naming the plugin and the search path. */
+  findInPath(type: string, paths: string[]): string;
+  run(pluginPath: string, stdin: string, env: Record<string, string>, timeoutMs: number): Promise<PluginOutcome>;
+}
+
+export class RealPluginExec implements PluginExec {
+  findInPath(type: string, paths: string[]): string {
+    if (type.includes('/')) throw new TsrunError('CNI_CONFIG', `plugin type "${type}" must be a name, not a path`);
+    for (const dir of paths) {
+      const candidate = join(dir, type);
+      try {
+        if (!statSync(candidate).isFile()) continue;
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // not here; keep looking
+      }
+    }
+    throw new TsrunError('CNI_PLUGIN', `failed to find plugin "${type}" in path [${paths.join(' ')}]`, {
+      hint: 'install the plugin or pass --cni-path',
+    });
+  }
+
+  async run(pluginPath: string, stdin: string, env: Record<string, string>, timeoutMs: number): Promise<PluginOutcome> {
+    const r = await execa(pluginPath, [], {
+      input: stdin,
+      env,
+      extendEnv: true,
+      reject: false,
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+      stripFinalNewline: false,
+    });
+    if (r.failed && r.exitCode === undefined && !r.timedOut && !r.isTerminated) {
+      // the spawn itself failed (ENOENT, EACCES, ...)
+      throw new TsrunError('CNI_PLUGIN', `exec ${pluginPath}: ${r.originalMessage ?? r.shortMessage}`);
+    }
+    return { exitCode: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr), timedOut: r.timedOut };
+  }
+}
+
+/** A CNI error object as plugins print it on failure. */
+export interface CniErrorJson {
+  cniVersion?: string;
+  code: number;
+  msg: string;
+  details?: string;
+}
+
+function asCniError(text: string): CniErrorJson | undefined {
+  try {
+    const j = JSON.parse(text) as Partial<CniErrorJson>;
+    if (typeof j === 'object' && j !== null && typeof j.code === 'number' && typeof j.msg === 'string') return j as CniErrorJson;
+  } catch {
+    // not JSON: handled by the caller
+  }
+  return undefined;
+}
+
+/**
+ * Turns a plugin run into its stdout JSON (success) or a TsrunError that keeps
+ * the plugin's CNI code. Garbage on success is an error too: a plugin must print JSON.
+ */
+export function decodeOutcome(o: PluginOutcome, timeoutMs: number): unknown {
+  if (o.timedOut) throw new TsrunError('CNI_PLUGIN', `timed out after ${timeoutMs} ms`);
+  if (o.exitCode !== 0) {
+    const e = asCniError(o.stdout);
+    if (e) {
+      const details = e.details ? `; ${e.details}` : '';
+      throw new TsrunError('CNI_PLUGIN', `${e.msg}${details}`, { cniCode: e.code });
+    }
+    const said = (o.stderr.trim() || o.stdout.trim()).slice(0, 2000);
+    const how = o.exitCode === null ? 'was killed' : `exited with status ${o.exitCode}`;
+    throw new TsrunError('CNI_PLUGIN', said ? `netplugin failed: ${JSON.stringify(said)} (${how})` : `netplugin failed with no error message (${how})`);
+  }
+  if (o.stdout.trim() === '') return undefined;
+  try {
+    return JSON.parse(o.stdout);
+  } catch {
+    throw new TsrunError('CNI_PLUGIN', `plugin printed output that is not JSON: ${JSON.stringify(o.stdout.slice(0, 200))}`);
+  }
+}
