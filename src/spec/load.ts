@@ -1,6 +1,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
+import { errnoCode } from './fs-error.js';
 import { describeIssue, formatLine, issueLines } from './issues.js';
 import { findJsonSyntaxProblem } from './json-position.js';
 import { specSchema } from './schema/index.js';
@@ -25,10 +26,6 @@ export function parseSpec(json: unknown, file: string): Spec {
   const more = rest.length ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
   const hint = rest.length ? `also: ${rest.slice(0, 3).map(formatLine).join('; ')}${rest.length > 3 ? '; …' : ''}` : SPEC_HINT;
   throw new TsrunError('SPEC_INVALID', `${file}: ${formatLine(first!)}${more}`, { file, jsonPath: first!.jsonPath, hint });
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
 function readText(file: string): string {

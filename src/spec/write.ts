@@ -1,11 +1,8 @@
 import { existsSync, linkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
+import { errnoCode } from './fs-error.js';
 import type { Spec } from './types.js';
-
-function errnoCode(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
 
 function exists(target: string): TsrunError {
   return new TsrunError('EXISTS', `File ${target} exists. Remove it first`, { file: target, errno: 'EEXIST' });

@@ -6,6 +6,21 @@ import { mountSchema } from './mounts.js';
 import { processSchema } from './process.js';
 import { rootSchema } from './root.js';
 
+export { NAMESPACE_TYPES } from './linux.js';
+export {
+  capabilitiesSchema,
+  processSchema,
+  rlimitSchema,
+  userSchema,
+} from './process.js';
+export { deviceSchema, linuxSchema, namespaceSchema } from './linux.js';
+export { hookSchema, hooksSchema } from './hooks.js';
+export { mountSchema } from './mounts.js';
+export { rootSchema } from './root.js';
+export { resourcesSchema } from './resources.js';
+export { seccompSchema } from './seccomp.js';
+export { idMappingSchema } from './common.js';
+
 const SEMVER = /^(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 const ociVersionSchema = z.string().refine((v) => SEMVER.exec(v)?.[1] === '1', {
@@ -43,18 +58,3 @@ export const specSchema = z
       }
     });
   });
-
-export { NAMESPACE_TYPES } from './linux.js';
-export {
-  capabilitiesSchema,
-  processSchema,
-  rlimitSchema,
-  userSchema,
-} from './process.js';
-export { deviceSchema, linuxSchema, namespaceSchema } from './linux.js';
-export { hookSchema, hooksSchema } from './hooks.js';
-export { mountSchema } from './mounts.js';
-export { rootSchema } from './root.js';
-export { resourcesSchema } from './resources.js';
-export { seccompSchema } from './seccomp.js';
-export { idMappingSchema } from './common.js';

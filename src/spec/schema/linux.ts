@@ -20,21 +20,24 @@ const namespaceListSchema = z.array(namespaceSchema).superRefine((list, ctx) => 
   });
 });
 
-export const deviceSchema = z.looseObject({
-  type: z.enum(['c', 'b', 'u', 'p']),
-  path: absolutePath,
-  major: int64.optional(),
-  minor: int64.optional(),
-  fileMode: uint32.optional(),
-  uid: uint32.optional(),
-  gid: uint32.optional(),
-}).superRefine((dev, ctx) => {
-  // A fifo has no device number; every other kind needs both.
-  if (dev.type === 'p') return;
-  for (const key of ['major', 'minor'] as const) {
-    if (dev[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], input: undefined, message: `required for device type ${show(dev.type)}` });
-  }
-});
+export const deviceSchema = z
+  .looseObject({
+    type: z.enum(['c', 'b', 'u', 'p']),
+    path: absolutePath,
+    major: int64.optional(),
+    minor: int64.optional(),
+    fileMode: uint32.optional(),
+    uid: uint32.optional(),
+    gid: uint32.optional(),
+  })
+  .superRefine((dev, ctx) => {
+    // A fifo has no device number; every other kind needs both.
+    if (dev.type === 'p') return;
+    for (const key of ['major', 'minor'] as const) {
+      if (dev[key] !== undefined) continue;
+      ctx.addIssue({ code: 'custom', path: [key], input: undefined, message: `required for device type ${show(dev.type)}` });
+    }
+  });
 
 const intelRdtSchema = z.looseObject({
   closID: z.string().optional(),
