@@ -1,0 +1,48 @@
+import { execaSync } from 'execa';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Helpers for network integration tests: run iproute2/iptables to observe and
+// clean up. Only names the calling test created are ever passed in.
+
+export const isRoot = process.getuid?.() === 0;
+
+/** Runs a command; returns stdout, or throws with its stderr. */
+export function sh(cmd: string, args: string[]): string {
+  return execaSync(cmd, args).stdout;
+}
+
+/** Runs a command and reports whether it succeeded (for probes like ping). */
+export function ok(cmd: string, args: string[]): boolean {
+  return execaSync(cmd, args, { reject: false }).exitCode === 0;
+}
+
+export function inNetns(netns: string, cmd: string[]): string {
+  return sh('ip', ['netns', 'exec', netns, ...cmd]);
+}
+
+export function netnsExists(name: string): boolean {
+  return sh('ip', ['netns', 'list']).split('\n').some((l) => l.split(' ')[0] === name);
+}
+
+export function linkExists(name: string, netns?: string): boolean {
+  return ok('ip', [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name]);
+}
+
+/** Best-effort cleanup of netns and links this test made; never fails the test. */
+export function cleanup(o: { netns?: string[]; links?: string[] }): void {
+  for (const l of o.links ?? []) if (linkExists(l)) ok('ip', ['link', 'del', l]);
+  for (const n of o.netns ?? []) if (netnsExists(n)) ok('ip', ['netns', 'del', n]);
+}
+
+/** Writes `<dir>/<file>` holding the conflist JSON; returns the dir. */
+export function writeConf(dir: string, file: string, conf: unknown): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, file), JSON.stringify(conf, null, 2));
+  return dir;
+}
+
+/** iptables rules (as `iptables -S` prints them) in a table, for leak checks. */
+export function iptablesRules(table: 'nat' | 'filter'): string {
+  return sh('iptables', ['-t', table, '-S']);
+}
