@@ -144,6 +144,17 @@ describe('DEL', () => {
     expect(cni.cachedAttachments()).toEqual([]);
   });
 
+  it('falls back to the capability args and CNI_ARGS cached at ADD when DEL is given none', async () => {
+    const { exec, cni } = client({ bridge: chainPlugin('10.0.0.2/24'), portmap: chainPlugin('b/32'), tuning: chainPlugin('c/32') });
+    const portMappings = [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }];
+    await cni.addNetworkList(conflist(), { ...rt, args: [['A', 'b']], capabilityArgs: { portMappings } });
+    exec.calls.length = 0;
+    await cni.delNetworkList(conflist(), rt);
+    const portmapDel = exec.calls.find((c) => c.type === 'portmap')!;
+    expect(portmapDel.stdin.runtimeConfig).toEqual({ portMappings });
+    expect(portmapDel.env.CNI_ARGS).toBe('A=b');
+  });
+
   it('succeeds with no cache entry (DEL of unknown, DEL twice)', async () => {
     const { exec, cni } = client({ bridge: () => reply.ok(), portmap: () => reply.ok(), tuning: () => reply.ok() });
     await cni.delNetworkList(conflist(), rt);

@@ -87,22 +87,22 @@ export class CniClient {
     }
   }
 
-  /** The cached result converted to the list's version; a corrupt entry is reported, removed and ignored. */
-  cachedResult(list: NetworkConfigList, rt: RuntimeConf): CniResult | undefined {
+  /** The cache entry and its result converted to the list's version; a corrupt entry is reported, removed and ignored. */
+  cached(list: NetworkConfigList, rt: RuntimeConf): { entry?: CacheEntry; result?: CniResult } {
     const key = cacheKey(list, rt);
     const read = this.cache.read(key);
-    if ('missing' in read) return undefined;
+    if ('missing' in read) return {};
     if ('corrupt' in read) {
       this.warn(`ignoring corrupt CNI cache entry ${read.corrupt.file}: ${read.corrupt.reason}`);
       this.cache.remove(key);
-      return undefined;
+      return {};
     }
-    if (!read.entry.result) return undefined;
+    if (!read.entry.result) return { entry: read.entry };
     try {
-      return convertResult(parseResult(read.entry.result, list.cniVersion), list.cniVersion);
+      return { entry: read.entry, result: convertResult(parseResult(read.entry.result, list.cniVersion), list.cniVersion) };
     } catch (err) {
       this.warn(`ignoring unusable result in CNI cache entry ${this.cache.fileFor(key)}: ${errorMessage(err)}`);
-      return undefined;
+      return { entry: read.entry };
     }
   }
 
@@ -112,7 +112,7 @@ export class CniClient {
       throw new TsrunError('NOT_SUPPORTED', `configuration version "${list.cniVersion}" does not support the CHECK command`);
     }
     if (list.disableCheck) return;
-    const prev = this.cachedResult(list, rt);
+    const prev = this.cached(list, rt).result;
     if (!prev) {
       throw new TsrunError('NOT_FOUND', `no cached result for network "${list.name}", container "${rt.containerId}", interface "${rt.ifName}"`, {
         hint: 'CHECK needs the result of an earlier ADD',
@@ -131,11 +131,19 @@ export class CniClient {
    * DEL through the chain in reverse, with the cached result as prevResult.
    * Every plugin gets its DEL even if an earlier one failed (teardown goes on);
    * the cache entry is removed only when all succeeded, so a retry still has it.
+   * When the caller passes no CNI_ARGS or capability args, the ones cached at ADD
+   * are used: portmap, for one, can only remove its rules knowing the mappings.
    */
-  async delNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
-    validateRuntimeConf(list.name, rt);
+  async delNetworkList(list: NetworkConfigList, given: RuntimeConf): Promise<void> {
+    validateRuntimeConf(list.name, given);
+    const { entry, result } = this.cached(list, given);
     // Cached results on DEL came with spec 0.4.0.
-    const prev = atLeast(list.cniVersion, '0.4.0') ? this.cachedResult(list, rt) : undefined;
+    const prev = atLeast(list.cniVersion, '0.4.0') ? result : undefined;
+    const rt: RuntimeConf = {
+      ...given,
+      args: given.args?.length ? given.args : entry?.cniArgs,
+      capabilityArgs: given.capabilityArgs && Object.keys(given.capabilityArgs).length ? given.capabilityArgs : entry?.capabilityArgs,
+    };
     const errors: TsrunError[] = [];
     for (const plugin of [...list.plugins].reverse()) {
       try {
