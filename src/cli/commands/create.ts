@@ -1,0 +1,34 @@
+import type { Command } from '../command.js';
+import { parseFlags, str, bool, expectArgs } from '../args.js';
+import { makeContext } from '../context.js';
+import { createContainer } from '../../runtime/container/create.js';
+import { TsrunError } from '../../errors.js';
+
+const flags = [
+  { name: 'bundle', short: 'b', value: true },
+  { name: 'pid-file', value: true },
+  { name: 'console-socket', value: true },
+  { name: 'no-pivot' },
+  { name: 'no-new-keyring' },
+  { name: 'preserve-fds', value: true },
+];
+
+export const createCommand: Command = {
+  name: 'create',
+  summary: 'create a container from a bundle; it waits for `start`',
+  usage: 'tsrun create [--bundle DIR] [--pid-file FILE] [--no-pivot] ID',
+  async run(argv, g) {
+    const p = parseFlags(argv, flags);
+    const [id] = expectArgs(p, ['ID'], this.usage);
+    if (str(p, 'console-socket')) throw new TsrunError('NOT_SUPPORTED', '--console-socket is not supported yet');
+    const ctx = await makeContext(g);
+    const { child } = await createContainer(ctx, {
+      id: id!,
+      bundle: str(p, 'bundle') ?? '.',
+      pidFile: str(p, 'pid-file'),
+      noPivot: bool(p, 'no-pivot'),
+    });
+    child.unref();
+    return 0;
+  },
+};

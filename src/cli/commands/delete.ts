@@ -1,0 +1,16 @@
+import type { Command } from '../command.js';
+import { parseFlags, bool, expectArgs } from '../args.js';
+import { makeContext } from '../context.js';
+import { deleteContainer } from '../../runtime/container/delete.js';
+
+export const deleteCommand: Command = {
+  name: 'delete',
+  summary: 'delete a stopped container (--force kills it first)',
+  usage: 'tsrun delete [--force] ID',
+  async run(argv, g) {
+    const p = parseFlags(argv, [{ name: 'force', short: 'f' }]);
+    const [id] = expectArgs(p, ['ID'], this.usage);
+    await deleteContainer(await makeContext(g), id!, bool(p, 'force'));
+    return 0;
+  },
+};

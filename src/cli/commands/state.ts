@@ -1,0 +1,15 @@
+import type { Command } from '../command.js';
+import { parseFlags, expectArgs } from '../args.js';
+import { inspect, ociState } from '../../runtime/container/inspect.js';
+
+export const stateCommand: Command = {
+  name: 'state',
+  summary: 'print the state of a container as runtime-spec JSON',
+  usage: 'tsrun state ID',
+  async run(argv, g) {
+    const [id] = expectArgs(parseFlags(argv, []), ['ID'], this.usage);
+    // Reading state needs no kernel calls, so koffi is never loaded here.
+    process.stdout.write(JSON.stringify(ociState(inspect(g.root, id!)), null, 2) + '\n');
+    return 0;
+  },
+};

@@ -1,0 +1,112 @@
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { TsrunError } from '../../errors.js';
+import { errnoCode } from '../../spec/fs-error.js';
+
+// Control-file I/O. One write() per value, as the kernel parses each write on its own.
+
+/** One control-file write planned from linux.resources. */
+export interface CgroupWrite {
+  /** hierarchy key: a v1 controller, "" on pure v2, "unified" for the cgroup2 dir on hybrid */
+  controller: string;
+  file: string;
+  value: string;
+  /** where the value came from in config.json */
+  jsonPath: string;
+  /** written instead when `file` does not exist (blkio.bfq.weight → blkio.weight) */
+  fallback?: string;
+}
+
+/** A resource tsrun knowingly leaves unapplied; the runtime turns these into warnings. */
+export interface Skipped {
+  jsonPath: string;
+  reason: string;
+}
+
+export interface CgroupPlan {
+  writes: CgroupWrite[];
+  skipped: Skipped[];
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Synchronous sleep (the runtime's init side must not start the threadpool). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+export function writeControl(dir: string, file: string, value: string, jsonPath?: string): void {
+  const path = join(dir, file);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'w');
+    writeSync(fd, value);
+  } catch (err) {
+    const errno = errnoCode(err) ?? 'EIO';
+    const prefix = jsonPath ? `${jsonPath}: ` : '';
+    throw new TsrunError('SYSCALL', `${prefix}write ${value} to ${path}: ${errno}`, {
+      file: path,
+      jsonPath,
+      errno,
+      cause: err,
+    });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Applies one planned write in `dir`, using its fallback file when the first is missing. */
+export function applyWrite(dir: string, w: CgroupWrite): void {
+  const file = w.fallback && !existsSync(join(dir, w.file)) ? w.fallback : w.file;
+  writeControl(dir, file, w.value, w.jsonPath);
+}
+
+export function readControl(dir: string, file: string): string {
+  const path = join(dir, file);
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    const errno = errnoCode(err) ?? 'EIO';
+    throw new TsrunError('SYSCALL', `read ${path}: ${errno}`, { file: path, errno, cause: err });
+  }
+}
+
+/** A control file's value, or undefined when the file (or the cgroup) is missing. */
+export function readOptional(dir: string, file: string): string | undefined {
+  try {
+    return readFileSync(join(dir, file), 'utf8').trim();
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENODEV') return undefined;
+    throw err;
+  }
+}
+
+/** pids listed in `dir`/cgroup.procs and in every cgroup below it; missing dir → []. */
+export function procsRecursive(dir: string): number[] {
+  const out: number[] = [];
+  const text = readOptional(dir, 'cgroup.procs');
+  if (text === undefined) return out;
+  for (const line of text.split('\n')) if (line !== '') out.push(Number(line));
+  for (const child of subdirs(dir)) out.push(...procsRecursive(join(dir, child)));
+  return out;
+}
+
+export function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** rmdir `dir` and the cgroups below it, deepest first; a missing dir is fine. */
+export function removeCgroupTree(dir: string): void {
+  for (const child of subdirs(dir)) removeCgroupTree(join(dir, child));
+  try {
+    rmdirSync(dir);
+  } catch (err) {
+    const errno = errnoCode(err);
+    if (errno === 'ENOENT') return;
+    throw new TsrunError('SYSCALL', `rmdir ${dir}: ${errno ?? 'EIO'}`, { file: dir, errno, cause: err });
+  }
+}

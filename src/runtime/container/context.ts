@@ -1,0 +1,23 @@
+import type { Syscalls } from '../sys/syscalls.js';
+
+// What every container operation needs: where state lives, the kernel seam,
+// and somewhere to say warnings.
+export interface Logger {
+  warn(msg: string): void;
+  debug(msg: string): void;
+}
+
+export interface Context {
+  root: string;
+  sys: Syscalls;
+  log: Logger;
+}
+
+export function stderrLogger(debug: boolean): Logger {
+  return {
+    warn: (m) => process.stderr.write(`tsrun: warning: ${m}\n`),
+    debug: (m) => {
+      if (debug) process.stderr.write(`tsrun: debug: ${m}\n`);
+    },
+  };
+}

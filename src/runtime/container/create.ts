@@ -1,0 +1,137 @@
+import { userInfo } from 'node:os';
+import { unlinkSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { loadBundle } from '../../spec/load.js';
+import type { Spec } from '../../spec/types.js';
+import { TsrunError, errorMessage } from '../../errors.js';
+import { checkId } from '../ids.js';
+import { checkSupported } from '../namespaces.js';
+import { readNofile, readStat } from '../proc.js';
+import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
+import { spawnInit, type SpawnedInit } from '../process/spawn-init.js';
+import { runHooks } from '../../hooks/run.js';
+import type { Context } from './context.js';
+import { ociState } from './inspect.js';
+
+// create: bundle → validated spec → state dir → spawned init in new
+// namespaces → hooks → rootfs → "created", waiting on exec.fifo.
+// Every resource registers its undo as soon as it exists; a failure at any
+// step runs them in reverse so nothing is left behind.
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  noPivot?: boolean;
+  /** lets callers (run --net) adjust the validated spec before it is used */
+  adjustSpec?: (spec: Spec) => Spec;
+}
+
+export interface Created {
+  record: ContainerRecord;
+  child: ChildProcess;
+}
+
+type Undo = () => unknown;
+
+async function rollback(ctx: Context, undo: Undo[]): Promise<void> {
+  for (const u of undo.reverse()) {
+    try {
+      await u();
+    } catch (err) {
+      ctx.log.warn(`cleanup after failed create: ${errorMessage(err)}`);
+    }
+  }
+}
+
+function unsupportedHooks(spec: Spec): void {
+  for (const phase of ['createContainer', 'startContainer'] as const) {
+    if (spec.hooks?.[phase]?.length) {
+      throw new TsrunError('NOT_SUPPORTED', `${phase} hooks are not supported yet`, { jsonPath: `hooks.${phase}` });
+    }
+  }
+}
+
+export async function createContainer(ctx: Context, opts: CreateOptions): Promise<Created> {
+  const id = checkId(opts.id);
+  const bundle = loadBundle(opts.bundle);
+  const spec = opts.adjustSpec ? opts.adjustSpec(bundle.spec) : bundle.spec;
+  checkSupported(spec.linux?.namespaces);
+  unsupportedHooks(spec);
+
+  const undo: Undo[] = [];
+  let init: SpawnedInit | undefined;
+  try {
+    makeContainerDir(ctx.root, id);
+    undo.push(() => removeContainerDir(ctx.root, id));
+    const self = readStat(process.pid);
+    const record: ContainerRecord = {
+      ociVersion: spec.ociVersion,
+      id,
+      bundle: bundle.bundle,
+      rootfs: bundle.rootfs,
+      pid: 0,
+      initStartTime: '',
+      stage: 'creating',
+      creatorPid: process.pid,
+      creatorStartTime: self?.startTime ?? '',
+      created: new Date().toISOString(),
+      owner: userInfo().username,
+      annotations: (spec.annotations ?? {}) as Record<string, string>,
+      spec,
+    };
+    saveRecord(ctx.root, record);
+    ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622);
+
+    init = spawnInit(ctx.sys, spec.linux?.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)));
+    const spawned = init;
+    undo.push(() => killInit(spawned));
+    record.pid = init.pid;
+    record.initStartTime = readStat(init.pid)?.startTime ?? '';
+    saveRecord(ctx.root, record);
+
+    init.channel.send({
+      type: 'config',
+      id,
+      spec,
+      rootfs: bundle.rootfs,
+      bundle: bundle.bundle,
+      fifoPath: fifoPath(ctx.root, id),
+      noPivot: opts.noPivot ?? false,
+      callerNofile: readNofile(process.ppid),
+      debug: false,
+    });
+    await init.channel.expect('nsReady');
+    const state = ociState({ record, status: 'creating' });
+    await runHooks('prestart', spec.hooks?.prestart, state);
+    await runHooks('createRuntime', spec.hooks?.createRuntime, state);
+    init.channel.send({ type: 'continue' });
+    await init.channel.expect('ready');
+
+    // Saved before the init is released, so a create killed from here on leaves a deletable container.
+    record.stage = 'created';
+    saveRecord(ctx.root, record);
+    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(init.pid), 0o644);
+    init.channel.send({ type: 'release' });
+    init.channel.close();
+    return { record, child: init.child };
+  } catch (err) {
+    init?.channel.close();
+    await rollback(ctx, undo);
+    if (opts.pidFile) {
+      try {
+        unlinkSync(opts.pidFile);
+      } catch {
+        // never written
+      }
+    }
+    throw err;
+  }
+}
+
+async function killInit(init: SpawnedInit): Promise<void> {
+  if (init.child.exitCode !== null || init.child.signalCode !== null) return;
+  const exited = new Promise((r) => init.child.once('exit', r));
+  init.child.kill('SIGKILL');
+  await exited;
+}

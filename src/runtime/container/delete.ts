@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import { TsrunError, TeardownError, errorMessage } from '../../errors.js';
+import { containerDir, removeContainerDir, withLock } from '../state-store.js';
+import { waitGone } from '../proc.js';
+import { canDeleteWithoutForce } from '../status.js';
+import { runHooksWarnOnly } from '../../hooks/run.js';
+import type { Context } from './context.js';
+import { containerPids, inspect, ociState } from './inspect.js';
+
+// delete: kill what is left (created containers, or anything with --force),
+// run poststop hooks, remove the state. Teardown keeps going on errors.
+
+export async function deleteContainer(ctx: Context, id: string, force = false): Promise<void> {
+  if (!existsSync(containerDir(ctx.root, id))) {
+    if (force) return;
+    throw new TsrunError('NOT_FOUND', `container "${id}" does not exist`);
+  }
+  await withLock(ctx.sys, ctx.root, id, async () => {
+    let c;
+    try {
+      c = inspect(ctx.root, id);
+    } catch (err) {
+      // A create killed before it saved any state leaves only the directory.
+      if (!force && !(err instanceof TsrunError && err.code === 'NOT_FOUND')) throw err;
+      removeContainerDir(ctx.root, id);
+      return;
+    }
+    if (!force && !canDeleteWithoutForce(c.status)) {
+      throw new TsrunError('BAD_STATE', `cannot delete container "${id}" that is not stopped: ${c.status}`, { hint: `tsrun kill ${id} KILL, or tsrun delete --force ${id}` });
+    }
+    const errors: unknown[] = [];
+    if (c.status !== 'stopped') {
+      for (const pid of containerPids(c)) {
+        try {
+          ctx.sys.kill(pid, 9);
+        } catch (err) {
+          if ((err as { errno?: string }).errno !== 'ESRCH') errors.push(err);
+        }
+      }
+      await waitGone(c.record.pid, c.record.initStartTime);
+    }
+    await runHooksWarnOnly('poststop', c.record.spec.hooks?.poststop, ociState({ record: c.record, status: 'stopped' }), (m) => ctx.log.warn(m));
+    try {
+      removeContainerDir(ctx.root, id);
+    } catch (err) {
+      errors.push(err);
+    }
+    if (errors.length) throw new TeardownError(`delete ${id}`, errors.map(errorMessage));
+  });
+}

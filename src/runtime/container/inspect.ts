@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { fifoPath, loadRecord, type ContainerRecord } from '../state-store.js';
+import { deriveStatus, type Status } from '../status.js';
+import { isAlive } from '../proc.js';
+import type { OciState } from '../../hooks/run.js';
+import { nsInode, pidsInPidNamespace } from '../proc.js';
+
+// Reading a container: its record plus the status derived from live facts.
+
+export interface Inspected {
+  record: ContainerRecord;
+  status: Status;
+}
+
+export function statusOf(root: string, rec: ContainerRecord): Status {
+  return deriveStatus({
+    creating: rec.stage === 'creating',
+    creatorAlive: isAlive(rec.creatorPid, rec.creatorStartTime),
+    initAlive: isAlive(rec.pid, rec.initStartTime),
+    fifoExists: existsSync(fifoPath(root, rec.id)),
+    frozen: false,
+  });
+}
+
+export function inspect(root: string, id: string): Inspected {
+  const record = loadRecord(root, id);
+  return { record, status: statusOf(root, record) };
+}
+
+/** The runtime-spec state: what `tsrun state` prints and hooks read on stdin. */
+export function ociState({ record, status }: Inspected): OciState & Record<string, unknown> {
+  return {
+    ociVersion: record.ociVersion,
+    id: record.id,
+    pid: status === 'stopped' ? 0 : record.pid,
+    status,
+    bundle: record.bundle,
+    rootfs: record.rootfs,
+    created: record.created,
+    owner: record.owner,
+    annotations: record.annotations,
+  };
+}
+
+/** Host pids of every process in the container (its pid namespace, or just the init). */
+export function containerPids({ record, status }: Inspected): number[] {
+  if (status === 'stopped') return [];
+  const hasPidNs = record.spec.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);
+  const ns = hasPidNs ? nsInode(record.pid, 'pid') : undefined;
+  return ns ? pidsInPidNamespace(ns) : [record.pid];
+}

@@ -1,0 +1,58 @@
+import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Context } from './context.js';
+import { createContainer, type CreateOptions } from './create.js';
+import { startContainer } from './start.js';
+import { deleteContainer } from './delete.js';
+
+// run = create + start. In the foreground it forwards signals to the
+// container and returns its exit code (128+n when killed by signal n), then
+// deletes the container like `runc run` does.
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
+
+export interface RunOptions extends CreateOptions {
+  detach?: boolean;
+  keep?: boolean;
+}
+
+function waitExit(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const done = (code: number | null, signal: NodeJS.Signals | null): void => {
+      resolve(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 0));
+    };
+    if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode, child.signalCode);
+    else child.once('exit', done);
+  });
+}
+
+export async function runContainer(ctx: Context, opts: RunOptions): Promise<number> {
+  const { record, child } = await createContainer(ctx, opts);
+  if (opts.detach) {
+    child.unref();
+    await startContainer(ctx, record.id);
+    return 0;
+  }
+  const exit = waitExit(child);
+  const forward = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(record.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  try {
+    try {
+      await startContainer(ctx, record.id);
+    } catch (err) {
+      await deleteContainer(ctx, record.id, true);
+      throw err;
+    }
+    const code = await exit;
+    if (!opts.keep) await deleteContainer(ctx, record.id, true);
+    return code;
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+  }
+}

@@ -1,0 +1,54 @@
+import { TsrunError } from '../errors.js';
+import type { Namespace, NamespaceType } from '../spec/types.js';
+import type { Syscalls } from './sys/syscalls.js';
+import { CLONE, O } from './sys/constants.js';
+
+// Namespaces the config asks for: created (no path) or joined (path).
+
+export const CLONE_FLAG: Record<NamespaceType, number> = {
+  pid: CLONE.NEWPID,
+  network: CLONE.NEWNET,
+  mount: CLONE.NEWNS,
+  ipc: CLONE.NEWIPC,
+  uts: CLONE.NEWUTS,
+  user: CLONE.NEWUSER,
+  cgroup: CLONE.NEWCGROUP,
+  time: CLONE.NEWTIME,
+};
+
+export function findNamespace(list: Namespace[] | undefined, type: NamespaceType): Namespace | undefined {
+  return list?.find((n) => n.type === type);
+}
+
+/** Rejects what tsrun cannot do yet, instead of silently ignoring it. */
+export function checkSupported(list: Namespace[] | undefined): void {
+  const user = findNamespace(list, 'user');
+  if (user) {
+    throw new TsrunError('NOT_SUPPORTED', 'user namespaces are not supported yet', {
+      jsonPath: `linux.namespaces[${list!.indexOf(user)}]`,
+      hint: 'remove the "user" namespace from linux.namespaces',
+    });
+  }
+}
+
+/**
+ * Enters or creates the namespaces in `types`, in the given order, on the
+ * calling thread. Joining a mount namespace needs an unshared fs struct first.
+ */
+export function enterNamespaces(sys: Syscalls, list: Namespace[] | undefined, types: NamespaceType[]): void {
+  for (const type of types) {
+    const ns = findNamespace(list, type);
+    if (!ns) continue;
+    if (ns.path) {
+      if (type === 'mount') sys.unshare(CLONE.FS);
+      const fd = sys.open(ns.path, O.RDONLY | O.CLOEXEC);
+      try {
+        sys.setns(fd, CLONE_FLAG[type]);
+      } finally {
+        sys.close(fd);
+      }
+    } else {
+      sys.unshare(CLONE_FLAG[type]);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { Process } from '../../spec/types.js';
+import type { Syscalls } from '../sys/syscalls.js';
+import { PR, RLIMIT, RLIM_INFINITY } from '../sys/constants.js';
+import { capMasks, lastCap } from '../capabilities.js';
+import { TsrunError } from '../../errors.js';
+
+// The last steps before execve, in the order runc uses. capset, the bounding
+// drop and no_new_privs are per-thread: this must run on the thread that execs.
+
+function toRlim(n: number): bigint {
+  // JSON cannot hold 2^64-1 exactly; anything that large means "unlimited".
+  return n >= 2 ** 64 - 1 ? RLIM_INFINITY : BigInt(n);
+}
+
+export function applyRlimits(sys: Syscalls, proc: Process, callerNofile?: { soft: string; hard: string }): void {
+  const configured = new Set<string>();
+  for (const r of proc.rlimits ?? []) {
+    const res = RLIMIT[r.type];
+    if (res === undefined) throw new TsrunError('SPEC_INVALID', `process.rlimits: unknown resource ${r.type}`, { jsonPath: 'process.rlimits' });
+    sys.setrlimit(res, toRlim(r.soft), toRlim(r.hard));
+    configured.add(r.type);
+  }
+  // Node raised the NOFILE soft limit to the hard one; give the container what the caller had.
+  if (!configured.has('RLIMIT_NOFILE') && callerNofile) {
+    const parse = (v: string): bigint => (v === 'unlimited' ? RLIM_INFINITY : BigInt(v));
+    const cur = sys.getrlimit(RLIMIT.RLIMIT_NOFILE!);
+    const soft = parse(callerNofile.soft);
+    if (soft <= cur.hard) sys.setrlimit(RLIMIT.RLIMIT_NOFILE!, soft, cur.hard);
+  }
+}
+
+/** Drops the bounding set, switches uid/gid keeping caps, then sets the four other sets. */
+export function applyUserAndCaps(sys: Syscalls, proc: Process, warn: (msg: string) => void): void {
+  const user = proc.user;
+  const caps = proc.capabilities;
+  const masks = caps ? capMasks(caps) : undefined;
+  if (masks?.unknown.length) warn(`ignoring unknown capabilities: ${masks.unknown.join(', ')}`);
+
+  if (masks) {
+    const last = lastCap();
+    for (let cap = 0; cap <= last; cap++) {
+      if (!((masks.bounding >> BigInt(cap)) & 1n)) sys.prctl(PR.CAPBSET_DROP, cap);
+    }
+  }
+  sys.prctl(PR.SET_KEEPCAPS, 1);
+  sys.setgroups(user.additionalGids ?? []);
+  sys.setresgid(user.gid, user.gid, user.gid);
+  sys.setresuid(user.uid, user.uid, user.uid);
+  sys.prctl(PR.SET_KEEPCAPS, 0);
+  if (masks) {
+    sys.capset({ effective: masks.effective, permitted: masks.permitted, inheritable: masks.inheritable });
+    sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL, 0);
+    for (const cap of masks.ambient) sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, cap);
+  }
+}
+
+export function applyNoNewPrivileges(sys: Syscalls, proc: Process): void {
+  if (proc.noNewPrivileges) sys.prctl(PR.SET_NO_NEW_PRIVS, 1, 0);
+}

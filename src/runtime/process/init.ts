@@ -1,0 +1,133 @@
+import { closeSync, existsSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import type { Spec } from '../../spec/types.js';
+import type { Syscalls } from '../sys/syscalls.js';
+import { CLOSE_RANGE_CLOEXEC, MS, O, PR } from '../sys/constants.js';
+import { enterNamespaces, findNamespace } from '../namespaces.js';
+import { mountOne } from '../rootfs/mounts.js';
+import { createDevices, createDevSymlinks } from '../rootfs/devices.js';
+import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
+import { maskPaths, readonlyPaths, remountRootReadonly, setNames, writeSysctls } from '../rootfs/finish.js';
+import { propagationFlag } from '../rootfs/mount-options.js';
+import { envValue, lookPath } from './lookpath.js';
+import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credentials.js';
+import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
+import { TsrunError } from '../../errors.js';
+
+// The container's init, step by step. It runs synchronously on the main
+// thread of a freshly spawned Node process (see DESIGN.md for why).
+
+export interface Channel {
+  send(msg: InitMessage): void;
+  expect<T extends ParentMessage['type']>(type: T): Extract<ParentMessage, { type: T }>;
+}
+
+const SIGKILL = 9;
+
+/** Namespaces, then (once the parent says so) the rootfs. Returns what exec needs. */
+export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: string; fifoFd: number } {
+  const spec = cfg.spec;
+  const ns = spec.linux?.namespaces;
+  sys.prctl(PR.SET_PDEATHSIG, SIGKILL);
+  // Network before mount: a netns path such as /run/netns/x lives in the host's mount namespace.
+  enterNamespaces(sys, ns, ['ipc', 'uts', 'network', 'mount']);
+  ch.send({ type: 'nsReady' });
+  ch.expect('continue');
+  // After the parent placed us in our cgroup, so the cgroup namespace is rooted there.
+  enterNamespaces(sys, ns, ['cgroup']);
+  sys.umask(0);
+  const hasMountNs = findNamespace(ns, 'mount') !== undefined;
+  if (hasMountNs) setupRootfs(sys, cfg);
+  if (spec.process?.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(spec.process.oomScoreAdj));
+  const fifoFd = sys.open(cfg.fifoPath, O.PATH | O.CLOEXEC);
+  if (hasMountNs) {
+    if (cfg.noPivot) moveRoot(sys, cfg.rootfs);
+    else pivotRoot(sys, cfg.rootfs);
+  } else {
+    sys.chroot(cfg.rootfs);
+    sys.chdir('/');
+  }
+  if (findNamespace(ns, 'uts')) setNames(sys, spec);
+  else if (spec.hostname) throw new TsrunError('SPEC_INVALID', 'hostname is set but the config has no uts namespace', { jsonPath: 'hostname' });
+  writeSysctls(spec.linux?.sysctl);
+  readonlyPaths(sys, spec.linux?.readonlyPaths);
+  maskPaths(sys, spec.linux?.maskedPaths);
+  if (spec.root?.readonly) remountRootReadonly(sys);
+  const proc = spec.process!;
+  checkCwd(proc.cwd);
+  const binary = lookPath(proc.args[0]!, proc.env);
+  return { binary, fifoFd };
+}
+
+function setupRootfs(sys: Syscalls, cfg: InitConfig): void {
+  const spec = cfg.spec;
+  const prop = spec.linux?.rootfsPropagation;
+  const rootFlag = (prop && propagationFlag(prop)) || MS.SLAVE | MS.REC;
+  // Nothing we mount may propagate back to the host.
+  sys.mount(null, '/', null, rootFlag | MS.REC, null);
+  sys.mount(cfg.rootfs, cfg.rootfs, 'bind', MS.BIND | MS.REC, null);
+  (spec.mounts ?? []).forEach((m, i) => mountOne(sys, cfg.rootfs, cfg.bundle, m, i));
+  createDevices(sys, cfg.rootfs, spec.linux?.devices);
+  createDevSymlinks(cfg.rootfs, (spec.mounts ?? []).some((m) => m.type === 'devpts'));
+}
+
+function checkCwd(cwd: string): void {
+  let ok = false;
+  try {
+    ok = statSync(cwd).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new TsrunError('INIT', `chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`, { jsonPath: 'process.cwd' });
+}
+
+/** Blocks until `tsrun start` opens exec.fifo. The fd was opened O_PATH before pivot_root. */
+export function waitForStart(sys: Syscalls, fifoFd: number): void {
+  if (!existsSync(`/proc/self/fd/${fifoFd}`)) {
+    throw new TsrunError('INIT', 'cannot reopen exec.fifo: /proc is not mounted in the container');
+  }
+  const fd = sys.open(`/proc/self/fd/${fifoFd}`, O.WRONLY | O.CLOEXEC);
+  writeSync(fd, '0');
+  closeSync(fd);
+  sys.close(fifoFd);
+}
+
+/** HOME from the container's /etc/passwd when the config does not set it, like runc. */
+export function containerEnv(spec: Spec): string[] {
+  const env = [...(spec.process?.env ?? [])];
+  if (envValue(env, 'HOME') === undefined) {
+    const uid = spec.process?.user.uid ?? 0;
+    let home = '/';
+    try {
+      const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
+      home = line?.split(':')[5] || '/';
+    } catch {
+      // no passwd file in the image
+    }
+    env.push(`HOME=${home}`);
+  }
+  return env;
+}
+
+/** From credentials to execve. Never returns. */
+export function execProcess(sys: Syscalls, cfg: InitConfig, binary: string, warn: (m: string) => void): never {
+  const proc = cfg.spec.process!;
+  const env = containerEnv(cfg.spec);
+  sys.umask(proc.user.umask ?? 0o022);
+  applyRlimits(sys, proc, cfg.callerNofile);
+  applyUserAndCaps(sys, proc, warn);
+  // After the uid change, so a cwd the user may not enter fails like it would for them.
+  sys.chdir(proc.cwd);
+  applyNoNewPrivileges(sys, proc);
+  // Node ignores SIGPIPE and SIGXFSZ; ignored signals survive execve.
+  for (let sig = 1; sig <= 31; sig++) if (sig !== 9 && sig !== 19) sys.resetSignal(sig);
+  sys.unblockAllSignals();
+  sys.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  for (const fd of [0, 1, 2]) {
+    try {
+      sys.fcntlSetCloexec(fd, false);
+    } catch {
+      // a closed stdio fd stays closed
+    }
+  }
+  return sys.execve(binary, proc.args, env);
+}

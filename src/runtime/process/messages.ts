@@ -1,0 +1,44 @@
+import type { Spec } from '../../spec/types.js';
+
+// The sync protocol between the runtime (parent) and the container's init, as
+// newline-delimited JSON on fd 3 (a socketpair):
+//
+//   parent                         init
+//   ── config ──────────────────▶  enter/unshare namespaces (not cgroup)
+//   ◀──────────────── nsReady ──   (parent: cgroups, createRuntime hooks)
+//   ── continue ────────────────▶  cgroup ns, rootfs, pivot_root, devices, …
+//   ◀────────────────── ready ──   (parent: saves state, pid file)
+//   ── release ─────────────────▶  drops PDEATHSIG, blocks on exec.fifo
+//
+// Either side may send `error` instead; the init then exits.
+
+export interface InitConfig {
+  type: 'config';
+  id: string;
+  spec: Spec;
+  rootfs: string;
+  bundle: string;
+  /** fd of exec.fifo is opened by the init from this path before pivot_root */
+  fifoPath: string;
+  noPivot: boolean;
+  /** RLIMIT_NOFILE the caller had before Node raised it; restored when the config sets none */
+  callerNofile?: { soft: string; hard: string };
+  /** true when the parent already placed the init in a new/joined pid namespace */
+  debug: boolean;
+}
+
+export type ParentMessage = InitConfig | { type: 'continue' } | { type: 'release' } | { type: 'error'; message: string };
+
+export interface ErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+  errno?: string;
+}
+
+export type InitMessage =
+  | { type: 'nsReady' }
+  | { type: 'ready' }
+  | { type: 'warning'; message: string }
+  | { type: 'debug'; message: string }
+  | ErrorMessage;

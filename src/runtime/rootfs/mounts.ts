@@ -1,0 +1,96 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import type { Mount } from '../../spec/types.js';
+import type { Syscalls } from '../sys/syscalls.js';
+import { MS } from '../sys/constants.js';
+import { parseMountOptions } from './mount-options.js';
+import { secureJoin } from './secure-join.js';
+import { wrap } from '../../errors.js';
+
+// The config's mounts, in order, on the container's rootfs (before pivot_root).
+
+/** Makes the mount point: a directory, or an empty file for a file bind mount. */
+function ensureMountPoint(dest: string, asFile: boolean): void {
+  if (existsSync(dest)) return;
+  if (asFile) {
+    mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+    closeSync(openSync(dest, 'a', 0o644));
+  } else {
+    mkdirSync(dest, { recursive: true, mode: 0o755 });
+  }
+}
+
+export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number): void {
+  try {
+    const dest = secureJoin(rootfs, m.destination);
+    const opts = parseMountOptions(m.options);
+    const type = m.type ?? (opts.isBind ? 'bind' : 'none');
+    if (type === 'bind' || opts.isBind) {
+      bindMount(sys, bundle, m, dest, opts.flags, opts.data);
+    } else if (type === 'cgroup') {
+      mountCgroupTree(sys, dest, opts.flags);
+    } else {
+      ensureMountPoint(dest, false);
+      sys.mount(m.source ?? type, dest, type, opts.flags, opts.data || null);
+    }
+    for (const p of opts.propagation) sys.mount(null, dest, null, p, null);
+  } catch (err) {
+    throw wrap(err, `mounts[${index}] (${m.destination})`);
+  }
+}
+
+function bindMount(sys: Syscalls, bundle: string, m: Mount, dest: string, flags: number, data: string): void {
+  const source = m.source === undefined ? '' : isAbsolute(m.source) ? m.source : resolve(bundle, m.source);
+  const isDir = statSync(source).isDirectory();
+  ensureMountPoint(dest, !isDir);
+  const bindFlags = MS.BIND | (flags & MS.REC);
+  sys.mount(source, dest, 'bind', bindFlags, data || null);
+  // Bind mounts ignore other flags on the first call: apply them by remount.
+  const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
+  if (rest) sys.mount(source, dest, null, MS.BIND | MS.REMOUNT | bindFlags | rest, null);
+}
+
+interface HostHierarchy {
+  name: string;
+  fstype: string;
+  superOptions: string;
+}
+
+/** v1 hierarchies and the cgroup2 mount of the host, from mountinfo. */
+function hostCgroupHierarchies(): HostHierarchy[] {
+  const out: HostHierarchy[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (!pre || !post) continue;
+    const [fstype, , superOptions] = post.split(' ');
+    const mountPoint = pre.split(' ')[4]!;
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    if (!mountPoint.startsWith('/sys/fs/cgroup')) continue;
+    out.push({ name: mountPoint === '/sys/fs/cgroup' ? '' : basename(mountPoint), fstype, superOptions: superOptions ?? '' });
+  }
+  return out;
+}
+
+/**
+ * A cgroup mount. On a pure v2 host it is one cgroup2 mount; on v1/hybrid
+ * hosts a tmpfs holds one mount per hierarchy, as the host lays them out.
+ */
+function mountCgroupTree(sys: Syscalls, dest: string, flags: number): void {
+  ensureMountPoint(dest, false);
+  const hierarchies = hostCgroupHierarchies();
+  const v2only = hierarchies.length === 1 && hierarchies[0]!.fstype === 'cgroup2' && hierarchies[0]!.name === '';
+  if (v2only || hierarchies.length === 0) {
+    sys.mount('cgroup2', dest, 'cgroup2', flags, null);
+    return;
+  }
+  const base = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
+  sys.mount('tmpfs', dest, 'tmpfs', base, 'mode=755');
+  for (const h of hierarchies) {
+    if (!h.name) continue;
+    const sub = `${dest}/${h.name}`;
+    ensureMountPoint(sub, false);
+    const opts = h.superOptions.split(',').filter((o) => o !== 'rw' && o !== 'ro').join(',');
+    sys.mount(h.fstype, sub, h.fstype, flags, h.fstype === 'cgroup' ? opts : null);
+  }
+  if (flags & MS.RDONLY) sys.mount('tmpfs', dest, null, MS.REMOUNT | MS.RDONLY | base, 'mode=755');
+}
