@@ -46,3 +46,30 @@ export function writeConf(dir: string, file: string, conf: unknown): string {
 export function iptablesRules(table: 'nat' | 'filter'): string {
   return sh('iptables', ['-t', table, '-S']);
 }
+
+/** Ping from inside a netns, retrying briefly: a fresh bridge port can take a moment to forward.
+ * busybox's ping: this machine has no iputils. */
+export function ping(netns: string, address: string, tries = 5): boolean {
+  for (let i = 0; i < tries; i++) if (ok('ip', ['netns', 'exec', netns, 'busybox', 'ping', '-c1', '-W1', address])) return true;
+  return false;
+}
+
+/**
+ * Safety net after a failed test: removes iptables rules whose CNI comment names
+ * `network` (only this test's network), then the per-container chains they jumped to.
+ */
+export function sweepIptables(network: string): void {
+  for (const table of ['nat', 'filter'] as const) {
+    const rules = iptablesRules(table).split('\n').filter((l) => l.startsWith('-A ') && l.includes(`name: \\"${network}\\"`));
+    const chains = new Set<string>();
+    for (const rule of rules) {
+      const jump = /-j (CNI-[A-Za-z0-9-]+)/.exec(rule)?.[1];
+      if (jump && /^CNI-(DN-)?[0-9a-f]{20,}$/.test(jump)) chains.add(jump);
+      ok('sh', ['-c', `iptables -t ${table} ${rule.replace(/^-A /, '-D ')}`]);
+    }
+    for (const c of chains) {
+      ok('iptables', ['-t', table, '-F', c]);
+      ok('iptables', ['-t', table, '-X', c]);
+    }
+  }
+}
