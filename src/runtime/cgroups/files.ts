@@ -13,8 +13,10 @@ export interface CgroupWrite {
   value: string;
   /** where the value came from in config.json */
   jsonPath: string;
-  /** written instead when `file` does not exist (blkio.bfq.weight → blkio.weight) */
-  fallback?: string;
+  /** written instead when `file` does not exist (io.bfq.weight → io.weight, with its own value) */
+  fallback?: { file: string; value: string };
+  /** implied by another field rather than asked for: skipped when the file does not exist */
+  optional?: boolean;
 }
 
 /** A resource tsrun knowingly leaves unapplied; the runtime turns these into warnings. */
@@ -54,10 +56,13 @@ export function writeControl(dir: string, file: string, value: string, jsonPath?
   }
 }
 
-/** Applies one planned write in `dir`, using its fallback file when the first is missing. */
+/** Applies one planned write in `dir`, using its fallback when the first file is missing. */
 export function applyWrite(dir: string, w: CgroupWrite): void {
-  const file = w.fallback && !existsSync(join(dir, w.file)) ? w.fallback : w.file;
-  writeControl(dir, file, w.value, w.jsonPath);
+  if ((w.fallback || w.optional) && !existsSync(join(dir, w.file))) {
+    if (w.fallback) writeControl(dir, w.fallback.file, w.fallback.value, w.jsonPath);
+    return;
+  }
+  writeControl(dir, w.file, w.value, w.jsonPath);
 }
 
 export function readControl(dir: string, file: string): string {

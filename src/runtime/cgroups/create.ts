@@ -1,0 +1,133 @@
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { TsrunError, errorMessage } from '../../errors.js';
+import { errnoCode } from '../../spec/fs-error.js';
+import type { CgroupPlan } from './files.js';
+import { applyWrite, readOptional, writeControl } from './files.js';
+
+// Making a cgroup: mkdir in every hierarchy, the v1 cpuset and v2 controller
+// preparations, then the planned writes. Whatever this made is removed again
+// (deepest first) when a later step fails, so a failed create leaks no directory.
+
+/** mkdir -p, returning the directories it made, outermost first. */
+function mkdirs(dir: string, made: string[]): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (d === dirname(d)) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+      made.push(d);
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') continue;
+      const errno = errnoCode(err) ?? 'EIO';
+      throw new TsrunError('SYSCALL', `mkdir ${d}: ${errno}`, { file: d, errno, cause: err });
+    }
+  }
+}
+
+/**
+ * The classic v1 trap: a new cpuset cgroup starts with empty cpuset.cpus and
+ * cpuset.mems, and no task can join it until both are set. Copy each value down
+ * from the nearest ancestor that has one, top-down, to every empty level.
+ */
+export function fillCpuset(dir: string): void {
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    const empty: string[] = [];
+    let d = dir;
+    let value = readOptional(d, file);
+    while (value === '') {
+      empty.unshift(d);
+      d = dirname(d);
+      value = readOptional(d, file);
+    }
+    if (value === undefined) continue; // no cpuset files here (fake root or not cpuset)
+    for (const e of empty) writeControl(e, file, value);
+  }
+}
+
+/**
+ * v2: a controller's files only appear in a cgroup when every ancestor lists it in
+ * cgroup.subtree_control. Enable all available controllers from the mount down to the
+ * leaf's parent; when enabling all at once fails (a controller may refuse, e.g. cpu
+ * with real-time tasks), try one by one and leave the refusers out: their files will be
+ * missing and the write that needs them fails with its own clear error.
+ */
+export function enableControllers(mount: string, leaf: string): void {
+  const chain: string[] = [];
+  for (let d = dirname(leaf); d.length >= mount.length && d.startsWith(mount); d = dirname(d)) {
+    chain.unshift(d);
+    if (d === mount || d === dirname(d)) break;
+  }
+  for (const d of chain) {
+    const available = (readOptional(d, 'cgroup.controllers') ?? '').split(/\s+/).filter(Boolean);
+    const enabled = new Set((readOptional(d, 'cgroup.subtree_control') ?? '').split(/\s+/).filter(Boolean));
+    const wanted = available.filter((c) => !enabled.has(c));
+    if (wanted.length === 0) continue;
+    try {
+      writeControl(d, 'cgroup.subtree_control', wanted.map((c) => `+${c}`).join(' '));
+    } catch {
+      for (const c of wanted) {
+        try {
+          writeControl(d, 'cgroup.subtree_control', `+${c}`);
+        } catch {
+          // left out on purpose, see above
+        }
+      }
+    }
+  }
+}
+
+export interface CreateInput {
+  paths: Record<string, string>;
+  /** v2 mount point, to enable controllers from; undefined on v1 and hybrid */
+  v2Mount?: string;
+  plan: CgroupPlan;
+}
+
+export function createCgroup({ paths, v2Mount, plan }: CreateInput): void {
+  for (const w of plan.writes) {
+    if (paths[w.controller] === undefined) {
+      const what = w.controller === 'unified' || w.controller === '' ? 'a cgroup2 hierarchy' : `the ${w.controller} cgroup controller mounted`;
+      throw new TsrunError('NOT_SUPPORTED', `${w.jsonPath}: this host does not have ${what}`, { jsonPath: w.jsonPath });
+    }
+  }
+  const made: string[] = [];
+  try {
+    for (const dir of new Set(Object.values(paths))) mkdirs(dir, made);
+    if (paths.cpuset !== undefined) fillCpuset(paths.cpuset);
+    if (v2Mount !== undefined && paths[''] !== undefined) enableControllers(v2Mount, paths['']);
+    for (const w of plan.writes) {
+      const dir = paths[w.controller];
+      if (w.controller === 'unified' && !existsSync(join(dir, w.file))) {
+        throw new TsrunError('SPEC_INVALID', `${w.jsonPath}: ${join(dir, w.file)} does not exist`, {
+          file: join(dir, w.file),
+          jsonPath: w.jsonPath,
+          hint: 'this host is hybrid: its cgroup2 hierarchy has no controllers enabled, so only core cgroup.* files exist there; use the typed linux.resources fields instead',
+        });
+      }
+      applyWrite(dir, w);
+    }
+  } catch (err) {
+    const leftovers: string[] = [];
+    for (const d of made.slice().reverse()) {
+      try {
+        rmdirSync(d);
+      } catch (rmErr) {
+        leftovers.push(`${d} (${errnoCode(rmErr) ?? errorMessage(rmErr)})`);
+      }
+    }
+    if (leftovers.length > 0 && err instanceof TsrunError) {
+      throw new TsrunError(err.code, `${err.message}; and could not remove ${leftovers.join(', ')}`, {
+        file: err.file,
+        jsonPath: err.jsonPath,
+        hint: err.hint,
+        errno: err.errno,
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
