@@ -144,10 +144,13 @@ describe('DEL', () => {
     expect(cni.cachedAttachments()).toEqual([]);
   });
 
-  it('falls back to the capability args and CNI_ARGS cached at ADD when DEL is given none', async () => {
+  it('falls back to the capability args and CNI_ARGS cached at ADD when CHECK or DEL is given none', async () => {
     const { exec, cni } = client({ bridge: chainPlugin('10.0.0.2/24'), portmap: chainPlugin('b/32'), tuning: chainPlugin('c/32') });
     const portMappings = [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }];
     await cni.addNetworkList(conflist(), { ...rt, args: [['A', 'b']], capabilityArgs: { portMappings } });
+    exec.calls.length = 0;
+    await cni.checkNetworkList(conflist(), rt);
+    expect(exec.calls.find((c) => c.type === 'portmap')!.stdin.runtimeConfig).toEqual({ portMappings });
     exec.calls.length = 0;
     await cni.delNetworkList(conflist(), rt);
     const portmapDel = exec.calls.find((c) => c.type === 'portmap')!;

@@ -106,13 +106,15 @@ export class CniClient {
     }
   }
 
-  async checkNetworkList(list: NetworkConfigList, rt: RuntimeConf): Promise<void> {
-    validateRuntimeConf(list.name, rt);
+  /** CHECK in order with the cached result (and, like DEL, the cached args when given none). */
+  async checkNetworkList(list: NetworkConfigList, given: RuntimeConf): Promise<void> {
+    validateRuntimeConf(list.name, given);
     if (!atLeast(list.cniVersion, '0.4.0')) {
       throw new TsrunError('NOT_SUPPORTED', `configuration version "${list.cniVersion}" does not support the CHECK command`);
     }
     if (list.disableCheck) return;
-    const prev = this.cached(list, rt).result;
+    const { entry, result: prev } = this.cached(list, given);
+    const rt = withCachedArgs(given, entry);
     if (!prev) {
       throw new TsrunError('NOT_FOUND', `no cached result for network "${list.name}", container "${rt.containerId}", interface "${rt.ifName}"`, {
         hint: 'CHECK needs the result of an earlier ADD',
@@ -133,17 +135,14 @@ export class CniClient {
    * the cache entry is removed only when all succeeded, so a retry still has it.
    * When the caller passes no CNI_ARGS or capability args, the ones cached at ADD
    * are used: portmap, for one, can only remove its rules knowing the mappings.
+   * (libcni uses only the caller's; its callers re-send what they sent on ADD.)
    */
   async delNetworkList(list: NetworkConfigList, given: RuntimeConf): Promise<void> {
     validateRuntimeConf(list.name, given);
     const { entry, result } = this.cached(list, given);
     // Cached results on DEL came with spec 0.4.0.
     const prev = atLeast(list.cniVersion, '0.4.0') ? result : undefined;
-    const rt: RuntimeConf = {
-      ...given,
-      args: given.args?.length ? given.args : entry?.cniArgs,
-      capabilityArgs: given.capabilityArgs && Object.keys(given.capabilityArgs).length ? given.capabilityArgs : entry?.capabilityArgs,
-    };
+    const rt = withCachedArgs(given, entry);
     const errors: TsrunError[] = [];
     for (const plugin of [...list.plugins].reverse()) {
       try {
@@ -162,6 +161,16 @@ export class CniClient {
     for (const c of corrupt) this.warn(`skipping corrupt CNI cache entry ${c.file}: ${c.reason}`);
     return entries;
   }
+}
+
+/** The caller's CNI_ARGS and capability args, or the ones cached at ADD when the caller gave none. */
+function withCachedArgs(given: RuntimeConf, entry: CacheEntry | undefined): RuntimeConf {
+  const hasCaps = given.capabilityArgs !== undefined && Object.keys(given.capabilityArgs).length > 0;
+  return {
+    ...given,
+    args: given.args?.length ? given.args : entry?.cniArgs,
+    capabilityArgs: hasCaps ? given.capabilityArgs : entry?.capabilityArgs,
+  };
 }
 
 export function cacheKey(list: Pick<NetworkConfigList, 'name'>, rt: RuntimeConf): CacheKey {
