@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TeardownError, TsrunError } from '../../errors.js';
 import { errnoCode } from '../../spec/fs-error.js';
 import type { LinuxResources } from '../../spec/types.js';
 import { createCgroup } from './create.js';
 import type { CgroupPlan, Skipped } from './files.js';
-import { procsRecursive, readOptional, removeCgroupTree, sleepSync, writeControl } from './files.js';
+import { procsRecursive, removeCgroupTree, sleepSync, writeControl } from './files.js';
 import { freeze, freezerOf, isFrozen, thaw } from './freezer.js';
 import { type CgroupMode, detectLayout } from './layout.js';
 import { hierarchyPaths, resolveCgroupPath } from './paths.js';
@@ -126,7 +128,8 @@ class CgroupfsManager implements CgroupManager {
 
   private async killAll(): Promise<void> {
     const v2 = this.paths[''];
-    if (v2 !== undefined && readOptional(v2, 'cgroup.kill') !== undefined) writeControl(v2, 'cgroup.kill', '1');
+    // cgroup.kill (Linux 5.14+, write-only) kills the whole subtree at once, forks included.
+    if (v2 !== undefined && existsSync(join(v2, 'cgroup.kill'))) writeControl(v2, 'cgroup.kill', '1');
     const deadline = Date.now() + KILL_TIMEOUT_MS;
     for (;;) {
       const pids = this.allPids();
