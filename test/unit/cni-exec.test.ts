@@ -24,7 +24,7 @@ beforeAll(() => {
   script('cnierr', 'echo \'{"cniVersion":"1.0.0","code":11,"msg":"boom","details":"more"}\'; exit 1');
   script('garbage', 'echo hello; exit 0');
   script('crash', 'echo "panic: nil map" >&2; exit 2');
-  script('slow', 'exec sleep 5');
+  script('slow', 'sleep 3'); // sleep is a grandchild holding stdout: the timeout must not wait for it
   writeFileSync(join(dir, 'notexec'), 'x');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
