@@ -11,9 +11,14 @@ export interface GlobalOptions {
 }
 
 export interface Command {
-  name: string;
-  summary: string;
   usage: string;
   /** Returns the process exit code. */
   run(argv: string[], globals: GlobalOptions): Promise<number>;
+}
+
+/** An entry of the command table; the module is imported only when used (start-up time). */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
 }

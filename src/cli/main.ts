@@ -47,10 +47,11 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(usage() + '\n');
       return name || bool(parsed, 'help') ? 0 : 1;
     }
-    const cmd = commands.find((c) => c.name === name);
-    if (!cmd) throw new TsrunError('BAD_INPUT', `unknown command "${name}"`, { hint: 'run tsrun --help' });
+    const entry = commands.find((c) => c.name === name);
+    if (!entry) throw new TsrunError('BAD_INPUT', `unknown command "${name}"`, { hint: 'run tsrun --help' });
+    const cmd = await entry.load();
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(`usage: ${cmd.usage}\n${cmd.summary}\n`);
+      process.stdout.write(`usage: ${cmd.usage}\n${entry.summary}\n`);
       return 0;
     }
     return await cmd.run(rest, globals);

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { spawnWithInput } from '../spawn-with-input.js';
 import type { Hook } from '../spec/types.js';
 import { TsrunError } from '../errors.js';
 
@@ -22,21 +22,20 @@ function lastLines(text: string, n = 5): string {
 
 export async function runHook(phase: HookPhase, index: number, hook: Hook, state: OciState): Promise<void> {
   const what = `${phase} hook #${index} (${hook.path})`;
-  const result = await execa(hook.path, (hook.args ?? []).slice(1), {
+  const env = Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const r = await spawnWithInput({
+    path: hook.path,
+    args: (hook.args ?? []).slice(1),
     argv0: hook.args?.[0],
-    env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
-    extendEnv: false,
+    env,
     input: JSON.stringify(state),
-    timeout: hook.timeout ? hook.timeout * 1000 : undefined,
-    reject: false,
-    all: true,
+    timeoutMs: hook.timeout ? hook.timeout * 1000 : undefined,
   });
-  if (result.timedOut) {
-    throw new TsrunError('HOOK_TIMEOUT', `error running ${what}: ran past its timeout of ${hook.timeout}s`);
-  }
-  if (result.failed) {
-    const how = result.signal ? `killed by ${result.signal}` : result.exitCode !== undefined ? `exit status ${result.exitCode}` : result.message;
-    const out = lastLines(String(result.all ?? ''));
+  if (r.timedOut) throw new TsrunError('HOOK_TIMEOUT', `error running ${what}: ran past its timeout of ${hook.timeout}s`);
+  if (r.spawnError) throw new TsrunError('HOOK', `error running ${what}: ${r.spawnError.message}`);
+  if (r.exitCode !== 0) {
+    const how = r.signal ? `killed by ${r.signal}` : `exit status ${r.exitCode}`;
+    const out = lastLines(`${r.stdout}\n${r.stderr}`);
     throw new TsrunError('HOOK', `error running ${what}: ${how}${out ? `: ${out}` : ''}`);
   }
 }

@@ -13,9 +13,7 @@ const flags = [
   { name: 'preserve-fds', value: true },
 ];
 
-export const createCommand: Command = {
-  name: 'create',
-  summary: 'create a container from a bundle; it waits for `start`',
+export const command: Command = {
   usage: 'tsrun create [--bundle DIR] [--pid-file FILE] [--no-pivot] ID',
   async run(argv, g) {
     const p = parseFlags(argv, flags);

@@ -3,9 +3,7 @@ import { parseFlags, bool, expectArgs } from '../args.js';
 import { makeContext } from '../context.js';
 import { deleteContainer } from '../../runtime/container/delete.js';
 
-export const deleteCommand: Command = {
-  name: 'delete',
-  summary: 'delete a stopped container (--force kills it first)',
+export const command: Command = {
   usage: 'tsrun delete [--force] ID',
   async run(argv, g) {
     const p = parseFlags(argv, [{ name: 'force', short: 'f' }]);

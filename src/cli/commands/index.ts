@@ -1,24 +1,17 @@
-import type { Command } from '../command.js';
-import { createCommand } from './create.js';
-import { startCommand } from './start.js';
-import { runCommand } from './run.js';
-import { stateCommand } from './state.js';
-import { killCommand } from './kill.js';
-import { deleteCommand } from './delete.js';
-import { listCommand } from './list.js';
-import { psCommand } from './ps.js';
-import { specCommand } from './spec.js';
-import { command as netCommand } from './net.js';
-import { command as netnsCommand } from './netns.js';
+import type { CommandEntry } from '../command.js';
 
-// The command table. Each command lives in its own file.
-export const commands: Command[] = [
-  createCommand,
-  startCommand,
-  runCommand,
-  stateCommand,
-  killCommand,
-  deleteCommand,
-  listCommand,
-  psCommand,
-  specCommand, netCommand, netnsCommand];
+// The command table. Each command lives in its own file, loaded on demand so
+// `tsrun state` does not pay for zod, koffi or the CNI client.
+export const commands: CommandEntry[] = [
+  { name: 'create', summary: 'create a container from a bundle; it waits for `start`', load: async () => (await import('./create.js')).command },
+  { name: 'start', summary: 'start the process of a created container', load: async () => (await import('./start.js')).command },
+  { name: 'run', summary: 'create and start a container (tsrun run ID, or tsrun run BUNDLE-DIR)', load: async () => (await import('./run.js')).command },
+  { name: 'state', summary: 'print the state of a container as runtime-spec JSON', load: async () => (await import('./state.js')).command },
+  { name: 'kill', summary: 'send a signal (default SIGTERM) to the container', load: async () => (await import('./kill.js')).command },
+  { name: 'delete', summary: 'delete a stopped container (--force kills it first)', load: async () => (await import('./delete.js')).command },
+  { name: 'list', summary: 'list containers', load: async () => (await import('./list.js')).command },
+  { name: 'ps', summary: 'list the processes of a container (host pids)', load: async () => (await import('./ps.js')).command },
+  { name: 'spec', summary: 'write a default config.json (like runc spec)', load: async () => (await import('./spec.js')).command },
+  { name: 'net', summary: 'CNI: add, check, del, gc or status of a network attachment', load: async () => (await import('./net.js')).command },
+  { name: 'netns', summary: 'named network namespaces under /run/netns (like ip netns)', load: async () => (await import('./netns.js')).command },
+];

@@ -4,9 +4,7 @@ import { makeContext } from '../context.js';
 import { killContainer } from '../../runtime/container/kill.js';
 import { TsrunError } from '../../errors.js';
 
-export const killCommand: Command = {
-  name: 'kill',
-  summary: 'send a signal (default SIGTERM) to the container',
+export const command: Command = {
   usage: 'tsrun kill [--all] ID [SIGNAL]',
   async run(argv, g) {
     const p = parseFlags(argv, [{ name: 'all', short: 'a' }]);

@@ -3,9 +3,7 @@ import { parseFlags, str, bool } from '../args.js';
 import { listContainers } from '../../runtime/container/list.js';
 import { TsrunError } from '../../errors.js';
 
-export const listCommand: Command = {
-  name: 'list',
-  summary: 'list containers',
+export const command: Command = {
   usage: 'tsrun list [--format table|json] [--quiet]',
   async run(argv, g) {
     const p = parseFlags(argv, [{ name: 'format', short: 'f', value: true }, { name: 'quiet', short: 'q' }]);

@@ -27,8 +27,6 @@ const flags: FlagSpec[] = [
 ];
 
 export const command: Command = {
-  name: 'net',
-  summary: 'run a CNI network chain against a netns: add, check, del, gc, status',
   usage,
   async run(argv) {
     const p = parseFlags(argv, flags);

@@ -9,8 +9,6 @@ import type { Command } from '../command.js';
 const usage = 'tsrun netns add NAME | del NAME | list | exec NAME -- COMMAND [ARGS…]';
 
 export const command: Command = {
-  name: 'netns',
-  summary: 'manage named network namespaces under /run/netns (like ip netns)',
   usage,
   async run(argv) {
     // After `exec NAME` everything belongs to the command, its flags included.

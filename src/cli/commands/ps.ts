@@ -12,9 +12,7 @@ function cmdline(pid: number): string {
   }
 }
 
-export const psCommand: Command = {
-  name: 'ps',
-  summary: 'list the processes of a container (host pids)',
+export const command: Command = {
   usage: 'tsrun ps [--format table|json] ID',
   async run(argv, g) {
     const p = parseFlags(argv, [{ name: 'format', short: 'f', value: true }]);

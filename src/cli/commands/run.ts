@@ -19,9 +19,7 @@ const flags = [
 
 const isBundleDir = (p: string): boolean => existsSync(join(p, 'config.json')) && statSync(p).isDirectory();
 
-export const runCommand: Command = {
-  name: 'run',
-  summary: 'create and start a container (tsrun run ID, or tsrun run BUNDLE-DIR)',
+export const command: Command = {
   usage: 'tsrun run [--bundle DIR] [-d] [--pid-file FILE] ID | tsrun run BUNDLE-DIR',
   async run(argv, g) {
     const p = parseFlags(argv, flags);

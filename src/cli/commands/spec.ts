@@ -10,9 +10,7 @@ const flags: FlagSpec[] = [
   { name: 'rootless', help: 'a spec for a container run by an unprivileged user' },
 ];
 
-export const specCommand: Command = {
-  name: 'spec',
-  summary: 'write a starter config.json for a bundle',
+export const command: Command = {
   usage: USAGE,
   async run(argv) {
     const parsed = parseFlags(argv, flags);

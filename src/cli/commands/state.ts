@@ -2,9 +2,7 @@ import type { Command } from '../command.js';
 import { parseFlags, expectArgs } from '../args.js';
 import { inspect, ociState } from '../../runtime/container/inspect.js';
 
-export const stateCommand: Command = {
-  name: 'state',
-  summary: 'print the state of a container as runtime-spec JSON',
+export const command: Command = {
   usage: 'tsrun state ID',
   async run(argv, g) {
     const [id] = expectArgs(parseFlags(argv, []), ['ID'], this.usage);
