@@ -10,6 +10,8 @@ import { readNofile, readStat } from '../proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
 import { spawnInit, type SpawnedInit } from '../process/spawn-init.js';
 import { runHooks } from '../../hooks/run.js';
+import { cgroupManager } from '../cgroups/index.js';
+import { withDefaultDeviceRules } from '../device-rules.js';
 import type { Context } from './context.js';
 import { ociState } from './inspect.js';
 
@@ -102,6 +104,13 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       debug: false,
     });
     await init.channel.expect('nsReady');
+    const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
+    cgroup.create(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
+    undo.push(() => cgroup.destroy());
+    for (const s of cgroup.skipped) ctx.log.warn(`${s.jsonPath} not applied: ${s.reason}`);
+    cgroup.join(init.pid);
+    record.cgroupPaths = cgroup.paths;
+    saveRecord(ctx.root, record);
     const state = ociState({ record, status: 'creating' });
     await runHooks('prestart', spec.hooks?.prestart, state);
     await runHooks('createRuntime', spec.hooks?.createRuntime, state);

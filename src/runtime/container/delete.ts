@@ -5,6 +5,7 @@ import { waitGone } from '../proc.js';
 import { canDeleteWithoutForce } from '../status.js';
 import { runHooksWarnOnly } from '../../hooks/run.js';
 import type { Context } from './context.js';
+import { cgroupManagerFromPaths } from '../cgroups/index.js';
 import { containerPids, inspect, ociState } from './inspect.js';
 
 // delete: kill what is left (created containers, or anything with --force),
@@ -38,6 +39,13 @@ export async function deleteContainer(ctx: Context, id: string, force = false): 
         }
       }
       await waitGone(c.record.pid, c.record.initStartTime);
+    }
+    if (c.record.cgroupPaths) {
+      try {
+        await cgroupManagerFromPaths(c.record.cgroupPaths).destroy();
+      } catch (err) {
+        errors.push(err);
+      }
     }
     await runHooksWarnOnly('poststop', c.record.spec.hooks?.poststop, ociState({ record: c.record, status: 'stopped' }), (m) => ctx.log.warn(m));
     try {

@@ -4,6 +4,7 @@ import { deriveStatus, type Status } from '../status.js';
 import { isAlive } from '../proc.js';
 import type { OciState } from '../../hooks/run.js';
 import { nsInode, pidsInPidNamespace } from '../proc.js';
+import { cgroupManagerFromPaths } from '../cgroups/index.js';
 
 // Reading a container: its record plus the status derived from live facts.
 
@@ -12,13 +13,21 @@ export interface Inspected {
   status: Status;
 }
 
+function isFrozen(paths: Record<string, string>): boolean {
+  try {
+    return cgroupManagerFromPaths(paths).isFrozen();
+  } catch {
+    return false;
+  }
+}
+
 export function statusOf(root: string, rec: ContainerRecord): Status {
   return deriveStatus({
     creating: rec.stage === 'creating',
     creatorAlive: isAlive(rec.creatorPid, rec.creatorStartTime),
     initAlive: isAlive(rec.pid, rec.initStartTime),
     fifoExists: existsSync(fifoPath(root, rec.id)),
-    frozen: false,
+    frozen: rec.cgroupPaths ? isFrozen(rec.cgroupPaths) : false,
   });
 }
 
@@ -45,6 +54,10 @@ export function ociState({ record, status }: Inspected): OciState & Record<strin
 /** Host pids of every process in the container (its pid namespace, or just the init). */
 export function containerPids({ record, status }: Inspected): number[] {
   if (status === 'stopped') return [];
+  if (record.cgroupPaths) {
+    const pids = cgroupManagerFromPaths(record.cgroupPaths).pids();
+    if (pids.length) return pids;
+  }
   const hasPidNs = record.spec.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);
   const ns = hasPidNs ? nsInode(record.pid, 'pid') : undefined;
   return ns ? pidsInPidNamespace(ns) : [record.pid];

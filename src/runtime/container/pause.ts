@@ -1,0 +1,24 @@
+import { TsrunError } from '../../errors.js';
+import { cgroupManagerFromPaths } from '../cgroups/index.js';
+import { withLock } from '../state-store.js';
+import type { Context } from './context.js';
+import { inspect } from './inspect.js';
+
+// pause/resume: the cgroup freezer stops every process of the container.
+
+export async function pauseContainer(ctx: Context, id: string): Promise<void> {
+  await withLock(ctx.sys, ctx.root, id, async () => {
+    const c = inspect(ctx.root, id);
+    if (c.status !== 'running') throw new TsrunError('BAD_STATE', `cannot pause container "${id}": it is ${c.status}, not running`);
+    if (!c.record.cgroupPaths) throw new TsrunError('NOT_SUPPORTED', `container "${id}" has no cgroup to freeze`);
+    await cgroupManagerFromPaths(c.record.cgroupPaths).freeze();
+  });
+}
+
+export async function resumeContainer(ctx: Context, id: string): Promise<void> {
+  await withLock(ctx.sys, ctx.root, id, async () => {
+    const c = inspect(ctx.root, id);
+    if (c.status !== 'paused') throw new TsrunError('BAD_STATE', `cannot resume container "${id}": it is ${c.status}, not paused`);
+    cgroupManagerFromPaths(c.record.cgroupPaths!).thaw();
+  });
+}
