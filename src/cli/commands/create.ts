@@ -2,7 +2,6 @@ import type { Command } from '../command.js';
 import { parseFlags, str, bool, expectArgs } from '../args.js';
 import { makeContext } from '../context.js';
 import { createContainer } from '../../runtime/container/create.js';
-import { TsrunError } from '../../errors.js';
 
 const flags = [
   { name: 'bundle', short: 'b', value: true },
@@ -18,12 +17,12 @@ export const command: Command = {
   async run(argv, g) {
     const p = parseFlags(argv, flags);
     const [id] = expectArgs(p, ['ID'], this.usage);
-    if (str(p, 'console-socket')) throw new TsrunError('NOT_SUPPORTED', '--console-socket is not supported yet');
     const ctx = await makeContext(g);
     const { child } = await createContainer(ctx, {
       id: id!,
       bundle: str(p, 'bundle') ?? '.',
       pidFile: str(p, 'pid-file'),
+      consoleSocket: str(p, 'console-socket'),
       noPivot: bool(p, 'no-pivot'),
     });
     child.unref();

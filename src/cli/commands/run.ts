@@ -27,11 +27,11 @@ export const command: Command = {
     const arg = p.positionals[0]!;
     // `tsrun run <bundle>`: a directory with config.json and no --bundle means "run this bundle".
     const byDir = !str(p, 'bundle') && arg.includes('/') ? true : !str(p, 'bundle') && isBundleDir(arg);
-    if (str(p, 'console-socket')) throw new TsrunError('NOT_SUPPORTED', '--console-socket is not supported yet');
     return runContainer(await makeContext(g), {
       id: byDir ? generateId() : arg,
       bundle: byDir ? arg : (str(p, 'bundle') ?? '.'),
       pidFile: str(p, 'pid-file'),
+      consoleSocket: str(p, 'console-socket'),
       noPivot: bool(p, 'no-pivot'),
       detach: bool(p, 'detach'),
       keep: bool(p, 'keep'),

@@ -24,6 +24,8 @@ export interface CreateOptions {
   id: string;
   bundle: string;
   pidFile?: string;
+  /** unix socket that receives the pty master (SCM_RIGHTS) when process.terminal is true */
+  consoleSocket?: string;
   noPivot?: boolean;
   /** lets callers (run --net) adjust the validated spec before it is used */
   adjustSpec?: (spec: Spec) => Spec;
@@ -46,11 +48,12 @@ async function rollback(ctx: Context, undo: Undo[]): Promise<void> {
   }
 }
 
-function unsupportedHooks(spec: Spec): void {
-  for (const phase of ['createContainer', 'startContainer'] as const) {
-    if (spec.hooks?.[phase]?.length) {
-      throw new TsrunError('NOT_SUPPORTED', `${phase} hooks are not supported yet`, { jsonPath: `hooks.${phase}` });
-    }
+function checkTerminal(spec: Spec, consoleSocket: string | undefined): void {
+  if (consoleSocket && !spec.process?.terminal) {
+    throw new TsrunError('SPEC_INVALID', '--console-socket was given but process.terminal is false', { jsonPath: 'process.terminal' });
+  }
+  if (spec.process?.terminal) {
+    throw new TsrunError('NOT_SUPPORTED', 'process.terminal is not supported yet', { jsonPath: 'process.terminal', hint: 'set process.terminal to false' });
   }
 }
 
@@ -59,7 +62,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
   const bundle = loadBundle(opts.bundle);
   const spec = opts.adjustSpec ? opts.adjustSpec(bundle.spec) : bundle.spec;
   checkSupported(spec.linux?.namespaces);
-  unsupportedHooks(spec);
+  checkTerminal(spec, opts.consoleSocket);
 
   const undo: Undo[] = [];
   let init: SpawnedInit | undefined;
@@ -114,7 +117,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     const state = ociState({ record, status: 'creating' });
     await runHooks('prestart', spec.hooks?.prestart, state);
     await runHooks('createRuntime', spec.hooks?.createRuntime, state);
-    init.channel.send({ type: 'continue' });
+    init.channel.send({ type: 'continue', state });
     await init.channel.expect('ready');
 
     // Saved before the init is released, so a create killed from here on leaves a deletable container.

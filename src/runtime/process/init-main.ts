@@ -4,6 +4,8 @@ import { InitChannel } from './init-channel.js';
 import { execProcess, prepare, waitForStart } from './init.js';
 import { PR } from '../sys/constants.js';
 import { TsrunError } from '../../errors.js';
+import { runHooksSync } from '../../hooks/run-sync.js';
+import type { OciState } from '../../hooks/outcome.js';
 
 // Entry point of the container's init process (PID 1 of its pid namespace).
 // Spawned by `tsrun create` with the sync socket on fd 3.
@@ -14,8 +16,9 @@ const cfg = ch.expect('config');
 
 let binary: string;
 let fifoFd: number;
+let state: OciState;
 try {
-  ({ binary, fifoFd } = prepare(sys, ch, cfg));
+  ({ binary, fifoFd, state } = prepare(sys, ch, cfg));
   ch.send({ type: 'ready' });
   ch.expect('release');
   sys.prctl(PR.SET_PDEATHSIG, 0);
@@ -32,6 +35,8 @@ try {
 
 try {
   waitForStart(sys, fifoFd);
+  // After pivot_root: the path resolves inside the container.
+  runHooksSync('startContainer', cfg.spec.hooks?.startContainer, state);
   execProcess(sys, cfg, binary, (m) => process.stderr.write(`tsrun: warning: ${m}\n`));
 } catch (err) {
   process.stderr.write(`tsrun: ${err instanceof Error ? err.message : String(err)}\n`);

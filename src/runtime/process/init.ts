@@ -12,6 +12,8 @@ import { envValue, lookPath } from './lookpath.js';
 import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credentials.js';
 import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
 import { TsrunError } from '../../errors.js';
+import { runHooksSync } from '../../hooks/run-sync.js';
+import type { OciState } from '../../hooks/outcome.js';
 
 // The container's init, step by step. It runs synchronously on the main
 // thread of a freshly spawned Node process (see DESIGN.md for why).
@@ -24,19 +26,21 @@ export interface Channel {
 const SIGKILL = 9;
 
 /** Namespaces, then (once the parent says so) the rootfs. Returns what exec needs. */
-export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: string; fifoFd: number } {
+export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: string; fifoFd: number; state: OciState } {
   const spec = cfg.spec;
   const ns = spec.linux?.namespaces;
   sys.prctl(PR.SET_PDEATHSIG, SIGKILL);
   // Network before mount: a netns path such as /run/netns/x lives in the host's mount namespace.
   enterNamespaces(sys, ns, ['ipc', 'uts', 'network', 'mount']);
   ch.send({ type: 'nsReady' });
-  ch.expect('continue');
+  const { state } = ch.expect('continue');
   // After the parent placed us in our cgroup, so the cgroup namespace is rooted there.
   enterNamespaces(sys, ns, ['cgroup']);
   sys.umask(0);
   const hasMountNs = findNamespace(ns, 'mount') !== undefined;
   if (hasMountNs) setupRootfs(sys, cfg);
+  // In the container's namespaces, but before pivot_root: the path resolves in the runtime's root.
+  runHooksSync('createContainer', spec.hooks?.createContainer, state);
   if (spec.process?.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(spec.process.oomScoreAdj));
   const fifoFd = sys.open(cfg.fifoPath, O.PATH | O.CLOEXEC);
   if (hasMountNs) {
@@ -55,7 +59,7 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   const proc = spec.process!;
   checkCwd(proc.cwd);
   const binary = lookPath(proc.args[0]!, proc.env);
-  return { binary, fifoFd };
+  return { binary, fifoFd, state };
 }
 
 function setupRootfs(sys: Syscalls, cfg: InitConfig): void {

@@ -1,4 +1,5 @@
 import type { Spec } from '../../spec/types.js';
+import type { OciState } from '../../hooks/outcome.js';
 
 // The sync protocol between the runtime (parent) and the container's init, as
 // newline-delimited JSON on fd 3 (a socketpair):
@@ -27,7 +28,7 @@ export interface InitConfig {
   debug: boolean;
 }
 
-export type ParentMessage = InitConfig | { type: 'continue' } | { type: 'release' } | { type: 'error'; message: string };
+export type ParentMessage = InitConfig | { type: 'continue'; state: OciState } | { type: 'release' } | { type: 'error'; message: string };
 
 export interface ErrorMessage {
   type: 'error';

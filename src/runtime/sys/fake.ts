@@ -100,4 +100,10 @@ export class FakeSyscalls implements Syscalls {
   flock(fd: number, operation: number): void { this.record('flock', [fd, operation]); }
   getpid(): number { this.record('getpid', []); return this.pid; }
   gettid(): number { this.record('gettid', []); return this.pid; }
+  socket(domain: number, type: number, protocol: number): number { this.record('socket', [domain, type, protocol]); return this.nextFd++; }
+  bind(fd: number, addr: Buffer): void { this.record('bind', [fd, addr]); }
+  setsockopt(fd: number, level: number, name: number, value: Buffer): void { this.record('setsockopt', [fd, level, name, value]); }
+  sendto(fd: number, buf: Buffer, flags: number, addr: Buffer | null): number { this.record('sendto', [fd, buf, flags, addr]); return buf.length; }
+  /** The fake has no kernel to answer: a recv returns 0 bytes. */
+  recvfrom(fd: number, buf: Buffer, flags: number): number { this.record('recvfrom', [fd, buf, flags]); return 0; }
 }

@@ -63,6 +63,11 @@ const c = {
   flock: libc.func('int flock(int fd, int op)'),
   getpid: libc.func('int getpid()'),
   gettid: libc.func('int gettid()'),
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
+  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+  sendto: libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)'),
+  recvfrom: libc.func('intptr_t recvfrom(int fd, _Out_ void *buf, size_t len, int flags, void *addr, void *alen)'),
 };
 
 function fail(call: string, args: string): never {
@@ -205,5 +210,20 @@ export class KoffiSyscalls implements Syscalls {
   }
   gettid(): number {
     return c.gettid();
+  }
+  socket(domain: number, type: number, protocol: number): number {
+    return check(c.socket(domain, type, protocol), 'socket', () => `${domain}, ${hex(type)}, ${protocol}`);
+  }
+  bind(fd: number, addr: Buffer): void {
+    check(c.bind(fd, addr, addr.length), 'bind', () => `${fd}, <${addr.length} bytes>`);
+  }
+  setsockopt(fd: number, level: number, name: number, value: Buffer): void {
+    check(c.setsockopt(fd, level, name, value, value.length), 'setsockopt', () => `${fd}, ${level}, ${name}`);
+  }
+  sendto(fd: number, buf: Buffer, flags: number, addr: Buffer | null): number {
+    return check(Number(c.sendto(fd, buf, buf.length, flags, addr, addr ? addr.length : 0)), 'sendto', () => `${fd}, <${buf.length} bytes>, ${hex(flags)}`);
+  }
+  recvfrom(fd: number, buf: Buffer, flags: number): number {
+    return check(Number(c.recvfrom(fd, buf, buf.length, flags, null, null)), 'recvfrom', () => `${fd}, <${buf.length} bytes>, ${hex(flags)}`);
   }
 }

@@ -59,6 +59,15 @@ export interface Syscalls {
 
   getpid(): number;
   gettid(): number;
+
+  // sockets (netlink): addresses are raw sockaddr bytes
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Buffer): void;
+  setsockopt(fd: number, level: number, name: number, value: Buffer): void;
+  /** Returns the bytes sent. */
+  sendto(fd: number, buf: Buffer, flags: number, addr: Buffer | null): number;
+  /** Fills `buf`; returns the message length (larger than buf with MSG_TRUNC). */
+  recvfrom(fd: number, buf: Buffer, flags: number): number;
 }
 
 /** A failed kernel call: names the call, its main arguments and the errno. */

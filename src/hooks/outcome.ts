@@ -1,0 +1,45 @@
+import type { Hook } from '../spec/types.js';
+import type { SpawnOutcome, SpawnRequest } from '../spawn-with-input.js';
+import { TsrunError } from '../errors.js';
+
+// What the async runner (runtime side) and the sync runner (inside the init)
+// share: how a hook is started and how its outcome becomes an error.
+
+export type HookPhase = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
+
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  status: string;
+  pid?: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+}
+
+export function hookRequest(hook: Hook, state: OciState): SpawnRequest {
+  const env = Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  return {
+    path: hook.path,
+    args: (hook.args ?? []).slice(1),
+    argv0: hook.args?.[0],
+    env,
+    input: JSON.stringify(state),
+    timeoutMs: hook.timeout ? hook.timeout * 1000 : undefined,
+  };
+}
+
+function lastLines(text: string, n = 5): string {
+  return text.trim().split('\n').slice(-n).join('\n');
+}
+
+/** Throws an error naming the phase, index and path, with how it failed and its last output lines. */
+export function checkHookOutcome(phase: HookPhase, index: number, hook: Hook, r: SpawnOutcome): void {
+  const what = `${phase} hook #${index} (${hook.path})`;
+  if (r.timedOut) throw new TsrunError('HOOK_TIMEOUT', `error running ${what}: ran past its timeout of ${hook.timeout}s`);
+  if (r.spawnError) throw new TsrunError('HOOK', `error running ${what}: ${r.spawnError.message}`);
+  if (r.exitCode !== 0) {
+    const how = r.signal ? `killed by ${r.signal}` : `exit status ${r.exitCode}`;
+    const out = lastLines(`${r.stdout}\n${r.stderr}`);
+    throw new TsrunError('HOOK', `error running ${what}: ${how}${out ? `: ${out}` : ''}`);
+  }
+}

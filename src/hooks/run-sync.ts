@@ -1,0 +1,29 @@
+import { spawnSync } from 'node:child_process';
+import type { Hook } from '../spec/types.js';
+import { checkHookOutcome, hookRequest, type HookPhase, type OciState } from './outcome.js';
+
+// The init's hook runner (createContainer, startContainer): synchronous,
+// because the init must not start libuv's threadpool after unsharing.
+
+export function runHooksSync(phase: HookPhase, hooks: Hook[] | undefined, state: OciState): void {
+  for (const [i, hook] of (hooks ?? []).entries()) {
+    const req = hookRequest(hook, state);
+    const r = spawnSync(req.path, req.args, {
+      argv0: req.argv0,
+      env: req.env,
+      input: req.input,
+      timeout: req.timeoutMs,
+      killSignal: 'SIGKILL',
+      encoding: 'utf8',
+    });
+    const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+    checkHookOutcome(phase, i, hook, {
+      exitCode: r.status,
+      signal: r.signal,
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      timedOut,
+      spawnError: r.error && !timedOut ? r.error : undefined,
+    });
+  }
+}
