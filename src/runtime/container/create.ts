@@ -49,11 +49,11 @@ async function rollback(ctx: Context, undo: Undo[]): Promise<void> {
 }
 
 function checkTerminal(spec: Spec, consoleSocket: string | undefined): void {
-  if (consoleSocket && !spec.process?.terminal) {
-    throw new TsrunError('SPEC_INVALID', '--console-socket was given but process.terminal is false', { jsonPath: 'process.terminal' });
-  }
-  if (spec.process?.terminal) {
-    throw new TsrunError('NOT_SUPPORTED', 'process.terminal is not supported yet', { jsonPath: 'process.terminal', hint: 'set process.terminal to false' });
+  if (spec.process?.terminal && !consoleSocket) {
+    throw new TsrunError('BAD_INPUT', 'process.terminal is true: a --console-socket is needed to receive the terminal', {
+      jsonPath: 'process.terminal',
+      hint: 'pass --console-socket, use `tsrun run` in the foreground, or set process.terminal to false',
+    });
   }
 }
 
@@ -63,6 +63,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
   const spec = opts.adjustSpec ? opts.adjustSpec(bundle.spec) : bundle.spec;
   checkSupported(spec.linux?.namespaces);
   checkTerminal(spec, opts.consoleSocket);
+  const consoleSocket = spec.process?.terminal ? opts.consoleSocket : undefined;
 
   const undo: Undo[] = [];
   let init: SpawnedInit | undefined;
@@ -103,6 +104,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       bundle: bundle.bundle,
       fifoPath: fifoPath(ctx.root, id),
       noPivot: opts.noPivot ?? false,
+      consoleSocket,
       callerNofile: readNofile(process.ppid),
       debug: false,
     });

@@ -4,6 +4,7 @@ import type { Context } from './context.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { startContainer } from './start.js';
 import { deleteContainer } from './delete.js';
+import { ConsoleServer, relayTerminal } from './console-relay.js';
 
 // run = create + start. In the foreground it forwards signals to the
 // container and returns its exit code (128+n when killed by signal n), then
@@ -27,7 +28,22 @@ function waitExit(child: ChildProcess): Promise<number> {
 }
 
 export async function runContainer(ctx: Context, opts: RunOptions): Promise<number> {
-  const { record, child } = await createContainer(ctx, opts);
+  // In the foreground tsrun can be the console socket itself; the init only uses it for terminal configs.
+  const server = !opts.detach && !opts.consoleSocket ? new ConsoleServer(ctx.sys) : undefined;
+  let created;
+  try {
+    created = await createContainer(ctx, { ...opts, consoleSocket: opts.consoleSocket ?? server?.path });
+  } catch (err) {
+    server?.close();
+    throw err;
+  }
+  const { record, child } = created;
+  let relay: { stop(): void } | undefined;
+  try {
+    if (server && record.spec.process?.terminal) relay = relayTerminal(ctx.sys, server.receiveMaster());
+  } finally {
+    server?.close();
+  }
   if (opts.detach) {
     child.unref();
     await startContainer(ctx, record.id);
@@ -53,6 +69,7 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     if (!opts.keep) await deleteContainer(ctx, record.id, true);
     return code;
   } finally {
+    relay?.stop();
     for (const s of FORWARDED) process.off(s, forward);
   }
 }

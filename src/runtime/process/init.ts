@@ -13,6 +13,7 @@ import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credenti
 import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
 import { TsrunError } from '../../errors.js';
 import { runHooksSync } from '../../hooks/run-sync.js';
+import { connectConsoleSocket, setupTerminal } from '../terminal.js';
 import type { OciState } from '../../hooks/outcome.js';
 
 // The container's init, step by step. It runs synchronously on the main
@@ -43,6 +44,7 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   runHooksSync('createContainer', spec.hooks?.createContainer, state);
   if (spec.process?.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(spec.process.oomScoreAdj));
   const fifoFd = sys.open(cfg.fifoPath, O.PATH | O.CLOEXEC);
+  const consoleSock = spec.process?.terminal && cfg.consoleSocket ? connectConsoleSocket(sys, cfg.consoleSocket) : -1;
   if (hasMountNs) {
     if (cfg.noPivot) moveRoot(sys, cfg.rootfs);
     else pivotRoot(sys, cfg.rootfs);
@@ -55,6 +57,7 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   writeSysctls(spec.linux?.sysctl);
   readonlyPaths(sys, spec.linux?.readonlyPaths);
   maskPaths(sys, spec.linux?.maskedPaths);
+  if (consoleSock >= 0) setupTerminal(sys, consoleSock, spec.process?.consoleSize);
   if (spec.root?.readonly) remountRootReadonly(sys);
   const proc = spec.process!;
   checkCwd(proc.cwd);

@@ -22,6 +22,8 @@ export interface InitConfig {
   /** fd of exec.fifo is opened by the init from this path before pivot_root */
   fifoPath: string;
   noPivot: boolean;
+  /** where the pty master goes when process.terminal is true */
+  consoleSocket?: string;
   /** RLIMIT_NOFILE the caller had before Node raised it; restored when the config sets none */
   callerNofile?: { soft: string; hard: string };
   /** true when the parent already placed the init in a new/joined pid namespace */

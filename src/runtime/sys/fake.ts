@@ -97,6 +97,17 @@ export class FakeSyscalls implements Syscalls {
     throw new FakeExec(path, argv, envp);
   }
   kill(pid: number, signal: number): void { this.record('kill', [pid, signal]); }
+  setsid(): number { this.record('setsid', []); return this.pid; }
+  dup3(oldFd: number, newFd: number, flags: number): void { this.record('dup3', [oldFd, newFd, flags]); }
+  ioctl(fd: number, request: number, arg: number | Buffer): number { this.record('ioctl', [fd, request, arg]); return 0; }
+  connect(fd: number, addr: Buffer): void { this.record('connect', [fd, addr]); }
+  listen(fd: number, backlog: number): void { this.record('listen', [fd, backlog]); }
+  accept(fd: number): number { this.record('accept', [fd]); return this.nextFd++; }
+  sendmsgFds(fd: number, data: Buffer, fds: number[]): number { this.record('sendmsgFds', [fd, data, fds]); return data.length; }
+  recvmsgFds(fd: number, maxData: number, maxFds: number): { data: Buffer; fds: number[] } {
+    this.record('recvmsgFds', [fd, maxData, maxFds]);
+    return { data: Buffer.alloc(0), fds: [] };
+  }
   flock(fd: number, operation: number): void { this.record('flock', [fd, operation]); }
   getpid(): number { this.record('getpid', []); return this.pid; }
   gettid(): number { this.record('gettid', []); return this.pid; }

@@ -61,6 +61,16 @@ const c = {
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
   kill: libc.func('int kill(int pid, int sig)'),
   flock: libc.func('int flock(int fd, int op)'),
+  setsid: libc.func('int setsid()'),
+  dup3: libc.func('int dup3(int oldfd, int newfd, int flags)'),
+  ioctlVal: libc.func('int ioctl(int fd, unsigned long req, unsigned long arg)'),
+  ioctlPtr: libc.func('int ioctl(int fd, unsigned long req, _Inout_ uint8_t *arg)'),
+  connect: libc.func('int connect(int fd, const uint8_t *addr, uint32_t len)'),
+  listen: libc.func('int listen(int fd, int backlog)'),
+  accept: libc.func('int accept4(int fd, void *addr, void *len, int flags)'),
+  sendmsg: libc.func('long sendmsg(int fd, const uint8_t *msg, int flags)'),
+  recvmsg: libc.func('long recvmsg(int fd, _Inout_ uint8_t *msg, int flags)'),
+  address: (b: Buffer): bigint => BigInt(koffi.address(b) as unknown as bigint),
   getpid: libc.func('int getpid()'),
   gettid: libc.func('int gettid()'),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
@@ -87,6 +97,35 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
 /** Splits a 64-bit capability mask into the kernel's two 32-bit words. */
 function toWords(mask: bigint): [number, number] {
   return [Number(mask & 0xffffffffn), Number((mask >> 32n) & 0xffffffffn)];
+}
+
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+
+/**
+ * A struct msghdr (x86_64 layout) with one iovec over `data` and room for
+ * `nfds` SCM_RIGHTS fds. The buffers are returned so they outlive the call.
+ */
+function msghdr(data: Buffer, nfds: number, fds: number[]): { msg: Buffer; iovData: Buffer; control: Buffer } {
+  const iov = Buffer.alloc(16);
+  iov.writeBigUInt64LE(c.address(data), 0);
+  iov.writeBigUInt64LE(BigInt(data.length), 8);
+  const space = nfds ? 16 + Math.ceil((4 * nfds) / 8) * 8 : 0;
+  const control = Buffer.alloc(Math.max(space, 8));
+  if (fds.length) {
+    control.writeBigUInt64LE(BigInt(16 + 4 * fds.length), 0);
+    control.writeInt32LE(SOL_SOCKET, 8);
+    control.writeInt32LE(SCM_RIGHTS, 12);
+    fds.forEach((f, i) => control.writeInt32LE(f, 16 + 4 * i));
+  }
+  const msg = Buffer.alloc(56);
+  msg.writeBigUInt64LE(c.address(iov), 16);
+  msg.writeBigUInt64LE(1n, 24);
+  if (space) {
+    msg.writeBigUInt64LE(c.address(control), 32);
+    msg.writeBigUInt64LE(BigInt(space), 40);
+  }
+  return { msg, iovData: data, control };
 }
 
 export class KoffiSyscalls implements Syscalls {
@@ -201,6 +240,42 @@ export class KoffiSyscalls implements Syscalls {
   }
   kill(pid: number, signal: number): void {
     check(c.kill(pid, signal), 'kill', () => `${pid}, ${signal}`);
+  }
+  setsid(): number {
+    return check(c.setsid(), 'setsid', () => '');
+  }
+  dup3(oldFd: number, newFd: number, flags: number): void {
+    check(c.dup3(oldFd, newFd, flags), 'dup3', () => `${oldFd}, ${newFd}, ${flags}`);
+  }
+  ioctl(fd: number, request: number, arg: number | Buffer): number {
+    const ret = typeof arg === 'number' ? c.ioctlVal(fd, request, arg) : c.ioctlPtr(fd, request, arg);
+    return check(ret, 'ioctl', () => `${fd}, ${hex(request)}`);
+  }
+  connect(fd: number, addr: Buffer): void {
+    check(c.connect(fd, addr, addr.length), 'connect', () => `${fd}, ${addr.subarray(2).toString().replace(/\0+$/, '')}`);
+  }
+  listen(fd: number, backlog: number): void {
+    check(c.listen(fd, backlog), 'listen', () => `${fd}, ${backlog}`);
+  }
+  accept(fd: number): number {
+    const SOCK_CLOEXEC = 0o2000000;
+    return check(c.accept(fd, null, null, SOCK_CLOEXEC), 'accept4', () => String(fd));
+  }
+  sendmsgFds(fd: number, data: Buffer, fds: number[]): number {
+    const { msg } = msghdr(data, fds.length, fds);
+    return check(Number(c.sendmsg(fd, msg, 0)), 'sendmsg', () => `${fd}, ${data.length} bytes, fds [${fds.join(', ')}]`);
+  }
+  recvmsgFds(fd: number, maxData: number, maxFds: number): { data: Buffer; fds: number[] } {
+    const { msg, iovData, control } = msghdr(Buffer.alloc(maxData), maxFds, []);
+    const n = check(Number(c.recvmsg(fd, msg, 0)), 'recvmsg', () => String(fd));
+    const controllen = Number(msg.readBigUInt64LE(40));
+    const fds: number[] = [];
+    // One cmsghdr {len u64, level i32, type i32} then the fds.
+    if (controllen >= 16 && control.readInt32LE(8) === SOL_SOCKET && control.readInt32LE(12) === SCM_RIGHTS) {
+      const count = (Number(control.readBigUInt64LE(0)) - 16) / 4;
+      for (let i = 0; i < count; i++) fds.push(control.readInt32LE(16 + 4 * i));
+    }
+    return { data: Buffer.from(iovData.subarray(0, n)), fds };
   }
   flock(fd: number, operation: number): void {
     check(c.flock(fd, operation), 'flock', () => `${fd}, ${operation}`);

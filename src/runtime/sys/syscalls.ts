@@ -60,6 +60,19 @@ export interface Syscalls {
   getpid(): number;
   gettid(): number;
 
+  // terminals and unix sockets (console socket, SCM_RIGHTS)
+  setsid(): number;
+  dup3(oldFd: number, newFd: number, flags: number): void;
+  /** arg by value (number) or by pointer (Buffer, filled in place) */
+  ioctl(fd: number, request: number, arg: number | Buffer): number;
+  connect(fd: number, addr: Buffer): void;
+  listen(fd: number, backlog: number): void;
+  accept(fd: number): number;
+  /** sendmsg(2) with `fds` as one SCM_RIGHTS control message */
+  sendmsgFds(fd: number, data: Buffer, fds: number[]): number;
+  /** recvmsg(2): the data and any fds passed with SCM_RIGHTS */
+  recvmsgFds(fd: number, maxData: number, maxFds: number): { data: Buffer; fds: number[] };
+
   // sockets (netlink): addresses are raw sockaddr bytes
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer): void;

@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tty from 'node:tty';
+import type { Syscalls } from '../sys/syscalls.js';
+import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM, TIOC, sockaddrUn, winsize } from '../terminal.js';
+
+// `tsrun run` of a terminal container in the foreground: tsrun is its own
+// console socket, receives the pty master and relays it to its stdio, like
+// `runc run` does.
+
+export class ConsoleServer {
+  readonly path: string;
+  private readonly dir: string;
+  private readonly fd: number;
+
+  constructor(private readonly sys: Syscalls) {
+    this.dir = mkdtempSync(join(tmpdir(), 'tsrun-console-'));
+    this.path = join(this.dir, 'console.sock');
+    this.fd = sys.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sys.bind(this.fd, sockaddrUn(this.path));
+    sys.listen(this.fd, 1);
+  }
+
+  /** The init connected and sent before it reported ready, so this does not block for long. */
+  receiveMaster(): number {
+    const conn = this.sys.accept(this.fd);
+    try {
+      const { fds } = this.sys.recvmsgFds(conn, 256, 1);
+      if (fds.length !== 1) throw new Error('console socket: no pty master received');
+      return fds[0]!;
+    } finally {
+      this.sys.close(conn);
+    }
+  }
+
+  close(): void {
+    try {
+      this.sys.close(this.fd);
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Copies stdin → pty and pty → stdout until the container side closes; forwards resizes. */
+export function relayTerminal(sys: Syscalls, master: number): { stop(): void } {
+  const resize = (): void => {
+    if (process.stdout.isTTY) sys.ioctl(master, TIOC.SWINSZ, winsize(process.stdout.rows, process.stdout.columns));
+  };
+  resize();
+  const wasRaw = process.stdin.isTTY ? process.stdin.isRaw : false;
+  if (process.stdin.isTTY) process.stdin.setRawMode(true);
+  const fromPty = new tty.ReadStream(master);
+  fromPty.on('data', (d: Buffer) => process.stdout.write(d));
+  fromPty.on('error', () => undefined); // EIO once the container side closes
+  const toPty = (d: Buffer): void => {
+    try {
+      writeSync(master, d);
+    } catch {
+      // the container is gone
+    }
+  };
+  process.stdin.on('data', toPty);
+  process.on('SIGWINCH', resize);
+  return {
+    stop() {
+      process.off('SIGWINCH', resize);
+      process.stdin.off('data', toPty);
+      process.stdin.pause();
+      if (process.stdin.isTTY) process.stdin.setRawMode(wasRaw);
+      fromPty.destroy();
+    },
+  };
+}
