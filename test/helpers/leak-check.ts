@@ -1,0 +1,105 @@
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+
+// What a test file's containers may leave behind, attributed to that file only.
+// Every CLI run by test/helpers/bundle.ts starts in a session of its own
+// (detached), and the init, the container process and hooks inherit that
+// session, so "processes in one of our sessions" are exactly ours even while
+// other files run containers in parallel.
+
+const sessions = new Set<number>();
+
+/** Remembers a CLI pid started with `detached: true` (its pid is its session id). */
+export function trackSession(pid: number | undefined): void {
+  if (pid) sessions.add(pid);
+}
+
+function stat(pid: number): { sid: number; state: string } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0]!, sid: Number(rest[3]) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Live (non-zombie) processes in the sessions this file started, excluding CLIs still running. */
+export function leakedProcesses(exclude: number[] = []): { pid: number; cmdline: string }[] {
+  const out: { pid: number; cmdline: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    const st = stat(pid);
+    if (!st || st.state === 'Z' || !sessions.has(st.sid) || exclude.includes(pid)) continue;
+    out.push({ pid, cmdline: cmdline(pid) });
+  }
+  return out;
+}
+
+/** Every live process on the host running the container init script (for diagnostics). */
+export function initProcesses(): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n) && cmdline(Number(n)).includes('dist/runtime/process/init-main.js'))
+    .map(Number)
+    .filter((pid) => stat(pid)?.state !== 'Z');
+}
+
+/** Mount points in this (the host's) mount namespace at or under `dir`. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((mp) => mp === dir || mp.startsWith(`${dir}/`));
+}
+
+/** Entries left in a state root. */
+export function stateEntries(root: string): string[] {
+  try {
+    return readdirSync(root);
+  } catch {
+    return [];
+  }
+}
+
+/** Owner, group, mode and rdev of a device node, to compare before and after. */
+export function nodeIdentity(path: string): string {
+  const st = statSync(path);
+  return `${st.uid}:${st.gid} ${st.mode.toString(8)} ${st.rdev}`;
+}
+
+/** The pid namespace link of a process, or undefined once it is gone. */
+export function pidNs(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One summary the afterAll hooks assert is empty. */
+export function leaks(o: { root: string; dirs: string[] }): string[] {
+  const found: string[] = [];
+  for (const e of stateEntries(o.root)) found.push(`state entry ${o.root}/${e}`);
+  for (const p of leakedProcesses()) found.push(`process ${p.pid} (${p.cmdline})`);
+  for (const d of o.dirs) for (const m of mountsUnder(d)) found.push(`mount ${m}`);
+  return found;
+}
+
+/** Kills, by pid, whatever processes this file's sessions still have (cleanup after a failed test). */
+export function killLeftovers(): void {
+  for (const p of leakedProcesses()) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
