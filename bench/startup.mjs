@@ -20,7 +20,7 @@ export function makeBundle(repo, dir) {
   return dir;
 }
 
-export async function benchStartup({ repo, n, warmup, log, progress = () => {} }) {
+export async function benchStartup({ repo, n, warmup, log, progress = () => {}, onCleanup = () => {} }) {
   const tmp = mkdtempSync(join(tmpdir(), 'tsbench-startup-'));
   const bundle = makeBundle(repo, mkdtempSync(join(tmp, 'bundle-')));
   const tsRoot = join(tmp, 'tsrun-root');
@@ -58,10 +58,21 @@ export async function benchStartup({ repo, n, warmup, log, progress = () => {} }
   ];
 
   const rss = {};
+  let cleaned = false;
+  const cleanAll = () => {
+    if (cleaned) return;
+    cleaned = true;
+    cleanup(r, tsrun, runc, tsRoot, rcRoot);
+    r.close();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  onCleanup(cleanAll);
+  const yieldToSignals = () => new Promise((res) => setImmediate(res));
   try {
     for (let i = 0; i < warmup + n; i++) {
       progress(`startup ${i < warmup ? 'warm-up' : 'run'} ${i < warmup ? i + 1 : i - warmup + 1}/${i < warmup ? warmup : n}`);
       for (const [, f] of variants) f(i >= warmup);
+      await yieldToSignals();
     }
 
     // Peak RSS, in separate runs (the time wrapper would add to the wall times).
@@ -71,6 +82,7 @@ export async function benchStartup({ repo, n, warmup, log, progress = () => {} }
     const put = (key, v) => (col[key] ??= []).push(v);
     for (let i = 0; i < k; i++) {
       progress(`startup peak RSS ${i + 1}/${k}`);
+      await yieldToSignals();
       put('node', r.peakRss(node, ['-e', '0'], { env: ENV }));
       put('tsrun.run', r.peakRss(...tsrun('run', '--bundle', bundle, newId('rss'))));
       put('runc.run', r.peakRss(...runc('run', '--bundle', bundle, newId('rss'))));
@@ -87,9 +99,7 @@ export async function benchStartup({ repo, n, warmup, log, progress = () => {} }
     }
     for (const [key, v] of Object.entries(col)) rss[key] = med(v);
   } finally {
-    cleanup(r, tsrun, runc, tsRoot, rcRoot);
-    r.close();
-    rmSync(tmp, { recursive: true, force: true });
+    cleanAll();
   }
 
   const out = {};

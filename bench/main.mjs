@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// npm run bench → scripts/bench.sh → this. One run: start-up, syscall cost and
+// CNI latency, each against its reference measured in the same run, printed as
+// tables and written to bench/results/latest.json (git-ignored).
+// Flags: --quick (N=5), --n N, --warmup W, --only startup,syscalls,cni, --calls C (syscall loop).
+// Benchmarks are not tests: nothing here fails on time.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchStartup } from './startup.mjs';
+import { benchCni, SUBNET } from './cni.mjs';
+import { table, fmtMs, fmtX, fmtKb, ratio } from './lib/stats.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const repo = resolve(here, '..');
+
+function parseArgs(argv) {
+  const o = { n: 20, warmup: 3, only: ['startup', 'syscalls', 'cni'], calls: 1_000_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') { o.n = 5; o.warmup = 1; o.calls = 200_000; }
+    else if (a === '--n') o.n = Number(argv[++i]);
+    else if (a === '--warmup') o.warmup = Number(argv[++i]);
+    else if (a === '--calls') o.calls = Number(argv[++i]);
+    else if (a === '--only') o.only = argv[++i].split(',');
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: npm run bench -- [--quick] [--n N] [--warmup W] [--only startup,syscalls,cni] [--calls C]');
+      process.exit(0);
+    } else throw new Error(`unknown flag ${a}`);
+  }
+  if (!(o.n >= 1)) throw new Error('--n: expected a positive number');
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+if (process.getuid?.() !== 0) {
+  console.error('bench: run as root (it creates containers and network namespaces)');
+  process.exit(1);
+}
+
+// Cleanups of whatever the benches created, run on SIGINT/SIGTERM/SIGHUP too.
+const cleanups = [];
+const onCleanup = (f, first = false) => (first ? cleanups.unshift(f) : cleanups.push(f));
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    process.stderr.write(`\nbench: ${sig}, cleaning up\n`);
+    for (const f of cleanups) {
+      try {
+        f();
+      } catch (err) {
+        process.stderr.write(`bench: cleanup: ${err.message}\n`);
+      }
+    }
+    process.exit(130);
+  });
+}
+
+// Output of the measured commands goes to a log next to the results (git-ignored).
+const resultsDir = join(here, 'results');
+mkdirSync(resultsDir, { recursive: true });
+const log = join(resultsDir, 'output.log');
+writeFileSync(log, '');
+const tty = process.stderr.isTTY;
+const progress = (m) => process.stderr.write(tty ? `\r\x1b[K${m}` : `${m}\n`);
+const version = (cmd, args) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout?.split('\n')[0] ?? '?';
+
+const results = {
+  date: new Date().toISOString(),
+  machine: { kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, runc: version('runc', ['--version']), loadavgStart: loadavg() },
+  options: opts,
+  log,
+};
+
+const out = [];
+const print = (s = '') => {
+  if (tty) process.stderr.write('\r\x1b[K');
+  out.push(s);
+  console.log(s);
+};
+
+print(`tsrun bench — ${results.date}, Node ${process.version}, ${results.machine.runc}, kernel ${release()}, ${cpus().length} CPUs, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+print(`N=${opts.n} per row after ${opts.warmup} warm-up run(s), interleaved; times are wall ms (median, p90); ratios are of medians`);
+
+if (opts.only.includes('startup')) {
+  const s = await benchStartup({ repo, n: opts.n, warmup: opts.warmup, log, progress, onCleanup });
+  results.startup = s;
+  const m = (k) => s.samples[k]?.medianMs;
+  const row = (label, key, rssKey, vsRunc) => [
+    label,
+    fmtMs(m(key)),
+    fmtMs(s.samples[key]?.p90Ms),
+    fmtKb(s.rssKb[rssKey]),
+    vsRunc ? fmtX(ratio(m(key), m(vsRunc))) : '',
+    key === 'node' ? '1.00×' : fmtX(ratio(m(key), m('node'))),
+  ];
+  print();
+  print('Start-up: busybox bundle running /bin/true');
+  print(table([
+    ['', 'median', 'p90', 'peak RSS', 'tsrun/runc', '/ node -e 0'],
+    row('node -e 0 (floor)', 'node', 'node'),
+    row('runc run', 'runc.run', 'runc.run'),
+    row('tsrun run', 'tsrun.run', 'tsrun.run', 'runc.run'),
+    row('runc create', 'runc.create', 'runc.create'),
+    row('tsrun create', 'tsrun.create', 'tsrun.create', 'runc.create'),
+    row('runc start', 'runc.start', 'runc.start'),
+    row('tsrun start', 'tsrun.start', 'tsrun.start', 'runc.start'),
+    row('runc delete', 'runc.delete', 'runc.delete'),
+    row('tsrun delete', 'tsrun.delete', 'tsrun.delete', 'runc.delete'),
+    row('runc create+start+delete', 'runc.cycle', null),
+    row('tsrun create+start+delete', 'tsrun.cycle', null, 'runc.cycle'),
+    ['runc init (RSS only)', '', '', fmtKb(s.rssKb['runc.init']), '', ''],
+    ['tsrun init (RSS only)', '', '', fmtKb(s.rssKb['tsrun.init']), fmtX(ratio(s.rssKb['tsrun.init'], s.rssKb['runc.init'])), ''],
+  ]));
+  print('peak RSS: CLI rows by /usr/bin/time -f %M (ru_maxrss; for `run` it is max(CLI, init), the init being its reaped child);');
+  print('          init rows by VmHWM in /proc/<pid>/status while the init waits on exec.fifo after create. Medians of min(N,5) runs.');
+}
+
+if (opts.only.includes('syscalls')) {
+  progress('syscalls');
+  const r = spawnSync(process.execPath, [join(here, 'syscalls.mjs'), repo, String(opts.calls)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`syscalls.mjs: ${r.stderr}`);
+  const s = JSON.parse(r.stdout);
+  results.syscalls = s;
+  const ns = (k) => s.results[k].medianNs.toFixed(1);
+  print();
+  print(`Syscall cost: ${s.calls} calls each, ns per call (median of 5 loops); importing dist/runtime/sys/koffi.js took ${s.importKoffiModuleMs} ms`);
+  print(table([
+    ['loop body', 'ns/call'],
+    ['empty loop (baseline)', ns('emptyLoop')],
+    ['plain JS function call', ns('jsCall')],
+    ['process.pid (Node getter)', ns('processPid')],
+    ['koffi labs() (FFI, no syscall)', ns('koffiLabs')],
+    ['koffi getpid() raw', ns('koffiRawGetpid')],
+    ['KoffiSyscalls.getpid() (tsrun)', ns('koffiGetpid')],
+  ]));
+  print(`→ koffi call overhead ≈ ${s.ffiOverheadNs} ns; the getpid syscall itself ≈ ${s.getpidSyscallNs} ns on this kernel; KoffiSyscalls.getpid ≈ ${s.koffiGetpidNs} ns above the empty loop`);
+}
+
+if (opts.only.includes('cni')) {
+  const c = await benchCni({ repo, n: opts.n, warmup: opts.warmup, log, progress, onCleanup });
+  results.cni = c;
+  const m = (k) => c.samples[k]?.medianMs;
+  const row = (label, key, floor) => [label, fmtMs(m(key)), fmtMs(c.samples[key]?.p90Ms), floor ? fmtX(ratio(m(key), m(floor))) : ''];
+  print();
+  print(`CNI: bridge (tsbench0, host-local ${SUBNET}, isGateway, ipMasq) → portmap (1 port), ADD then DEL on a fresh netns`);
+  print(`     (host side in a private netns; CniClient module import ${c.importCniClientMs} ms, not in the per-op times)`);
+  print(table([
+    ['', 'median', 'p90', 'vs floor'],
+    ['ADD reference plugins exec\'d (floor)', fmtMs(m('floor.add')), fmtMs(c.samples['floor.add']?.p90Ms), '1.00×'],
+    ['  of which bridge (+host-local)', fmtMs(m('floor.bridge.ADD')), fmtMs(c.samples['floor.bridge.ADD']?.p90Ms), ''],
+    ['  of which portmap', fmtMs(m('floor.portmap.ADD')), fmtMs(c.samples['floor.portmap.ADD']?.p90Ms), ''],
+    row('ADD tsrun net add (CLI)', 'cli.add', 'floor.add'),
+    row('ADD CniClient in-process', 'lib.add', 'floor.add'),
+    ['DEL reference plugins exec\'d (floor)', fmtMs(m('floor.del')), fmtMs(c.samples['floor.del']?.p90Ms), '1.00×'],
+    ['  of which portmap', fmtMs(m('floor.portmap.DEL')), fmtMs(c.samples['floor.portmap.DEL']?.p90Ms), ''],
+    ['  of which bridge (+host-local)', fmtMs(m('floor.bridge.DEL')), fmtMs(c.samples['floor.bridge.DEL']?.p90Ms), ''],
+    row('DEL tsrun net del (CLI)', 'cli.del', 'floor.del'),
+    row('DEL CniClient in-process', 'lib.del', 'floor.del'),
+  ]));
+}
+
+results.machine.loadavgEnd = loadavg();
+const file = join(resultsDir, 'latest.json');
+writeFileSync(file, JSON.stringify({ ...results, table: out.join('\n') }, null, 2) + '\n');
+print();
+print(`results: ${file}   (command output log: ${log})`);
