@@ -10,6 +10,7 @@ bb=/bin/busybox
 if [[ -x $rootfs/bin/busybox && $rootfs/bin/busybox -nt $bb ]]; then exit 0; fi
 tmp="$(mktemp -d "$here/busybox/.rootfs.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
 mkdir -p "$tmp"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,home,var/www,run}
 chmod 1777 "$tmp/tmp"
 cp "$bb" "$tmp/bin/busybox"

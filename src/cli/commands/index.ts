@@ -11,9 +11,11 @@ export const commands: CommandEntry[] = [
   { name: 'delete', summary: 'delete a stopped container (--force kills it first)', load: async () => (await import('./delete.js')).command },
   { name: 'list', summary: 'list containers', load: async () => (await import('./list.js')).command },
   { name: 'ps', summary: 'list the processes of a container (host pids)', load: async () => (await import('./ps.js')).command },
+  { name: 'exec', summary: 'run a new process inside a running container', load: async () => (await import('./exec.js')).command },
   { name: 'pause', summary: 'freeze every process of a running container', load: async () => (await import('./pause.js')).command },
   { name: 'resume', summary: 'thaw a paused container', load: async () => (await import('./resume.js')).command },
   { name: 'spec', summary: 'write a default config.json (like runc spec)', load: async () => (await import('./spec.js')).command },
   { name: 'net', summary: 'CNI: add, check, del, gc or status of a network attachment', load: async () => (await import('./net.js')).command },
   { name: 'netns', summary: 'named network namespaces under /run/netns (like ip netns)', load: async () => (await import('./netns.js')).command },
+  { name: 'hook', summary: 'OCI hooks: `hook cni` networks a container (createRuntime) and tears it down (poststop)', load: async () => (await import('./hook.js')).command },
 ];

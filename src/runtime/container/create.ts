@@ -98,6 +98,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
 
     init.channel.send({
       type: 'config',
+      mode: 'create',
       id,
       spec,
       rootfs: bundle.rootfs,

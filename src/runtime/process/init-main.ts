@@ -1,11 +1,10 @@
 import { closeSync } from 'node:fs';
 import { KoffiSyscalls } from '../sys/koffi.js';
 import { InitChannel } from './init-channel.js';
-import { execProcess, prepare, waitForStart } from './init.js';
+import { execProcess, prepare, prepareExec, waitForStart } from './init.js';
 import { PR } from '../sys/constants.js';
 import { TsrunError } from '../../errors.js';
 import { runHooksSync } from '../../hooks/run-sync.js';
-import type { OciState } from '../../hooks/outcome.js';
 
 // Entry point of the container's init process (PID 1 of its pid namespace).
 // Spawned by `tsrun create` with the sync socket on fd 3.
@@ -14,16 +13,7 @@ const sys = new KoffiSyscalls();
 const ch = new InitChannel(3);
 const cfg = ch.expect('config');
 
-let binary: string;
-let fifoFd: number;
-let state: OciState;
-try {
-  ({ binary, fifoFd, state } = prepare(sys, ch, cfg));
-  ch.send({ type: 'ready' });
-  ch.expect('release');
-  sys.prctl(PR.SET_PDEATHSIG, 0);
-  closeSync(3);
-} catch (err) {
+function reportAndExit(err: unknown): never {
   const e = err instanceof TsrunError ? err : undefined;
   try {
     ch.send({ type: 'error', code: e?.code ?? 'INIT', message: err instanceof Error ? err.message : String(err), errno: e?.errno });
@@ -33,13 +23,43 @@ try {
   process.exit(1);
 }
 
-try {
-  waitForStart(sys, fifoFd);
-  // After pivot_root: the path resolves inside the container.
-  runHooksSync('startContainer', cfg.spec.hooks?.startContainer, state);
-  execProcess(sys, cfg, binary, (m) => process.stderr.write(`tsrun: warning: ${m}\n`));
-} catch (err) {
-  process.stderr.write(`tsrun: ${err instanceof Error ? err.message : String(err)}\n`);
-  const errno = err instanceof TsrunError ? err.errno : undefined;
-  process.exit(errno === 'ENOENT' ? 127 : errno === 'EACCES' ? 126 : 1);
+/** After the runtime let go: errors can only go to the container's stderr. */
+function execOrDie(binary: string, before?: () => void): never {
+  try {
+    before?.();
+    return execProcess(sys, cfg, binary, (m) => process.stderr.write(`tsrun: warning: ${m}\n`));
+  } catch (err) {
+    process.stderr.write(`tsrun: ${err instanceof Error ? err.message : String(err)}\n`);
+    const errno = err instanceof TsrunError ? err.errno : undefined;
+    process.exit(errno === 'ENOENT' ? 127 : errno === 'EACCES' ? 126 : 1);
+  }
+}
+
+if (cfg.mode === 'exec') {
+  let binary: string;
+  try {
+    binary = prepareExec(sys, ch, cfg);
+    // fd 3 is close-on-exec: the runtime sees it close once execve succeeded.
+    ch.send({ type: 'ready' });
+  } catch (err) {
+    reportAndExit(err);
+  }
+  execOrDie(binary);
+} else {
+  let prepared: ReturnType<typeof prepare>;
+  try {
+    prepared = prepare(sys, ch, cfg);
+    ch.send({ type: 'ready' });
+    ch.expect('release');
+    sys.prctl(PR.SET_PDEATHSIG, 0);
+    closeSync(3);
+  } catch (err) {
+    reportAndExit(err);
+  }
+  const { binary, fifoFd, state } = prepared;
+  execOrDie(binary, () => {
+    waitForStart(sys, fifoFd);
+    // After pivot_root: the path resolves inside the container.
+    runHooksSync('startContainer', cfg.spec.hooks?.startContainer, state);
+  });
 }

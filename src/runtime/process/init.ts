@@ -87,6 +87,27 @@ function checkCwd(cwd: string): void {
   if (!ok) throw new TsrunError('INIT', `chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`, { jsonPath: 'process.cwd' });
 }
 
+/**
+ * exec: join a running container. Every namespace is given by path; the
+ * mount namespace goes last (after it, the host's /proc paths are gone).
+ */
+export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): string {
+  const spec = cfg.spec;
+  const ns = spec.linux?.namespaces;
+  sys.prctl(PR.SET_PDEATHSIG, SIGKILL);
+  const consoleSock = spec.process?.terminal && cfg.consoleSocket ? connectConsoleSocket(sys, cfg.consoleSocket) : -1;
+  enterNamespaces(sys, ns, ['ipc', 'uts', 'network']);
+  ch.send({ type: 'nsReady' });
+  ch.expect('continue');
+  enterNamespaces(sys, ns, ['cgroup', 'mount']);
+  if (consoleSock >= 0) setupTerminal(sys, consoleSock, spec.process?.consoleSize);
+  const proc = spec.process!;
+  checkCwd(proc.cwd);
+  const binary = lookPath(proc.args[0]!, proc.env);
+  sys.prctl(PR.SET_PDEATHSIG, 0);
+  return binary;
+}
+
 /** Blocks until `tsrun start` opens exec.fifo. The fd was opened O_PATH before pivot_root. */
 export function waitForStart(sys: Syscalls, fifoFd: number): void {
   if (!existsSync(`/proc/self/fd/${fifoFd}`)) {

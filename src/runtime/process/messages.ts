@@ -15,6 +15,8 @@ import type { OciState } from '../../hooks/outcome.js';
 
 export interface InitConfig {
   type: 'config';
+  /** create: a new container; exec: a new process in a running one (namespaces given by path) */
+  mode: 'create' | 'exec';
   id: string;
   spec: Spec;
   rootfs: string;

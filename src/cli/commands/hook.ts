@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { TsrunError } from '../../errors.js';
+import { loadConfList } from '../../network/cni/conf.js';
+import { HOOK_USAGE, parseHookArgs } from '../../network/hook/options.js';
+import { setupNetwork } from '../../network/hook/setup.js';
+import { parseState, stageOf } from '../../network/hook/state.js';
+import { teardownNetwork } from '../../network/hook/teardown.js';
+import { realSyscalls } from '../../runtime/sys/index.js';
+import type { Command } from '../command.js';
+
+// tsrun hook cni: an OCI hook (for tsrun, runc or crun). As createRuntime or
+// prestart it networks the container; as poststop it tears that down. The
+// state's status picks the half ("stopped" = teardown), or --stage does.
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export const command: Command = {
+  usage: HOOK_USAGE,
+  async run(argv) {
+    const [kind, ...rest] = argv;
+    if (kind !== 'cni') throw new TsrunError('BAD_INPUT', `hook: unknown hook "${kind ?? ''}"`, { hint: `usage: ${HOOK_USAGE}` });
+    const o = parseHookArgs(rest);
+    const state = parseState(readFileSync(0, 'utf8'));
+    // Runtimes give hooks only the env the config lists; plugins need iptables on PATH.
+    process.env.PATH ||= DEFAULT_PATH;
+    const deps = { sys: await realSyscalls(), warn: (m: string) => process.stderr.write(`tsrun: warning: ${m}\n`) };
+    if (stageOf(state, o.stage) === 'setup') {
+      await setupNetwork(deps, state, o);
+      return 0;
+    }
+    if (o.network === 'none') return 0;
+    let network;
+    try {
+      network = loadConfList(o.confDir, o.network);
+    } catch (err) {
+      deps.warn(`${(err as Error).message}; tearing down from the cached config only`);
+    }
+    await teardownNetwork(deps, state.id, { cacheDir: o.cacheDir, cniPath: o.cniPath, network, ifName: o.ifName });
+    return 0;
+  },
+};

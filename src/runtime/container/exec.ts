@@ -1,0 +1,96 @@
+import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Namespace, Process } from '../../spec/types.js';
+import { TsrunError } from '../../errors.js';
+import { spawnInit } from '../process/spawn-init.js';
+import { cgroupManagerFromPaths } from '../cgroups/index.js';
+import { writeFileAtomic } from '../state-store.js';
+import type { Context } from './context.js';
+import { inspect } from './inspect.js';
+import { ConsoleServer, relayTerminal } from './console-relay.js';
+
+// exec: a new process in a running container's namespaces and cgroup, with
+// its own args, env, cwd, user and capabilities. Same init, mode "exec".
+
+export interface ExecOptions {
+  id: string;
+  process: Process;
+  detach?: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+}
+
+const PROC_NS: Record<string, string> = { network: 'net', mount: 'mnt', pid: 'pid', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', user: 'user', time: 'time' };
+
+/** The container's namespaces, each joined through its init's /proc entry. */
+function joinedNamespaces(pid: number, list: Namespace[] | undefined): Namespace[] {
+  return (list ?? []).map((n) => ({ ...n, path: `/proc/${pid}/ns/${PROC_NS[n.type]}` }));
+}
+
+function exitCode(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const done = (code: number | null, signal: NodeJS.Signals | null): void =>
+      resolve(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 0));
+    if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode, child.signalCode);
+    else child.once('exit', done);
+  });
+}
+
+export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<number> {
+  const c = inspect(ctx.root, opts.id);
+  if (c.status !== 'running' && c.status !== 'created') {
+    throw new TsrunError('BAD_STATE', `cannot exec in container "${opts.id}": it is ${c.status}`);
+  }
+  if (opts.process.terminal && !opts.consoleSocket && opts.detach) {
+    throw new TsrunError('BAD_INPUT', 'a detached exec with --tty needs --console-socket');
+  }
+  const spec = { ...c.record.spec, process: opts.process, linux: { ...c.record.spec.linux, namespaces: joinedNamespaces(c.record.pid, c.record.spec.linux?.namespaces) } };
+  const server = opts.process.terminal && !opts.consoleSocket ? new ConsoleServer(ctx.sys) : undefined;
+  const init = spawnInit(ctx.sys, spec.linux.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)));
+  let relay: { stop(): void } | undefined;
+  try {
+    init.channel.send({
+      type: 'config',
+      mode: 'exec',
+      id: opts.id,
+      spec,
+      rootfs: c.record.rootfs,
+      bundle: c.record.bundle,
+      fifoPath: '',
+      noPivot: false,
+      consoleSocket: opts.consoleSocket ?? server?.path,
+      debug: false,
+    });
+    await init.channel.expect('nsReady');
+    if (c.record.cgroupPaths) cgroupManagerFromPaths(c.record.cgroupPaths).join(init.pid);
+    init.channel.send({ type: 'continue', state: { ociVersion: c.record.ociVersion, id: opts.id, status: c.status, pid: c.record.pid, bundle: c.record.bundle } });
+    await init.channel.expect('ready');
+    if (server) relay = relayTerminal(ctx.sys, server.receiveMaster());
+    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(init.pid), 0o644);
+  } catch (err) {
+    init.child.kill('SIGKILL');
+    throw err;
+  } finally {
+    server?.close();
+    init.channel.close();
+  }
+  if (opts.detach) {
+    init.child.unref();
+    return 0;
+  }
+  const forward = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(init.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  for (const s of signals) process.on(s, forward);
+  try {
+    return await exitCode(init.child);
+  } finally {
+    relay?.stop();
+    for (const s of signals) process.off(s, forward);
+  }
+}
