@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { trackSession } from './leak-check.js';
@@ -35,6 +35,8 @@ export class Scratch {
     this.dir = mkdtempSync(join(tmpdir(), `tsrun-${tag}-`));
     this.root = join(this.dir, 'state');
     mkdirSync(this.root);
+    outputDir = join(this.dir, 'out');
+    mkdirSync(outputDir);
   }
 
   /** A new bundle dir whose config is the busybox one with `args` and `edit` applied. */
@@ -78,19 +80,35 @@ export interface RunOpts {
   extraFds?: number[];
 }
 
+// Where tsrun() captures output: files, not pipes. A created or detached
+// container inherits the CLI's stdio, and a pipe it holds would keep
+// spawnSync waiting until the container exits.
+// Scratch sets it to a dir of its own; without one, a temp dir is made on first use.
+let outputDir: string | undefined;
+let outputs = 0;
+
 /**
  * Runs the compiled CLI synchronously with `--root root`. Each run gets a
  * session of its own (detached) so the leak check can tell our processes apart.
  */
 export function tsrun(root: string, args: string[], o: RunOpts = {}): Result {
-  const r = spawnSync(process.execPath, [CLI, '--root', root, ...args], {
-    encoding: 'utf8',
-    timeout: o.timeoutMs ?? 30_000,
-    stdio: ['ignore', 'pipe', 'pipe', ...(o.extraFds ?? [])],
-    detached: true,
-  } as Parameters<typeof spawnSync>[2] & { encoding: 'utf8' });
+  outputDir ??= mkdtempSync(join(tmpdir(), 'tsrun-test-out-'));
+  const n = ++outputs;
+  const files = [join(outputDir, `${n}.out`), join(outputDir, `${n}.err`)];
+  const fds = files.map((f) => openSync(f, 'w+'));
+  let r;
+  try {
+    r = spawnSync(process.execPath, [CLI, '--root', root, ...args], {
+      timeout: o.timeoutMs ?? 30_000,
+      stdio: ['ignore', fds[0]!, fds[1]!, ...(o.extraFds ?? [])],
+      detached: true,
+    } as Parameters<typeof spawnSync>[2]);
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
   trackSession(r.pid);
-  return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  const [stdout, stderr] = files.map((f) => readFileSync(f, 'utf8'));
+  return { code: r.status, signal: r.signal, stdout: stdout!, stderr: stderr! };
 }
 
 /** Starts the CLI in the background; `done` resolves when it exits. */
