@@ -1,0 +1,96 @@
+import { canonicalIp, familyOf, ipToBytes, parseCidr } from '../../rtnetlink/ip.js';
+import { configError } from '../errors.js';
+
+// One host-local range (subnet, rangeStart..rangeEnd, gateway), canonicalised
+// the way the reference does: gateway defaults to .1, the range to .1 up to
+// the last address (IPv4 skips the broadcast). IPs are BigInts for the math.
+
+export interface RangeConf {
+  subnet?: string;
+  rangeStart?: string;
+  rangeEnd?: string;
+  gateway?: string;
+}
+
+export interface Range {
+  family: 4 | 6;
+  subnet: string;
+  prefixLen: number;
+  network: bigint;
+  start: bigint;
+  end: bigint;
+  gateway: bigint;
+  /** whether the gateway was set in the config (the reference reports the default .1 too) */
+  gatewaySet: boolean;
+}
+
+export const bits = (f: 4 | 6): number => (f === 4 ? 32 : 128);
+
+export function ipToBig(ip: string): bigint {
+  return BigInt(`0x${ipToBytes(ip).toString('hex')}`);
+}
+
+export function bigToIp(n: bigint, family: 4 | 6): string {
+  const hex = n.toString(16).padStart(bits(family) / 4, '0');
+  return canonicalIp(family === 4 ? [0, 2, 4, 6].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.') : hex.match(/.{4}/g)!.join(':'));
+}
+
+function mask(prefixLen: number, family: 4 | 6): bigint {
+  const total = BigInt(bits(family));
+  return ((1n << BigInt(prefixLen)) - 1n) << (total - BigInt(prefixLen));
+}
+
+export function canonicalizeRange(rc: RangeConf): Range {
+  if (!rc.subnet) throw configError('IPAM config missing \'subnet\' key');
+  let cidr;
+  try {
+    cidr = parseCidr(rc.subnet);
+  } catch {
+    throw configError(`invalid CIDR address: ${rc.subnet}`);
+  }
+  const { family, prefixLen } = cidr;
+  const subnet = `${cidr.address}/${prefixLen}`;
+  if (prefixLen > bits(family) - 2) throw configError(`Network ${subnet} too small to allocate from`);
+  const addr = ipToBig(cidr.address);
+  const network = addr & mask(prefixLen, family);
+  if (network !== addr) {
+    throw configError(`Network has host bits set. For a subnet mask of length ${prefixLen} the network address is ${bigToIp(network, family)}`);
+  }
+  const last = network | (~mask(prefixLen, family) & ((1n << BigInt(bits(family))) - 1n));
+  const r: Range = { family, subnet, prefixLen, network, start: network + 1n, end: family === 4 ? last - 1n : last, gateway: network + 1n, gatewaySet: !!rc.gateway };
+  const inSubnet = (n: bigint): boolean => n >= network && n <= last;
+  const parse = (key: 'gateway' | 'rangeStart' | 'rangeEnd'): bigint | undefined => {
+    const v = rc[key];
+    if (!v) return undefined;
+    let f: 4 | 6;
+    try {
+      f = familyOf(v);
+    } catch {
+      throw configError(`invalid ${key} IP "${v}"`);
+    }
+    if (f !== family) throw configError(`${key} ${v} not in network ${subnet}`);
+    return ipToBig(v);
+  };
+  r.gateway = parse('gateway') ?? r.gateway;
+  const start = parse('rangeStart');
+  if (start !== undefined) {
+    if (!inSubnet(start)) throw configError(`RangeStart ${rc.rangeStart} not in network ${subnet}`);
+    r.start = start;
+  }
+  const end = parse('rangeEnd');
+  if (end !== undefined) {
+    if (!inSubnet(end)) throw configError(`RangeEnd ${rc.rangeEnd} not in network ${subnet}`);
+    r.end = end;
+  }
+  return r;
+}
+
+export const rangeContains = (r: Range, ip: bigint, family: 4 | 6): boolean => family === r.family && ip >= r.start && ip <= r.end;
+
+export function rangesOverlap(a: Range, b: Range): boolean {
+  if (a.family !== b.family) return false;
+  const last = (r: Range): bigint => r.network | (~mask(r.prefixLen, r.family) & ((1n << BigInt(bits(r.family))) - 1n));
+  return a.network <= last(b) && b.network <= last(a);
+}
+
+export const describeRange = (r: Range): string => `${bigToIp(r.start, r.family)}-${bigToIp(r.end, r.family)}`;
