@@ -6,6 +6,7 @@ import type { Spec } from '../../spec/types.js';
 import { TsrunError, errorMessage } from '../../errors.js';
 import { checkId } from '../ids.js';
 import { checkSupported } from '../namespaces.js';
+import { planSeccomp } from '../seccomp/plan.js';
 import { readNofile, readStat } from '../proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
 import { spawnInit, type SpawnedInit } from '../process/spawn-init.js';
@@ -62,6 +63,8 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
   const bundle = loadBundle(opts.bundle);
   const spec = opts.adjustSpec ? opts.adjustSpec(bundle.spec) : bundle.spec;
   checkSupported(spec.linux?.namespaces);
+  // Plan the filter now so a bad profile fails create, not the later exec.
+  if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
   checkTerminal(spec, opts.consoleSocket);
   const consoleSocket = spec.process?.terminal ? opts.consoleSocket : undefined;
 

@@ -1,5 +1,6 @@
 import { closeSync } from 'node:fs';
 import { KoffiSyscalls } from '../sys/koffi.js';
+import { KoffiSeccomp } from '../seccomp/koffi-libseccomp.js';
 import { InitChannel } from './init-channel.js';
 import { execProcess, prepare, prepareExec, waitForStart } from './init.js';
 import { PR } from '../sys/constants.js';
@@ -12,6 +13,8 @@ import { runHooksSync } from '../../hooks/run-sync.js';
 const sys = new KoffiSyscalls();
 const ch = new InitChannel(3);
 const cfg = ch.expect('config');
+// libseccomp is loaded from the host now; after pivot_root it would be looked up in the container.
+const seccompLib = cfg.spec.linux?.seccomp ? new KoffiSeccomp() : undefined;
 
 function reportAndExit(err: unknown): never {
   const e = err instanceof TsrunError ? err : undefined;
@@ -27,7 +30,8 @@ function reportAndExit(err: unknown): never {
 function execOrDie(binary: string, before?: () => void): never {
   try {
     before?.();
-    return execProcess(sys, cfg, binary, (m) => process.stderr.write(`tsrun: warning: ${m}\n`));
+    const say = (m: string): boolean => process.stderr.write(`tsrun: warning: ${m}\n`);
+    return execProcess(sys, cfg, binary, say, () => seccompLib!, cfg.debug ? say : undefined);
   } catch (err) {
     process.stderr.write(`tsrun: ${err instanceof Error ? err.message : String(err)}\n`);
     const errno = err instanceof TsrunError ? err.errno : undefined;

@@ -14,6 +14,9 @@ import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
 import { TsrunError } from '../../errors.js';
 import { runHooksSync } from '../../hooks/run-sync.js';
 import { connectConsoleSocket, setupTerminal } from '../terminal.js';
+import { planSeccomp } from '../seccomp/plan.js';
+import { loadSeccomp } from '../seccomp/load.js';
+import type { SeccompLib } from '../seccomp/libseccomp.js';
 import type { OciState } from '../../hooks/outcome.js';
 
 // The container's init, step by step. It runs synchronously on the main
@@ -137,11 +140,21 @@ export function containerEnv(spec: Spec): string[] {
 }
 
 /** From credentials to execve. Never returns. */
-export function execProcess(sys: Syscalls, cfg: InitConfig, binary: string, warn: (m: string) => void): never {
+export function execProcess(
+  sys: Syscalls,
+  cfg: InitConfig,
+  binary: string,
+  warn: (m: string) => void,
+  seccompLib: () => SeccompLib,
+  debug: (m: string) => void = () => undefined,
+): never {
   const proc = cfg.spec.process!;
   const env = containerEnv(cfg.spec);
+  const seccomp = cfg.spec.linux?.seccomp ? planSeccomp(cfg.spec.linux.seccomp) : undefined;
   sys.umask(proc.user.umask ?? 0o022);
   applyRlimits(sys, proc, cfg.callerNofile);
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it.
+  if (seccomp && !proc.noNewPrivileges) loadSeccomp(seccompLib(), seccomp, debug);
   applyUserAndCaps(sys, proc, warn);
   // After the uid change, so a cwd the user may not enter fails like it would for them.
   sys.chdir(proc.cwd);
@@ -157,5 +170,7 @@ export function execProcess(sys: Syscalls, cfg: InitConfig, binary: string, warn
       // a closed stdio fd stays closed
     }
   }
+  // Last, so the filter only has to allow execve itself.
+  if (seccomp && proc.noNewPrivileges) loadSeccomp(seccompLib(), seccomp, debug);
   return sys.execve(binary, proc.args, env);
 }

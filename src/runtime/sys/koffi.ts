@@ -1,27 +1,10 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { loadKoffi } from './koffi-loader.js';
 import { SyscallError, type CapSets, type Syscalls } from './syscalls.js';
 import { errnoName, errnoText } from './errno.js';
 import { LINUX_CAPABILITY_VERSION_3, SYS } from './constants.js';
 
 // The real kernel seam: libc through koffi. No logic here beyond marshalling
 // and turning -1/errno into a SyscallError that names the call.
-
-type Koffi = typeof import('koffi');
-
-/** Loads koffi's prebuilt addon directly: ≈10 ms faster than require('koffi'). */
-function loadKoffi(): Koffi {
-  const require = createRequire(import.meta.url);
-  try {
-    const pkg = require.resolve(`@koromix/koffi-linux-${process.arch}/package.json`);
-    const mod = { exports: {} as Koffi };
-    process.dlopen(mod, join(dirname(pkg), `linux_${process.arch}`, 'koffi.node'));
-    if (typeof mod.exports.load === 'function') return mod.exports;
-  } catch {
-    // fall back to the package's own loader
-  }
-  return require('koffi') as Koffi;
-}
 
 const koffi = loadKoffi();
 const libc = koffi.load('libc.so.6');

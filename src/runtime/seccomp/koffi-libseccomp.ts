@@ -1,0 +1,66 @@
+import { loadKoffi } from '../sys/koffi-loader.js';
+import { SyscallError } from '../sys/syscalls.js';
+import { errnoName, errnoText } from '../sys/errno.js';
+import type { SeccompLib } from './libseccomp.js';
+import type { ArgCmp } from './plan.js';
+
+// libseccomp.so.2 through koffi. Its functions return -errno on failure.
+
+// Bound when a KoffiSeccomp is made, so an init without seccomp never needs libseccomp.
+function bind() {
+  const koffi = loadKoffi();
+  const lib = koffi.load('libseccomp.so.2');
+  koffi.struct('tsrun_scmp_arg_cmp', { arg: 'uint32', op: 'int', datum_a: 'uint64', datum_b: 'uint64' });
+
+  return {
+  init: lib.func('void *seccomp_init(uint32_t def_action)'),
+  archResolve: lib.func('uint32_t seccomp_arch_resolve_name(const char *name)'),
+  archAdd: lib.func('int seccomp_arch_add(void *ctx, uint32_t arch)'),
+  resolve: lib.func('int seccomp_syscall_resolve_name(const char *name)'),
+  ruleAdd: lib.func('int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int n, const tsrun_scmp_arg_cmp *args)'),
+  attrSet: lib.func('int seccomp_attr_set(void *ctx, int attr, uint32_t value)'),
+  load: lib.func('int seccomp_load(void *ctx)'),
+  release: lib.func('void seccomp_release(void *ctx)'),
+  };
+}
+let bound: ReturnType<typeof bind> | undefined;
+const lazy = (): ReturnType<typeof bind> => (bound ??= bind());
+
+function check(ret: number, call: string, args: string): void {
+  if (ret < 0) throw new SyscallError(call, args, -ret, errnoName(-ret), errnoText(errnoName(-ret)));
+}
+
+export class KoffiSeccomp implements SeccompLib {
+  /** Binds libseccomp now: construct it before pivot_root, while the host's libraries are visible. */
+  constructor() {
+    lazy();
+  }
+
+  init(defaultAction: number): unknown {
+    const ctx = lazy().init(defaultAction >>> 0);
+    if (!ctx) throw new SyscallError('seccomp_init', `0x${defaultAction.toString(16)}`, 22, 'EINVAL', 'invalid argument');
+    return ctx;
+  }
+  archAdd(ctx: unknown, arch: string): void {
+    const token = lazy().archResolve(arch);
+    if (!token) throw new SyscallError('seccomp_arch_resolve_name', JSON.stringify(arch), 22, 'EINVAL', 'unknown architecture');
+    const ret = lazy().archAdd(ctx, token);
+    if (ret !== -17) check(ret, 'seccomp_arch_add', arch); // EEXIST: the native arch is always there
+  }
+  resolveSyscall(name: string): number {
+    return lazy().resolve(name);
+  }
+  ruleAdd(ctx: unknown, action: number, syscall: number, args: ArgCmp[]): void {
+    const arr = args.map((a) => ({ arg: a.arg, op: a.op, datum_a: a.a, datum_b: a.b }));
+    check(lazy().ruleAdd(ctx, action >>> 0, syscall, arr.length, arr.length ? arr : null), 'seccomp_rule_add_array', `syscall ${syscall}`);
+  }
+  setAttr(ctx: unknown, attr: number, value: number): void {
+    check(lazy().attrSet(ctx, attr, value), 'seccomp_attr_set', `${attr}, ${value}`);
+  }
+  load(ctx: unknown): void {
+    check(lazy().load(ctx), 'seccomp_load', '');
+  }
+  release(ctx: unknown): void {
+    lazy().release(ctx);
+  }
+}

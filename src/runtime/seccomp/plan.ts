@@ -1,0 +1,93 @@
+import type { Seccomp } from '../../spec/types.js';
+import { TsrunError } from '../../errors.js';
+import { errnoNumber } from '../sys/errno.js';
+
+// linux.seccomp → a filter plan in libseccomp's numbers. Pure, so the whole
+// translation is tested as tables; loading is seccomp/load.ts.
+
+export const ACT = {
+  KILL_PROCESS: 0x80000000,
+  KILL_THREAD: 0x00000000,
+  TRAP: 0x00030000,
+  ERRNO: 0x00050000,
+  TRACE: 0x7ff00000,
+  LOG: 0x7ffc0000,
+  ALLOW: 0x7fff0000,
+} as const;
+
+const OPS: Record<string, number> = {
+  SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7,
+};
+
+/** libseccomp's arch names for the spec's SCMP_ARCH_* constants. */
+export function archName(specArch: string): string {
+  const rest = specArch.replace(/^SCMP_ARCH_/, '').toLowerCase();
+  return rest === 'x86_64' ? 'x86_64' : rest;
+}
+
+export interface ArgCmp {
+  arg: number;
+  op: number;
+  a: bigint;
+  b: bigint;
+}
+
+export interface RulePlan {
+  name: string;
+  action: number;
+  args: ArgCmp[];
+}
+
+export interface SeccompPlan {
+  defaultAction: number;
+  arches: string[];
+  rules: RulePlan[];
+  flags: string[];
+}
+
+export function actionNumber(name: string, errnoRet: number | undefined, jsonPath: string): number {
+  switch (name) {
+    case 'SCMP_ACT_KILL':
+    case 'SCMP_ACT_KILL_THREAD':
+      return ACT.KILL_THREAD;
+    case 'SCMP_ACT_KILL_PROCESS':
+      return ACT.KILL_PROCESS;
+    case 'SCMP_ACT_TRAP':
+      return ACT.TRAP;
+    case 'SCMP_ACT_ERRNO':
+      return (ACT.ERRNO | ((errnoRet ?? errnoNumber('EPERM')!) & 0xffff)) >>> 0;
+    case 'SCMP_ACT_TRACE':
+      return (ACT.TRACE | ((errnoRet ?? errnoNumber('EPERM')!) & 0xffff)) >>> 0;
+    case 'SCMP_ACT_LOG':
+      return ACT.LOG;
+    case 'SCMP_ACT_ALLOW':
+      return ACT.ALLOW;
+    case 'SCMP_ACT_NOTIFY':
+      throw new TsrunError('NOT_SUPPORTED', `${jsonPath}: SCMP_ACT_NOTIFY needs a seccomp listener, which tsrun does not support yet`, { jsonPath });
+    default:
+      throw new TsrunError('SPEC_INVALID', `${jsonPath}: unknown seccomp action "${name}"`, { jsonPath });
+  }
+}
+
+export function planSeccomp(s: Seccomp): SeccompPlan {
+  const defaultAction = actionNumber(s.defaultAction, s.defaultErrnoRet, 'linux.seccomp.defaultAction');
+  const rules: RulePlan[] = [];
+  (s.syscalls ?? []).forEach((sc, i) => {
+    const path = `linux.seccomp.syscalls[${i}]`;
+    const action = actionNumber(sc.action, sc.errnoRet, `${path}.action`);
+    const args: ArgCmp[] = (sc.args ?? []).map((a, j) => {
+      const op = OPS[a.op];
+      if (op === undefined) throw new TsrunError('SPEC_INVALID', `${path}.args[${j}].op: unknown operator "${a.op}"`, { jsonPath: `${path}.args[${j}].op` });
+      return { arg: a.index, op, a: BigInt(a.value), b: BigInt(a.valueTwo ?? 0) };
+    });
+    // A rule with the default's action adds nothing (libseccomp refuses it).
+    if (action === defaultAction) return;
+    const sameIndexTwice = new Set(args.map((a) => a.arg)).size !== args.length;
+    for (const name of sc.names ?? []) {
+      // libseccomp ANDs the conditions of one rule; two conditions on one argument become two rules, like runc.
+      if (sameIndexTwice) for (const a of args) rules.push({ name, action, args: [a] });
+      else rules.push({ name, action, args });
+    }
+  });
+  return { defaultAction, arches: (s.architectures ?? []).map(archName), rules, flags: (s.flags ?? []) as string[] };
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { ACT, planSeccomp } from '../../src/runtime/seccomp/plan.js';
+import { loadSeccomp } from '../../src/runtime/seccomp/load.js';
+import type { SeccompLib } from '../../src/runtime/seccomp/libseccomp.js';
+import type { Seccomp } from '../../src/spec/types.js';
+import { TsrunError } from '../../src/errors.js';
+
+class FakeSeccomp implements SeccompLib {
+  calls: string[] = [];
+  known = new Map([['mkdir', 83], ['mkdirat', 258], ['getppid', 110], ['personality', 135]]);
+  init(a: number) { this.calls.push(`init ${a.toString(16)}`); return 'ctx'; }
+  archAdd(_c: unknown, arch: string) { this.calls.push(`arch ${arch}`); }
+  resolveSyscall(name: string) { return this.known.get(name) ?? -1; }
+  ruleAdd(_c: unknown, action: number, nr: number, args: { arg: number; op: number; a: bigint }[]) {
+    this.calls.push(`rule ${nr} ${action.toString(16)} ${args.map((x) => `${x.arg}${x.op}${x.a}`).join(',')}`);
+  }
+  setAttr(_c: unknown, attr: number, v: number) { this.calls.push(`attr ${attr}=${v}`); }
+  load() { this.calls.push('load'); }
+  release() { this.calls.push('release'); }
+}
+
+const profile = (over: Partial<Seccomp> = {}): Seccomp =>
+  ({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [], ...over }) as Seccomp;
+
+describe('seccomp plan', () => {
+  it('maps actions, errno values and architectures', () => {
+    const plan = planSeccomp(profile({
+      defaultAction: 'SCMP_ACT_ERRNO',
+      defaultErrnoRet: 38,
+      syscalls: [
+        { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['getppid'], action: 'SCMP_ACT_KILL_PROCESS' },
+      ],
+    } as Partial<Seccomp>));
+    expect(plan.defaultAction).toBe((ACT.ERRNO | 38) >>> 0);
+    expect(plan.arches).toEqual(['x86_64', 'x86']);
+    expect(plan.rules.map((r) => [r.name, r.action])).toEqual([
+      ['mkdir', ACT.ALLOW],
+      ['mkdirat', ACT.ALLOW],
+      ['getppid', ACT.KILL_PROCESS],
+    ]);
+  });
+
+  it('drops rules whose action equals the default, and splits conditions on one argument', () => {
+    const plan = planSeccomp(profile({
+      syscalls: [
+        { names: ['getppid'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['personality'], action: 'SCMP_ACT_ERRNO', args: [
+          { index: 0, value: 0, op: 'SCMP_CMP_EQ' },
+          { index: 0, value: 8, op: 'SCMP_CMP_EQ' },
+        ] },
+      ],
+    } as Partial<Seccomp>));
+    expect(plan.rules).toHaveLength(2);
+    expect(plan.rules.every((r) => r.name === 'personality' && r.args.length === 1)).toBe(true);
+  });
+
+  it('rejects an unknown action with its JSON path', () => {
+    try {
+      planSeccomp(profile({ syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOPE' }] } as unknown as Partial<Seccomp>));
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(TsrunError);
+      expect((err as TsrunError).jsonPath).toBe('linux.seccomp.syscalls[0].action');
+    }
+  });
+});
+
+describe('seccomp load', () => {
+  it('adds arches, leaves no_new_privs to tsrun, skips unknown syscalls, loads and releases', () => {
+    const lib = new FakeSeccomp();
+    const debug: string[] = [];
+    const plan = planSeccomp(profile({
+      flags: ['SECCOMP_FILTER_FLAG_LOG'],
+      syscalls: [{ names: ['mkdir', 'not_a_syscall'], action: 'SCMP_ACT_ERRNO' }],
+    } as Partial<Seccomp>));
+    loadSeccomp(lib, plan, (m) => debug.push(m));
+    expect(lib.calls).toEqual([
+      'init 7fff0000',
+      'arch x86_64',
+      'arch x86',
+      'attr 3=0',
+      'attr 6=1',
+      'rule 83 50001 ',
+      'load',
+      'release',
+    ]);
+    expect(debug).toEqual(['seccomp: skipping unknown syscall "not_a_syscall"']);
+  });
+
+  it('releases the filter even when loading fails', () => {
+    const lib = new FakeSeccomp();
+    lib.load = () => {
+      throw new Error('EINVAL');
+    };
+    expect(() => loadSeccomp(lib, planSeccomp(profile()), () => undefined)).toThrow('EINVAL');
+    expect(lib.calls.at(-1)).toBe('release');
+  });
+});
