@@ -14,6 +14,7 @@ export const commands: CommandEntry[] = [
   { name: 'exec', summary: 'run a new process inside a running container', load: async () => (await import('./exec.js')).command },
   { name: 'pause', summary: 'freeze every process of a running container', load: async () => (await import('./pause.js')).command },
   { name: 'resume', summary: 'thaw a paused container', load: async () => (await import('./resume.js')).command },
+  { name: 'features', summary: 'print what this runtime supports, as JSON (runtime-spec features)', load: async () => (await import('./features.js')).command },
   { name: 'spec', summary: 'write a default config.json (like runc spec)', load: async () => (await import('./spec.js')).command },
   { name: 'net', summary: 'CNI: add, check, del, gc or status of a network attachment', load: async () => (await import('./net.js')).command },
   { name: 'netns', summary: 'named network namespaces under /run/netns (like ip netns)', load: async () => (await import('./netns.js')).command },
