@@ -1,0 +1,353 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FakeExec, FakeSyscalls, type Call } from '../../src/runtime/sys/fake.js';
+import { SyscallError } from '../../src/runtime/sys/syscalls.js';
+import { CLONE, CLOSE_RANGE_CLOEXEC, MNT_DETACH, MS, O, PR, S } from '../../src/runtime/sys/constants.js';
+import { execProcess, prepare, type Channel } from '../../src/runtime/process/init.js';
+import { lastCap } from '../../src/runtime/capabilities.js';
+import { makedev } from '../../src/runtime/rootfs/devices.js';
+import type { InitConfig } from '../../src/runtime/process/messages.js';
+
+// The init's steps on the recording fake: what is called, in which order,
+// and how a failing call is reported. No root needed: the rootfs is a temp dir
+// and every kernel call goes to the fake (mknod "fails" with EEXIST so no
+// real chown happens on nodes the fake never made).
+
+const rootfs = mkdtempSync(join(tmpdir(), 'tsrun-unit-init-'));
+for (const d of ['proc', 'dev', 'tmp']) mkdirSync(join(rootfs, d));
+afterAll(() => rmSync(rootfs, { recursive: true, force: true }));
+
+const FIFO = '/run/tsrun-unit/rt-unit/exec.fifo';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnySpec = any;
+
+function spec(edit?: (s: AnySpec) => void): AnySpec {
+  const s: AnySpec = {
+    ociVersion: '1.2.0',
+    root: { path: rootfs, readonly: true },
+    hostname: 'unit-host',
+    process: {
+      user: { uid: 0, gid: 0 },
+      args: ['sh', '-c', 'true'],
+      env: ['PATH=/usr/bin:/bin', 'HOME=/root'],
+      cwd: '/',
+      noNewPrivileges: true,
+    },
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'gid=5'] },
+    ],
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
+      readonlyPaths: ['/proc/sys'],
+      maskedPaths: ['/proc/rt-unit-does-not-exist'],
+    },
+  };
+  edit?.(s);
+  return s;
+}
+
+function config(s: AnySpec): InitConfig {
+  return { type: 'config', mode: 'create', id: 'rt-unit', spec: s, rootfs, bundle: rootfs, fifoPath: FIFO, noPivot: false, debug: false } as unknown as InitConfig;
+}
+
+/** A channel that answers nsReady with continue, and logs where in the call log each message happened. */
+function channel(sys: FakeSyscalls): Channel & { events: { msg: string; at: number }[] } {
+  const events: { msg: string; at: number }[] = [];
+  return {
+    events,
+    send: (m) => void events.push({ msg: `send:${m.type}`, at: sys.calls.length }),
+    expect: ((type: string) => {
+      events.push({ msg: `expect:${type}`, at: sys.calls.length });
+      return { type, state: { ociVersion: '1.2.0', id: 'rt-unit', status: 'creating', pid: 1, bundle: rootfs } };
+    }) as Channel['expect'],
+  };
+}
+
+const fresh = () => new FakeSyscalls().failOn('mknod', 'EEXIST', 1000);
+const idx = (calls: Call[], pred: (c: Call) => boolean) => calls.findIndex(pred);
+const mountsOf = (calls: Call[]) => calls.filter((c) => c.name === 'mount').map((c) => c.args);
+
+function runPrepare(sys: FakeSyscalls, s: AnySpec) {
+  const ch = channel(sys);
+  const out = prepare(sys, ch, config(s));
+  return { ch, out };
+}
+
+describe('prepare(): namespaces and rootfs', () => {
+  it('enters namespaces, reports nsReady, then (after continue) cgroup ns, mounts, pivots, names and paths, in order', () => {
+    const sys = fresh();
+    const { ch, out } = runPrepare(sys, spec());
+    const c = sys.calls;
+    expect(c[0]).toEqual({ name: 'prctl', args: [PR.SET_PDEATHSIG, 9, 0, 0, 0] });
+    // ipc, uts, network, mount before the parent is told; the pid ns is the parent's job
+    expect(c.slice(1, 5)).toEqual([CLONE.NEWIPC, CLONE.NEWUTS, CLONE.NEWNET, CLONE.NEWNS].map((f) => ({ name: 'unshare', args: [f] })));
+    expect(ch.events.map((e) => e.msg)).toEqual(['send:nsReady', 'expect:continue']);
+    expect(ch.events[0]!.at).toBe(5);
+    expect(c[5]).toEqual({ name: 'unshare', args: [CLONE.NEWCGROUP] });
+    expect(c.filter((x) => x.name === 'unshare' && x.args[0] === CLONE.NEWPID)).toEqual([]);
+
+    const mounts = mountsOf(c);
+    // first: nothing mounted later may propagate back to the host
+    expect(mounts[0]).toEqual([null, '/', null, MS.SLAVE | MS.REC, null]);
+    expect(mounts[1]).toEqual([rootfs, rootfs, 'bind', MS.BIND | MS.REC, null]);
+    expect(mounts.slice(2, 5)).toEqual([
+      ['proc', join(rootfs, 'proc'), 'proc', 0, null],
+      ['tmpfs', join(rootfs, 'dev'), 'tmpfs', MS.NOSUID, 'mode=755'],
+      ['devpts', join(rootfs, 'dev/pts'), 'devpts', MS.NOSUID, 'gid=5'],
+    ]);
+    // devices after /dev is mounted, under the rootfs, never on the host
+    const mknod = c.filter((x) => x.name === 'mknod');
+    expect(mknod[0]!.args).toEqual([join(rootfs, 'dev/null'), S.IFCHR | 0o666, makedev(1, 3)]);
+    expect(mknod.map((x) => x.args[0])).toEqual(['null', 'zero', 'full', 'random', 'urandom', 'tty'].map((d) => join(rootfs, 'dev', d)));
+    expect(idx(c, (x) => x.name === 'mknod')).toBeGreaterThan(idx(c, (x) => x.name === 'mount' && x.args[2] === 'tmpfs'));
+
+    // exec.fifo is opened (O_PATH) while the runtime's root is still reachable, then pivot_root
+    const fifo = idx(c, (x) => x.name === 'open' && x.args[0] === FIFO);
+    expect(c[fifo]!.args[1]).toBe(O.PATH | O.CLOEXEC);
+    const pivot = idx(c, (x) => x.name === 'pivotRoot');
+    expect(fifo).toBeLessThan(pivot);
+    expect(c.slice(pivot - 3, pivot + 7).map((x) => [x.name, ...x.args])).toEqual([
+      ['open', '/', O.DIRECTORY | O.RDONLY | O.CLOEXEC, 0],
+      ['open', rootfs, O.DIRECTORY | O.RDONLY | O.CLOEXEC, 0],
+      ['fchdir', 102],
+      ['pivotRoot', '.', '.'],
+      ['fchdir', 101],
+      ['mount', null, '.', null, MS.SLAVE | MS.REC, null],
+      ['umount2', '.', MNT_DETACH],
+      ['chdir', '/'],
+      ['close', 101],
+      ['close', 102],
+    ]);
+    const host = idx(c, (x) => x.name === 'sethostname');
+    expect(c[host]!.args).toEqual(['unit-host']);
+    expect(host).toBeGreaterThan(pivot);
+    // readonly paths after pivot_root, remounted read-only; root readonly last
+    const after = mountsOf(c.slice(pivot));
+    expect(after.slice(1)).toEqual([
+      ['/proc/sys', '/proc/sys', null, MS.BIND | MS.REC, null],
+      ['/proc/sys', '/proc/sys', null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | MS.NOSUID | MS.NODEV | MS.NOEXEC, null],
+      [null, '/', null, MS.BIND | MS.REMOUNT | MS.RDONLY, null],
+    ]);
+    expect(c.filter((x) => x.name === 'execve' || x.name === 'setresuid' || x.name === 'capset')).toEqual([]);
+    expect(out.binary).toMatch(/\/sh$/);
+    expect(out.fifoFd).toBe(100);
+  });
+
+  it('joins namespaces given by path (mount after unshare(CLONE_FS)) and creates the others', () => {
+    const sys = fresh();
+    runPrepare(sys, spec((s) => {
+      s.linux.namespaces = [{ type: 'pid' }, { type: 'network', path: '/proc/self/ns/net' }, { type: 'mount', path: '/proc/self/ns/mnt' }, { type: 'uts' }];
+    }));
+    expect(sys.calls.slice(1, 10).map((x) => [x.name, ...x.args])).toEqual([
+      ['unshare', CLONE.NEWUTS],
+      ['open', '/proc/self/ns/net', O.RDONLY | O.CLOEXEC, 0],
+      ['setns', 100, CLONE.NEWNET],
+      ['close', 100],
+      ['unshare', CLONE.FS],
+      ['open', '/proc/self/ns/mnt', O.RDONLY | O.CLOEXEC, 0],
+      ['setns', 101, CLONE.NEWNS],
+      ['close', 101],
+      ['umask', 0],
+    ]);
+  });
+
+  it('a masked directory gets a read-only tmpfs, a masked file /dev/null; missing paths are skipped', () => {
+    const sys = fresh();
+    runPrepare(sys, spec((s) => (s.linux.maskedPaths = ['/proc/self', '/proc/version', '/proc/rt-unit-none'])));
+    const pivot = idx(sys.calls, (x) => x.name === 'pivotRoot');
+    const after = mountsOf(sys.calls.slice(pivot));
+    expect(after).toContainEqual(['tmpfs', '/proc/self', 'tmpfs', MS.RDONLY, null]);
+    expect(after).toContainEqual(['/dev/null', '/proc/version', null, MS.BIND, null]);
+    expect(after.some((m) => m[1] === '/proc/rt-unit-none')).toBe(false);
+  });
+
+  it('--no-pivot moves the rootfs over / and chroots instead', () => {
+    const sys = fresh();
+    const ch = channel(sys);
+    prepare(sys, ch, { ...config(spec()), noPivot: true });
+    expect(sys.calls.some((x) => x.name === 'pivotRoot')).toBe(false);
+    const chroot = idx(sys.calls, (x) => x.name === 'chroot');
+    expect(sys.calls.slice(chroot - 2, chroot + 2).map((x) => [x.name, ...x.args])).toEqual([
+      ['chdir', rootfs],
+      ['mount', rootfs, '/', null, MS.MOVE, null],
+      ['chroot', '.'],
+      ['chdir', '/'],
+    ]);
+  });
+
+  it('a failing mount names the config entry, the call and the errno, and stops there', () => {
+    const sys = fresh().failOn('mount', 'EBUSY', 1, (a) => a[2] === 'devpts');
+    expect(() => runPrepare(sys, spec())).toThrowError(/mounts\[2\] \(\/dev\/pts\): mount\(.*devpts.*\): EBUSY/);
+    expect(sys.calls.some((x) => x.name === 'pivotRoot' || x.name === 'mknod')).toBe(false);
+  });
+
+  it('a failing unshare is reported before nsReady', () => {
+    const sys = fresh().failOn('unshare', 'EPERM', 1, (a) => a[0] === CLONE.NEWNET);
+    const ch = channel(sys);
+    let err: unknown;
+    try {
+      prepare(sys, ch, config(spec()));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SyscallError);
+    expect((err as SyscallError).message).toMatch(/^unshare\(.*\): EPERM/);
+    expect((err as SyscallError).errno).toBe('EPERM');
+    expect(ch.events).toEqual([]);
+  });
+
+  it('failing pivot_root and mknod name the call and errno', () => {
+    expect(() => runPrepare(new FakeSyscalls().failOn('mknod', 'EEXIST', 1000).failOn('pivotRoot', 'EINVAL'), spec())).toThrowError(/pivotRoot\(.*\): EINVAL/);
+    expect(() => runPrepare(new FakeSyscalls().failOn('mknod', 'EPERM'), spec())).toThrowError(/device \/dev\/null: mknod\(.*dev\/null.*\): EPERM/);
+  });
+
+  it('a binary that is not on the PATH fails with "no such file or directory"', () => {
+    expect(() => runPrepare(fresh(), spec((s) => (s.process.args = ['rt-unit-no-such-binary'])))).toThrowError(/no such file or directory/);
+  });
+});
+
+// execProcess takes extra arguments in some versions (e.g. a seccomp loader); pass them loosely.
+const exec = (sys: FakeSyscalls, s: AnySpec, warn: (m: string) => void = () => undefined, callerNofile?: { soft: string; hard: string }): FakeExec => {
+  try {
+    (execProcess as unknown as (...a: unknown[]) => never)(sys, { ...config(s), callerNofile }, '/bin/sh', warn, () => {
+      throw new Error('no seccomp in these tests');
+    });
+  } catch (err) {
+    if (err instanceof FakeExec) return err;
+    throw err;
+  }
+  throw new Error('execProcess returned');
+};
+
+const caps = (bounding: string[], rest: string[], ambient: string[] = []) => ({ bounding, effective: rest, permitted: rest, inheritable: ambient, ambient });
+const bit = (n: number) => 1n << BigInt(n);
+
+describe('execProcess(): credentials, in order, then execve', () => {
+  const user = (s: AnySpec) => {
+    s.process.user = { uid: 1000, gid: 1000, additionalGids: [5, 65534], umask: 0o027 };
+    s.process.capabilities = caps(['CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_CHOWN'], ['CAP_KILL', 'CAP_NET_BIND_SERVICE'], ['CAP_NET_BIND_SERVICE']);
+    s.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 100, hard: 200 }, { type: 'RLIMIT_CORE', soft: 0, hard: 0 }];
+    s.process.cwd = '/tmp';
+  };
+
+  it('umask, rlimits, bounding drop, keepcaps around setres[ug]id, capset, ambient, chdir, no_new_privs, signals, fds, execve', () => {
+    const sys = new FakeSyscalls();
+    const e = exec(sys, spec(user));
+    const c = sys.calls;
+    const at = (name: string, pred: (a: unknown[]) => boolean = () => true) => idx(c, (x) => x.name === name && pred(x.args));
+    const prctl = (opt: number, arg2?: number) => at('prctl', (a) => a[0] === opt && (arg2 === undefined || a[1] === arg2));
+
+    expect(c[0]).toEqual({ name: 'umask', args: [0o027] });
+    expect(c.slice(1, 3)).toEqual([
+      { name: 'setrlimit', args: [7, 100n, 200n] },
+      { name: 'setrlimit', args: [4, 0n, 0n] },
+    ]);
+    // every cap the kernel knows except the three kept is dropped from the bounding set
+    const drops = c.filter((x) => x.name === 'prctl' && x.args[0] === PR.CAPBSET_DROP).map((x) => x.args[1]);
+    const kept = [0, 5, 10];
+    expect(drops).toEqual([...Array(lastCap() + 1).keys()].filter((n) => !kept.includes(n)));
+    const lastDrop = c.findLastIndex((x) => x.name === 'prctl' && x.args[0] === PR.CAPBSET_DROP);
+    const keep1 = prctl(PR.SET_KEEPCAPS, 1);
+    const keep0 = prctl(PR.SET_KEEPCAPS, 0);
+    const order = [
+      lastDrop,
+      keep1,
+      at('setgroups'),
+      at('setresgid'),
+      at('setresuid'),
+      keep0,
+      at('capset'),
+      at('prctl', (a) => a[0] === PR.CAP_AMBIENT && a[1] === PR.CAP_AMBIENT_CLEAR_ALL),
+      at('prctl', (a) => a[0] === PR.CAP_AMBIENT && a[1] === PR.CAP_AMBIENT_RAISE),
+      at('chdir'),
+      prctl(PR.SET_NO_NEW_PRIVS),
+      at('resetSignal'),
+      at('unblockAllSignals'),
+      at('closeRange'),
+      at('fcntlSetCloexec'),
+      at('execve'),
+    ];
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(c[at('setgroups')]!.args).toEqual([[5, 65534]]);
+    expect(c[at('setresgid')]!.args).toEqual([1000, 1000, 1000]);
+    expect(c[at('setresuid')]!.args).toEqual([1000, 1000, 1000]);
+    expect(c[at('capset')]!.args).toEqual([{ effective: bit(5) | bit(10), permitted: bit(5) | bit(10), inheritable: bit(10) }]);
+    expect(c.filter((x) => x.name === 'prctl' && x.args[0] === PR.CAP_AMBIENT && x.args[1] === PR.CAP_AMBIENT_RAISE).map((x) => x.args[2])).toEqual([10]);
+    expect(c[at('chdir')]!.args).toEqual(['/tmp']);
+    // no privilege-changing call after no_new_privs
+    const nnp = prctl(PR.SET_NO_NEW_PRIVS);
+    expect(c.slice(nnp + 1).filter((x) => ['capset', 'setresuid', 'setresgid', 'setgroups', 'prctl'].includes(x.name))).toEqual([]);
+    // SIGKILL and SIGSTOP cannot be reset; every other classic signal is
+    expect(c.filter((x) => x.name === 'resetSignal').map((x) => x.args[0])).toEqual([...Array(31).keys()].map((i) => i + 1).filter((s) => s !== 9 && s !== 19));
+    expect(c[at('closeRange')]!.args).toEqual([3, 0xffffffff, CLOSE_RANGE_CLOEXEC]);
+    expect(c.filter((x) => x.name === 'fcntlSetCloexec').map((x) => x.args)).toEqual([[0, false], [1, false], [2, false]]);
+    expect(c.at(-1)!.name).toBe('execve');
+    expect(e.path).toBe('/bin/sh');
+    expect(e.argv).toEqual(['sh', '-c', 'true']);
+    expect(e.envp).toEqual(['PATH=/usr/bin:/bin', 'HOME=/root']);
+  });
+
+  it('without noNewPrivileges, capabilities or rlimits: no no_new_privs, no capset, NOFILE restored to the caller\'s', () => {
+    const sys = new FakeSyscalls();
+    exec(sys, spec((s) => (s.process.noNewPrivileges = false)), undefined, { soft: '1024', hard: '4096' });
+    const c = sys.calls;
+    expect(c.some((x) => x.name === 'prctl' && x.args[0] === PR.SET_NO_NEW_PRIVS)).toBe(false);
+    expect(c.some((x) => x.name === 'capset' || (x.name === 'prctl' && x.args[0] === PR.CAPBSET_DROP))).toBe(false);
+    expect(c.filter((x) => x.name === 'setrlimit')).toEqual([{ name: 'setrlimit', args: [7, 1024n, 1048576n] }]);
+    expect(c.find((x) => x.name === 'setgroups')!.args).toEqual([[]]);
+  });
+
+  it('RLIMIT values of 2^64-1 mean unlimited', () => {
+    const sys = new FakeSyscalls();
+    exec(sys, spec((s) => (s.process.rlimits = [{ type: 'RLIMIT_CORE', soft: 2 ** 64 - 1, hard: 2 ** 64 - 1 }])));
+    expect(sys.calls.find((x) => x.name === 'setrlimit')!.args).toEqual([4, 0xffffffffffffffffn, 0xffffffffffffffffn]);
+  });
+
+  it('adds HOME when the config has none', () => {
+    const e = exec(new FakeSyscalls(), spec((s) => (s.process.env = ['PATH=/bin'])));
+    expect(e.envp).toHaveLength(2);
+    expect(e.envp[1]).toMatch(/^HOME=\//);
+  });
+
+  it('warns about capability names this kernel does not know, and keeps the rest', () => {
+    const warnings: string[] = [];
+    const sys = new FakeSyscalls();
+    exec(sys, spec((s) => (s.process.capabilities = caps(['CAP_KILL', 'CAP_RT_UNIT_BOGUS'], ['CAP_KILL']))), (m) => warnings.push(m));
+    expect(warnings.join('\n')).toContain('CAP_RT_UNIT_BOGUS');
+    expect(sys.calls.find((x) => x.name === 'capset')!.args).toEqual([{ effective: bit(5), permitted: bit(5), inheritable: 0n }]);
+  });
+
+  it.each([
+    ['setresuid', 'EPERM'],
+    ['setresgid', 'EPERM'],
+    ['setgroups', 'EPERM'],
+    ['capset', 'EPERM'],
+    ['setrlimit', 'EINVAL'],
+    ['chdir', 'EACCES'],
+    ['execve', 'ENOEXEC'],
+  ] as const)('a failing %s stops before execve and names the call and %s', (name, errno) => {
+    const sys = new FakeSyscalls().failOn(name, errno);
+    let err: unknown;
+    try {
+      exec(sys, spec(user));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SyscallError);
+    expect((err as SyscallError).message).toMatch(new RegExp(`^${name}\\(.*\\): ${errno}: `));
+    expect((err as SyscallError).errno).toBe(errno);
+    // nothing after the failed call
+    expect(sys.calls.at(-1)!.name).toBe(name);
+  });
+
+  it('a failing ambient raise is reported (the cap must be permitted and inheritable)', () => {
+    const sys = new FakeSyscalls().failOn('prctl', 'EPERM', 1, (a) => a[0] === PR.CAP_AMBIENT && a[1] === PR.CAP_AMBIENT_RAISE);
+    expect(() => exec(sys, spec(user))).toThrowError(/prctl\(.*\): EPERM/);
+    expect(sys.calls.some((x) => x.name === 'execve')).toBe(false);
+  });
+});
