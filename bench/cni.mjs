@@ -96,8 +96,17 @@ export async function benchCni({ repo, n, warmup, log, progress = () => {}, onCl
     cleanup();
     const fwAfter = firewall();
     const routesAfter = sh('ip', ['route', 'show', 'table', 'all'], true);
-    if (fwAfter !== fwBefore) process.stderr.write('cni: warning: the host iptables rules differ from before the bench (other work on the machine?)\n');
-    if (routesAfter !== routesBefore) process.stderr.write('cni: warning: the host routes differ from before the bench (other work on the machine?)\n');
+    // Other work on a shared machine may change them meanwhile; only lines naming our subnet/bridge would be ours.
+    const changed = (a, b) => {
+      const before = new Set(a.split('\n'));
+      const after = new Set(b.split('\n'));
+      return [...after].filter((l) => !before.has(l)).concat([...before].filter((l) => !after.has(l)));
+    };
+    const ours = (l) => l.includes('10.251.0.') || l.includes('tsbench');
+    for (const [what, diff] of [['iptables rules', changed(fwBefore, fwAfter)], ['routes', changed(routesBefore, routesAfter)]]) {
+      if (diff.some(ours)) process.stderr.write(`cni: WARNING: host ${what} changed by the bench:\n${diff.filter(ours).join('\n')}\n`);
+      else if (diff.length) process.stderr.write(`cni: note: host ${what} changed during the bench, none of it ours (other work on the machine)\n`);
+    }
     const leftover = sh('ip', ['netns', 'list'], true).split('\n').filter((l) => l.startsWith(`tsbench-`) && l.includes(String(process.pid)));
     if (leftover.length) process.stderr.write(`cni: warning: netns left: ${leftover.join(', ')}\n`);
     if (existsSync('/sys/class/net/tsbench0')) process.stderr.write('cni: warning: tsbench0 exists in the host netns\n');

@@ -92,13 +92,14 @@ if (opts.only.includes('startup')) {
     fmtMs(m(key)),
     fmtMs(s.samples[key]?.p90Ms),
     fmtKb(s.rssKb[rssKey]),
+    s.cpuMs?.[rssKey] == null ? '' : String(s.cpuMs[rssKey]),
     vsRunc ? fmtX(ratio(m(key), m(vsRunc))) : '',
     key === 'node' ? '1.00×' : fmtX(ratio(m(key), m('node'))),
   ];
   print();
   print('Start-up: busybox bundle running /bin/true');
   print(table([
-    ['', 'median', 'p90', 'peak RSS', 'tsrun/runc', '/ node -e 0'],
+    ['', 'median', 'p90', 'peak RSS', 'CPU ms', 'tsrun/runc', '/ node -e 0'],
     row('node -e 0 (floor)', 'node', 'node'),
     row('runc run', 'runc.run', 'runc.run'),
     row('tsrun run', 'tsrun.run', 'tsrun.run', 'runc.run'),
@@ -110,11 +111,12 @@ if (opts.only.includes('startup')) {
     row('tsrun delete', 'tsrun.delete', 'tsrun.delete', 'runc.delete'),
     row('runc create+start+delete', 'runc.cycle', null),
     row('tsrun create+start+delete', 'tsrun.cycle', null, 'runc.cycle'),
-    ['runc init (RSS only)', '', '', fmtKb(s.rssKb['runc.init']), '', ''],
-    ['tsrun init (RSS only)', '', '', fmtKb(s.rssKb['tsrun.init']), fmtX(ratio(s.rssKb['tsrun.init'], s.rssKb['runc.init'])), ''],
+    ['runc init (RSS only)', '', '', fmtKb(s.rssKb['runc.init']), '', '', ''],
+    ['tsrun init (RSS only)', '', '', fmtKb(s.rssKb['tsrun.init']), '', fmtX(ratio(s.rssKb['tsrun.init'], s.rssKb['runc.init'])), ''],
   ]));
   print('peak RSS: CLI rows by /usr/bin/time -f %M (ru_maxrss; for `run` it is max(CLI, init), the init being its reaped child);');
   print('          init rows by VmHWM in /proc/<pid>/status while the init waits on exec.fifo after create. Medians of min(N,5) runs.');
+  print('CPU ms: user+sys from the same /usr/bin/time runs, reaped children included (less sensitive to a busy machine than wall time).');
 }
 
 if (opts.only.includes('syscalls')) {

@@ -58,6 +58,7 @@ export async function benchStartup({ repo, n, warmup, log, progress = () => {}, 
   ];
 
   const rss = {};
+  const cpu = {};
   let cleaned = false;
   const cleanAll = () => {
     if (cleaned) return;
@@ -79,32 +80,41 @@ export async function benchStartup({ repo, n, warmup, log, progress = () => {}, 
     const k = Math.min(n, 5);
     const med = (xs) => xs.filter((x) => x != null).sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? null;
     const col = {};
-    const put = (key, v) => (col[key] ??= []).push(v);
+    const cpuCol = {};
+    const put = (key, v) => {
+      if (v && typeof v === 'object') {
+        (cpuCol[key] ??= []).push(v.cpuMs);
+        v = v.rssKb;
+      }
+      (col[key] ??= []).push(v);
+    };
     for (let i = 0; i < k; i++) {
       progress(`startup peak RSS ${i + 1}/${k}`);
       await yieldToSignals();
-      put('node', r.peakRss(node, ['-e', '0'], { env: ENV }));
-      put('tsrun.run', r.peakRss(...tsrun('run', '--bundle', bundle, newId('rss'))));
-      put('runc.run', r.peakRss(...runc('run', '--bundle', bundle, newId('rss'))));
+      put('node', r.usage(node, ['-e', '0'], { env: ENV }));
+      put('tsrun.run', r.usage(...tsrun('run', '--bundle', bundle, newId('rss'))));
+      put('runc.run', r.usage(...runc('run', '--bundle', bundle, newId('rss'))));
       for (const [tool, name] of [[tsrun, 'tsrun'], [runc, 'runc']]) {
         const id = newId('rss');
         const pidFile = join(tmp, `${id}.pid`);
-        put(`${name}.create`, r.peakRss(...tool('create', '--bundle', bundle, '--pid-file', pidFile, id)));
+        put(`${name}.create`, r.usage(...tool('create', '--bundle', bundle, '--pid-file', pidFile, id)));
         const pid = Number(readFileSync(pidFile, 'utf8'));
         put(`${name}.init`, vmHwm(pid)); // the init waiting on exec.fifo, before execve
-        put(`${name}.start`, r.peakRss(...tool('start', id)));
+        put(`${name}.start`, r.usage(...tool('start', id)));
         waitGone(pid);
-        put(`${name}.delete`, r.peakRss(...tool('delete', id)));
+        put(`${name}.delete`, r.usage(...tool('delete', id)));
       }
     }
     for (const [key, v] of Object.entries(col)) rss[key] = med(v);
+    for (const [key, v] of Object.entries(cpuCol)) cpu[key] = med(v);
   } finally {
     cleanAll();
   }
 
   const out = {};
   for (const [k, v] of Object.entries(samples)) out[k] = summarize(v);
-  return { samples: out, rssKb: rss, rssMethod: {
+  return { samples: out, rssKb: rss, cpuMs: cpu, rssMethod: {
+    cpu: 'user+sys of the same /usr/bin/time runs (reaped children included: for `run`, CLI + init + container)',
     cli: '/usr/bin/time -f %M (wait4 ru_maxrss: the process itself, or a child it reaped if larger; for `run` that is max(CLI, init))',
     init: 'VmHWM of /proc/<init pid>/status while the init waits on exec.fifo after create',
   } };

@@ -33,13 +33,18 @@ export class Runner {
    * process's own peak, or a child's it reaped if larger).
    */
   peakRss(cmd, args, opts = {}) {
+    return this.usage(cmd, args, opts).rssKb;
+  }
+
+  /** Peak RSS (KiB) and CPU time (user+sys ms, reaped children included) of one run, by GNU time. */
+  usage(cmd, args, opts = {}) {
     const dir = mkdtempSync(join(tmpdir(), 'tsbench-rss-'));
     try {
       const out = join(dir, 'rss');
-      const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', out, cmd, ...args], { stdio: ['ignore', this.fd, this.fd], env: opts.env ?? process.env });
+      const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', out, cmd, ...args], { stdio: ['ignore', this.fd, this.fd], env: opts.env ?? process.env });
       if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${this.tail()}`);
-      const lines = readFileSync(out, 'utf8').trim().split('\n');
-      return Number(lines.at(-1));
+      const [rss, user, sys] = readFileSync(out, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+      return { rssKb: rss, cpuMs: Math.round((user + sys) * 1000) };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
