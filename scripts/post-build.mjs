@@ -1,3 +1,3 @@
-// Makes the CLI entry executable after tsc (tsc does not keep modes).
+// Makes the CLI entries executable after tsc and esbuild (neither keeps modes).
 import { chmodSync, existsSync } from 'node:fs';
-for (const f of ['dist/cli/main.js']) if (existsSync(f)) chmodSync(f, 0o755);
+for (const f of ['dist/tsrun.js', 'dist/cli/main.js']) if (existsSync(f)) chmodSync(f, 0o755);

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node dist/cli/main.js run bundles/busybox
+exec node dist/tsrun.js run bundles/busybox

@@ -1,11 +1,12 @@
 import { userInfo } from 'node:os';
 import { unlinkSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { loadBundle } from '../../spec/load.js';
-import type { Spec } from '../../spec/types.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Namespace, Spec } from '../../spec/types.js';
 import { TsrunError, errorMessage } from '../../errors.js';
 import { checkId } from '../ids.js';
-import { checkSupported } from '../namespaces.js';
+import { checkSupported, findNamespace } from '../namespaces.js';
 import { planSeccomp } from '../seccomp/plan.js';
 import { readNofile, readStat } from '../proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
@@ -58,21 +59,47 @@ function checkTerminal(spec: Spec, consoleSocket: string | undefined): void {
   }
 }
 
+/** The pid namespace entry of config.json, read without validating anything. */
+function peekPidNamespace(bundleDir: string): Namespace[] | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(join(bundleDir, 'config.json'), 'utf8')) as { linux?: { namespaces?: unknown } };
+    const list = raw.linux?.namespaces;
+    if (!Array.isArray(list)) return [];
+    return list.filter((n): n is Namespace => typeof n === 'object' && n !== null && (n as Namespace).type === 'pid');
+  } catch {
+    return undefined; // validation will say what is wrong
+  }
+}
+
+const pidNsKey = (list: Namespace[] | undefined): string => JSON.stringify(findNamespace(list, 'pid') ?? null);
+
 export async function createContainer(ctx: Context, opts: CreateOptions): Promise<Created> {
   const id = checkId(opts.id);
-  const bundle = loadBundle(opts.bundle);
-  const spec = opts.adjustSpec ? opts.adjustSpec(bundle.spec) : bundle.spec;
-  checkSupported(spec.linux?.namespaces);
-  // Plan the filter now so a bad profile fails create, not the later exec.
-  if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
-  checkTerminal(spec, opts.consoleSocket);
-  const consoleSocket = spec.process?.terminal ? opts.consoleSocket : undefined;
-
   const undo: Undo[] = [];
   let init: SpawnedInit | undefined;
+  const onLog = (level: 'warning' | 'debug', msg: string): void => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg));
   try {
-    makeContainerDir(ctx.root, id);
-    undo.push(() => removeContainerDir(ctx.root, id));
+    // Start the init's Node boot first; loading zod and validating overlap with it.
+    const peeked = peekPidNamespace(opts.bundle);
+    if (peeked) {
+      makeContainerDir(ctx.root, id);
+      undo.push(() => removeContainerDir(ctx.root, id));
+      const early = spawnInit(ctx.sys, peeked, onLog);
+      init = early;
+      undo.push(() => killInit(early));
+    }
+    const { loadBundle } = await import('../../spec/load.js');
+    const bundle = loadBundle(opts.bundle);
+    const spec = opts.adjustSpec ? opts.adjustSpec(bundle.spec) : bundle.spec;
+    checkSupported(spec.linux?.namespaces);
+    // Plan the filter now so a bad profile fails create, not the later exec.
+    if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
+    checkTerminal(spec, opts.consoleSocket);
+    const consoleSocket = spec.process?.terminal ? opts.consoleSocket : undefined;
+    if (!peeked) {
+      makeContainerDir(ctx.root, id);
+      undo.push(() => removeContainerDir(ctx.root, id));
+    }
     const self = readStat(process.pid);
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
@@ -92,9 +119,12 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     saveRecord(ctx.root, record);
     ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622);
 
-    init = spawnInit(ctx.sys, spec.linux?.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)));
-    const spawned = init;
-    undo.push(() => killInit(spawned));
+    if (!init || pidNsKey(peeked) !== pidNsKey(spec.linux?.namespaces)) {
+      if (init) await killInit(init);
+      const spawned = spawnInit(ctx.sys, spec.linux?.namespaces, onLog);
+      init = spawned;
+      undo.push(() => killInit(spawned));
+    }
     record.pid = init.pid;
     record.initStartTime = readStat(init.pid)?.startTime ?? '';
     saveRecord(ctx.root, record);
