@@ -1,5 +1,42 @@
+import { readFileSync } from 'node:fs';
 import type { Syscalls } from '../sys/syscalls.js';
 import { MNT_DETACH, MS, O } from '../sys/constants.js';
+
+interface MountEntry {
+  id: string;
+  parent: string;
+  mountPoint: string;
+  shared: boolean;
+}
+
+function mountTable(): MountEntry[] {
+  const unescape = (p: string) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [pre = ''] = line.split(' - ');
+      const f = pre.split(' ');
+      return { id: f[0]!, parent: f[1]!, mountPoint: unescape(f[4]!), shared: f.slice(6).some((o) => o.startsWith('shared:')) };
+    });
+}
+
+/**
+ * pivot_root fails with EINVAL when the new root mount, its parent or the
+ * current root is shared (rootfsPropagation "shared"/"rshared" makes them so;
+ * runc avoids it by making the parent private before the rootfs bind). Make
+ * just those three private in our mount namespace; the container's own
+ * mounts keep the propagation the config asked for.
+ */
+function unshareParents(sys: Syscalls, rootfs: string): void {
+  const mounts = mountTable();
+  const newRoot = mounts.filter((m) => m.mountPoint === rootfs).at(-1);
+  const parent = newRoot && mounts.find((m) => m.id === newRoot.parent);
+  const root = mounts.find((m) => m.mountPoint === '/');
+  for (const m of [newRoot, parent, root]) {
+    if (m?.shared) sys.mount(null, m.mountPoint, null, MS.PRIVATE, null);
+  }
+}
 
 /**
  * Makes `rootfs` the root. pivot_root(".", ".") stacks the old root under the
@@ -9,6 +46,7 @@ export function pivotRoot(sys: Syscalls, rootfs: string): void {
   const oldRoot = sys.open('/', O.DIRECTORY | O.RDONLY | O.CLOEXEC);
   const newRoot = sys.open(rootfs, O.DIRECTORY | O.RDONLY | O.CLOEXEC);
   try {
+    unshareParents(sys, rootfs);
     sys.fchdir(newRoot);
     sys.pivotRoot('.', '.');
     sys.fchdir(oldRoot);
