@@ -189,6 +189,13 @@ describe.skipIf(!isRoot)('runtime features, from inside the container', () => {
     expect(keyValues(out).opts).toMatch(/^rw,/);
   });
 
+  it('honours rootfsPropagation (shared mounts inside; pivot_root still works)', () => {
+    const line = (prop: string) =>
+      keyValues(inside("awk '$5 == \"/proc\" { print \"proc=\" $0 }' /proc/self/mountinfo", (c) => (c.linux.rootfsPropagation = prop))).proc;
+    expect(line('rshared')).toMatch(/ shared:\d+ /);
+    expect(line('private')).not.toMatch(/ (shared|master):\d+ /);
+  });
+
   it('makes readonlyPaths read-only and masks maskedPaths (files read empty, dirs are empty read-only tmpfs)', () => {
     const rw = scratch!.mkdir('rw-for-readonly');
     const out = inside(
