@@ -37,7 +37,7 @@ export const IFLA_BRPORT_MODE = 4; // hairpin
 export const IFF = { UP: 0x1, LOOPBACK: 0x8, PROMISC: 0x100 } as const;
 
 export const IFA = { ADDRESS: 1, LOCAL: 2, BROADCAST: 4, FLAGS: 8 } as const;
-export const IFA_F = { NODAD: 0x02, PERMANENT: 0x80 } as const;
+export const IFA_F = { NODAD: 0x02, DADFAILED: 0x08, TENTATIVE: 0x40, PERMANENT: 0x80 } as const;
 
 export const RTA = { DST: 1, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, TABLE: 15 } as const;
 export const RT_TABLE_MAIN = 254;

@@ -129,6 +129,10 @@ class FakeNetlink implements Netlink {
     const l = this.link(index);
     l.flags = on ? l.flags | IFF.PROMISC : l.flags & ~IFF.PROMISC;
   }
+  setMac(index: number, mac: string): void {
+    this.op('setMac', `${this.link(index).name} ${mac}`);
+    this.link(index).mac = mac;
+  }
   setHairpin(index: number, on: boolean): void {
     this.op('setHairpin', `${this.link(index).name} ${on}`);
     if (!this.link(index).master) fail(`hairpin ${index}`, 'EOPNOTSUPP');
@@ -152,7 +156,7 @@ class FakeNetlink implements Netlink {
     this.op('addAddr', `${this.link(index).name} ${cidr}`);
     const c = parseCidr(cidr);
     if (this.ns.addrs.some((a) => a.index === index && a.address === c.address)) fail(`add address ${cidr}`, 'EEXIST');
-    this.ns.addrs.push({ index, family: c.family, address: c.address, prefixLen: c.prefixLen, scope: RT_SCOPE.UNIVERSE });
+    this.ns.addrs.push({ index, family: c.family, address: c.address, prefixLen: c.prefixLen, scope: RT_SCOPE.UNIVERSE, flags: 0 });
   }
   delAddr(index: number, cidr: string): void {
     this.op('delAddr', `${this.link(index).name} ${cidr}`);

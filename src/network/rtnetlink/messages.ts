@@ -107,7 +107,8 @@ export function parseLink(p: Buffer): LinkInfo {
 export function parseAddr(p: Buffer): AddrInfo {
   const a = decodeAttrs(p.subarray(8));
   const raw = a.get(IFA.LOCAL) ?? a.get(IFA.ADDRESS) ?? Buffer.alloc(4);
-  return { family: p.readUInt8(0) === AF.INET6 ? 6 : 4, prefixLen: p.readUInt8(1), scope: p.readUInt8(3), index: p.readUInt32LE(4), address: bytesToIp(raw) };
+  const flags = attrU32(a.get(IFA.FLAGS)) ?? p.readUInt8(2);
+  return { family: p.readUInt8(0) === AF.INET6 ? 6 : 4, prefixLen: p.readUInt8(1), scope: p.readUInt8(3), index: p.readUInt32LE(4), address: bytesToIp(raw), flags };
 }
 
 export function parseRoute(p: Buffer): RouteInfo {

@@ -24,6 +24,8 @@ export interface AddrInfo {
   address: string;
   prefixLen: number;
   scope: number;
+  /** IFA_F_* (IFA_FLAGS when present, else the header's 8 bits) */
+  flags: number;
 }
 
 export interface RouteInfo {
@@ -68,6 +70,7 @@ export interface Netlink {
   setMaster(index: number, master: number): void;
   setMtu(index: number, mtu: number): void;
   setPromisc(index: number, on: boolean): void;
+  setMac(index: number, mac: string): void;
   /** bridge-port hairpin mode (IFLA_PROTINFO/IFLA_BRPORT_MODE) */
   setHairpin(index: number, on: boolean): void;
   delLink(index: number): void;

@@ -90,6 +90,9 @@ export class SocketNetlink implements Netlink {
   setPromisc(index: number, on: boolean): void {
     this.request(RTM.NEWLINK, 0, m.setPromisc(index, on), `set link ${index} promisc ${on ? 'on' : 'off'}`);
   }
+  setMac(index: number, mac: string): void {
+    this.request(RTM.NEWLINK, 0, m.setAttrs(index, m.linkAttrs({ mac })), `set link ${index} address ${mac}`);
+  }
   setHairpin(index: number, on: boolean): void {
     this.request(RTM.SETLINK, 0, m.setHairpin(index, on), `set bridge port ${index} hairpin ${on ? 'on' : 'off'}`);
   }

@@ -1,0 +1,84 @@
+import type { Iptables, IptablesOutcome } from './iptables.js';
+
+// An in-memory iptables for unit tests: tables of chains of rules (args joined by NUL),
+// answering -N -X -F -A -I -D -C -S the way the binary does (exit 1 when a
+// chain or rule is missing), with every call logged and scripted failures.
+
+const BUILTIN = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+
+export class FakeIptables implements Iptables {
+  readonly calls: string[] = [];
+  readonly tables = new Map<string, Map<string, string[]>>();
+  /** the next change (not -C/-S) whose joined args contain this text fails */
+  failWhen?: string;
+
+  private table(family: 4 | 6, name: string): Map<string, string[]> {
+    const key = `${family}/${name}`;
+    let t = this.tables.get(key);
+    if (!t) this.tables.set(key, (t = new Map(BUILTIN.map((c) => [c, []]))));
+    return t;
+  }
+
+  rules(family: 4 | 6, table: string, chain: string): string[] | undefined {
+    return this.table(family, table).get(chain);
+  }
+
+  async run(family: 4 | 6, args: string[]): Promise<IptablesOutcome> {
+    const line = args.join(' ');
+    this.calls.push(`${family} ${line}`);
+    const ok = (stdout = ''): IptablesOutcome => ({ code: 0, stdout, stderr: '' });
+    const no = (why: string): IptablesOutcome => ({ code: 1, stdout: '', stderr: why });
+    let i = 0;
+    let tableName = 'filter';
+    if (args[0] === '-t') {
+      tableName = args[1]!;
+      i = 2;
+    }
+    if (this.failWhen && line.includes(this.failWhen) && !['-C', '-S'].includes(args[i]!)) {
+      this.failWhen = undefined;
+      return no('scripted failure');
+    }
+    const t = this.table(family, tableName);
+    const op = args[i]!;
+    const chain = args[i + 1]!;
+    const rest = args.slice(i + (op === '-I' ? 3 : 2)).join('\0');
+    const rules = t.get(chain);
+    switch (op) {
+      case '-N':
+        if (rules) return no('Chain already exists.');
+        t.set(chain, []);
+        return ok();
+      case '-X':
+        if (!rules) return no('No chain/target/match by that name.');
+        t.delete(chain);
+        return ok();
+      case '-F':
+        if (!rules) return no('No chain/target/match by that name.');
+        rules.length = 0;
+        return ok();
+      case '-S':
+        if (!rules) return no('No chain/target/match by that name.');
+        return ok([`-N ${chain}`, ...rules.map((r) => `-A ${chain} ${quoted(r)}`)].join('\n') + '\n');
+      case '-C':
+        return rules?.includes(rest) ? ok() : no('Bad rule');
+      case '-A':
+      case '-I':
+        if (!rules) return no('No chain/target/match by that name.');
+        if (op === '-A') rules.push(rest);
+        else rules.unshift(rest);
+        return ok();
+      case '-D': {
+        const at = rules?.indexOf(rest) ?? -1;
+        if (at < 0) return no('Bad rule');
+        rules!.splice(at, 1);
+        return ok();
+      }
+      default:
+        return no(`fake iptables: unsupported ${op}`);
+    }
+  }
+}
+
+/** The rule as `iptables -S` prints it: arguments with spaces or quotes in double quotes. */
+const quoted = (rule: string): string =>
+  rule.split('\0').map((a) => (/[\s"]/.test(a) ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
