@@ -45,7 +45,7 @@ describe('rtnetlink wire format', () => {
     const d = m.route({ dst: '::/0', gateway: 'fd00:246::1' });
     expect(m.parseRoute(Buffer.concat([d.header, encodeAttrs(d.attrs)]))).toMatchObject({ family: 6, dst: '::/0', gateway: 'fd00:246::1' });
     const a = m.addr(5, 'fd00:246::5/64');
-    expect(m.parseAddr(Buffer.concat([a.header, encodeAttrs(a.attrs)]))).toEqual({ index: 5, family: 6, address: 'fd00:246::5', prefixLen: 64, scope: 0 });
+    expect(m.parseAddr(Buffer.concat([a.header, encodeAttrs(a.attrs)]))).toEqual({ index: 5, family: 6, address: 'fd00:246::5', prefixLen: 64, scope: 0, flags: 0 });
   });
 
   it('converts IPs to bytes and back, printing IPv6 canonically', () => {
