@@ -7,13 +7,19 @@ import { runHooksWarnOnly } from '../../hooks/run.js';
 import type { Context } from './context.js';
 import { cgroupManagerFromPaths } from '../cgroups/index.js';
 import { containerPids, inspect, ociState } from './inspect.js';
+import { teardownLeftovers } from '../../network/container-net.js';
 
 // delete: kill what is left (created containers, or anything with --force),
 // run poststop hooks, remove the state. Teardown keeps going on errors.
 
 export async function deleteContainer(ctx: Context, id: string, force = false): Promise<void> {
   if (!existsSync(containerDir(ctx.root, id))) {
-    if (force) return;
+    // The state is gone (rebooted /run): the CNI hook's record in the default cache may remain.
+    if (force) {
+      const errors = await teardownLeftovers(ctx, id, undefined);
+      if (errors.length) throw new TeardownError(`delete ${id}`, errors.map(errorMessage));
+      return;
+    }
     throw new TsrunError('NOT_FOUND', `container "${id}" does not exist`);
   }
   await withLock(ctx.sys, ctx.root, id, async () => {
@@ -48,6 +54,8 @@ export async function deleteContainer(ctx: Context, id: string, force = false): 
       }
     }
     await runHooksWarnOnly('poststop', c.record.spec.hooks?.poststop, ociState({ record: c.record, status: 'stopped' }), (m) => ctx.log.warn(m));
+    // The network, when poststop never ran or failed (a no-op when it did its job).
+    errors.push(...(await teardownLeftovers(ctx, id, c.record.spec)));
     try {
       removeContainerDir(ctx.root, id);
     } catch (err) {
