@@ -47,7 +47,7 @@ export function leakedProcesses(exclude: number[] = []): { pid: number; cmdline:
 /** Every live process on the host running the container init script (for diagnostics). */
 export function initProcesses(): number[] {
   return readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n) && cmdline(Number(n)).includes('dist/runtime/process/init-main.js'))
+    .filter((n) => /^\d+$/.test(n) && /\binit-main\.js\b/.test(cmdline(Number(n))))
     .map(Number)
     .filter((pid) => stat(pid)?.state !== 'Z');
 }

@@ -84,14 +84,14 @@ describe.skipIf(!isRoot)('container lifecycle', () => {
     ok(tsrun(root, ['kill', c, 'SIGUSR1']));
     ok(tsrun(root, ['kill', c, '15']));
     const r = await run.done;
-    expect(r.code).toBe(7);
+    expect(r.code, r.stderr).toBe(7);
     expect(r.stdout.split('\n').filter((l) => l === 'usr1')).toHaveLength(2);
   });
 
   it('run exits with the container exit code and removes the container', () => {
     const c = id('exit42');
     const r = tsrun(root, ['run', '-b', scratch!.bundle(['sh', '-c', 'echo bye; exit 42']), c]);
-    expect(r.code).toBe(42);
+    expect(r.code, r.stderr).toBe(42);
     expect(r.stdout).toBe('bye\n');
     expect(existsSync(join(root, c))).toBe(false);
   });
@@ -102,7 +102,7 @@ describe.skipIf(!isRoot)('container lifecycle', () => {
     await waitFor(() => stateOf(root, c)?.status === 'running', 'running');
     ok(tsrun(root, ['kill', c, 'SIGKILL']));
     const r = await run.done;
-    expect(r.code).toBe(128 + 9);
+    expect(r.code, r.stderr).toBe(128 + 9);
     expect(existsSync(join(root, c))).toBe(false);
   });
 
@@ -116,7 +116,7 @@ describe.skipIf(!isRoot)('container lifecycle', () => {
     run.child.kill('SIGTERM');
     const r = await run.done;
     expect(r.stdout).toBe('ready\ngot-term\n');
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
   });
 
   it('run -d returns at once and leaves the container running; kill --all stops every process', async () => {
