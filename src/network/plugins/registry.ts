@@ -7,6 +7,7 @@ const loaders: Record<string, () => Promise<Plugin>> = {
   loopback: async () => (await import('./loopback.js')).loopback,
   'host-local': async () => (await import('./host-local/index.js')).hostLocal(),
   bridge: async () => (await import('./bridge.js')).bridge,
+  ptp: async () => (await import('./ptp.js')).ptp,
 };
 
 export const BUILTIN_TYPES = (): string[] => Object.keys(loaders);

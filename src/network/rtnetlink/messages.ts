@@ -65,7 +65,8 @@ function broadcastOf(address: string, prefixLen: number): string {
   return [24, 16, 8, 0].map((s) => (b >>> s) & 255).join('.');
 }
 
-export function route(r: RouteSpec): Body {
+/** A route request; for a delete, scope and protocol are wildcards unless given (RT_SCOPE_NOWHERE, 0). */
+export function route(r: RouteSpec, forDelete = false): Body {
   const dst = parseCidr(r.dst);
   const attrs: Attr[] = [];
   if (dst.prefixLen > 0) attrs.push(bytes(RTA.DST, ipToBytes(dst.address)));
@@ -75,9 +76,9 @@ export function route(r: RouteSpec): Body {
   if (r.priority !== undefined) attrs.push(u32(RTA.PRIORITY, r.priority));
   const table = r.table ?? RT_TABLE_MAIN;
   if (table > 255) attrs.push(u32(RTA.TABLE, table));
-  const scope = r.scope ?? (r.gateway ? RT_SCOPE.UNIVERSE : RT_SCOPE.LINK);
+  const scope = r.scope ?? (forDelete ? RT_SCOPE.NOWHERE : r.gateway ? RT_SCOPE.UNIVERSE : RT_SCOPE.LINK);
   return {
-    header: rtmsg({ family: afOf(dst.family), dstLen: dst.prefixLen, table: Math.min(table, 255), protocol: RTPROT.BOOT, scope, type: RTN_UNICAST }),
+    header: rtmsg({ family: afOf(dst.family), dstLen: dst.prefixLen, table: Math.min(table, 255), protocol: forDelete ? 0 : RTPROT.BOOT, scope, type: RTN_UNICAST }),
     attrs,
   };
 }

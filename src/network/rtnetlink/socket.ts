@@ -117,7 +117,7 @@ export class SocketNetlink implements Netlink {
     this.request(RTM.NEWROUTE, flags, m.route(r), `add route ${describeRoute(r)}`);
   }
   delRoute(r: RouteSpec): void {
-    this.request(RTM.DELROUTE, 0, m.route(r), `delete route ${describeRoute(r)}`);
+    this.request(RTM.DELROUTE, 0, m.route(r, true), `delete route ${describeRoute(r)}`);
   }
   close(): void {
     this.sys.close(this.fd);
