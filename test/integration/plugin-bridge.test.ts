@@ -16,7 +16,7 @@ import { cleanup, isRoot, ok, ping, sh } from '../helpers/netns.js';
 const NS = ['tsp6-b1', 'tsp6-b2'];
 const BR = 'tsp6br0b';
 let tmp: string;
-const ref = () => new CniClient({ path: ['/usr/lib/cni'], cacheDir: join(tmp, 'cache-ref') });
+const ref = () => new CniClient({ path: ['/usr/lib/cni'], cacheDir: join(tmp, 'cache-ref'), forceExec: true });
 const ours = () => new CniClient({ path: ['/usr/lib/cni'], cacheDir: join(tmp, 'cache-ts'), exec: new InProcessPluginExec(new RealPluginExec()) });
 const rt = (ns = NS[0]!, containerId = 'tsp6-bc1') => ({ containerId, netns: `/run/netns/${ns}`, ifName: 'eth0' });
 const natLines = (needle: string) => sh('iptables', ['-t', 'nat', '-S']).split('\n').filter((l) => l.includes(needle)).sort();

@@ -14,7 +14,7 @@ import { cleanup, isRoot, ok, ping, sh } from '../helpers/netns.js';
 // subnet 10.246.11.0/24.
 const NS = ['tsp6-p1', 'tsp6-p2'];
 let tmp: string;
-const ref = () => new CniClient({ path: ['/usr/lib/cni'], cacheDir: join(tmp, 'cache-ref') });
+const ref = () => new CniClient({ path: ['/usr/lib/cni'], cacheDir: join(tmp, 'cache-ref'), forceExec: true });
 const ours = () => new CniClient({ path: ['/usr/lib/cni'], cacheDir: join(tmp, 'cache-ts'), exec: new InProcessPluginExec(new RealPluginExec()) });
 const rt = (ns = NS[0]!, containerId = 'tsp6-pc1') => ({ containerId, netns: `/run/netns/${ns}`, ifName: 'eth0' });
 const natLines = (needle: string) => sh('iptables', ['-t', 'nat', '-S']).split('\n').filter((l) => l.includes(needle)).sort();

@@ -6,6 +6,7 @@ import { buildPluginConfig, invokePlugin, pluginFailure, type InvokeContext, typ
 import { convertResult, parseResult } from './result/convert.js';
 import type { CniResult } from './result/types.js';
 import { validateRuntimeConf } from './validate.js';
+import { InProcessPluginExec } from '../plugins/in-process-exec.js';
 import { atLeast } from './version.js';
 
 // The libcni equivalent: run a network's plugin chain for ADD, CHECK and DEL,
@@ -15,6 +16,8 @@ export interface CniClientOptions {
   /** directories searched for plugin binaries (CNI_PATH) */
   path?: string[];
   exec?: PluginExec;
+  /** exec plugin binaries even for the built-in types (default: built-ins run in-process) */
+  forceExec?: boolean;
   /** holds results/ (default /var/lib/cni) */
   cacheDir?: string;
   /** per plugin invocation */
@@ -30,7 +33,7 @@ export class CniClient {
 
   constructor(opts: CniClientOptions = {}) {
     this.ctx = {
-      exec: opts.exec ?? new RealPluginExec(),
+      exec: opts.exec ?? new InProcessPluginExec(new RealPluginExec(), { forceExec: opts.forceExec }),
       path: opts.path ?? DEFAULT_CNI_PATH,
       timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     };
