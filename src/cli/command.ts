@@ -8,6 +8,8 @@ export interface GlobalOptions {
   logFormat: 'text' | 'json';
   debug: boolean;
   systemdCgroup: boolean;
+  /** --explain[=json]: print every kernel call, hook and CNI call with its reason */
+  explain?: 'text' | 'json';
 }
 
 export interface Command {

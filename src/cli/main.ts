@@ -11,6 +11,7 @@ const globalFlags: FlagSpec[] = [
   { name: 'log-format', value: true, help: 'text or json' },
   { name: 'debug', help: 'verbose logging' },
   { name: 'systemd-cgroup', help: 'accepted for runc compatibility' },
+  { name: 'explain', value: true, help: 'print each kernel call, hook and CNI call with its reason (=json for tools)' },
   { name: 'help', short: 'h' },
   { name: 'version', short: 'v' },
 ];
@@ -26,7 +27,12 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   let globals: GlobalOptions = { root: '/run/tsrun', logFormat: 'text', debug: false, systemdCgroup: false };
   try {
-    const parsed = parseFlags(argv, globalFlags, true);
+    // `--explain` alone means text; the parser wants a value.
+    const parsed = parseFlags(argv.map((a) => (a === '--explain' ? '--explain=text' : a)), globalFlags, true);
+    const explain = str(parsed, 'explain');
+    if (explain !== undefined && explain !== 'text' && explain !== 'json') {
+      throw new TsrunError('BAD_INPUT', `--explain: expected text or json, got "${explain}"`);
+    }
     const format = str(parsed, 'log-format') ?? 'text';
     if (format !== 'text' && format !== 'json') {
       throw new TsrunError('BAD_INPUT', `--log-format: expected text or json, got "${format}"`);
@@ -37,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
       logFormat: format,
       debug: bool(parsed, 'debug'),
       systemdCgroup: bool(parsed, 'systemd-cgroup'),
+      explain,
     };
     if (bool(parsed, 'version')) {
       process.stdout.write('tsrun version 0.1.0\nspec: 1.2.0\n');

@@ -1,6 +1,7 @@
 import type { Hook } from '../spec/types.js';
 import type { SpawnOutcome, SpawnRequest } from '../spawn-with-input.js';
 import { TsrunError } from '../errors.js';
+import { emit } from '../explain/events.js';
 
 // What the async runner (runtime side) and the sync runner (inside the init)
 // share: how a hook is started and how its outcome becomes an error.
@@ -26,6 +27,12 @@ export function hookRequest(hook: Hook, state: OciState): SpawnRequest {
     input: JSON.stringify(state),
     timeoutMs: hook.timeout ? hook.timeout * 1000 : undefined,
   };
+}
+
+/** --explain: the hook as it was run, with the state it was given and how it ended. */
+export function explainHook(phase: HookPhase, index: number, hook: Hook, state: OciState, r: SpawnOutcome): void {
+  const result = r.timedOut ? 'timed out' : r.spawnError ? r.spawnError.message : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
+  emit('hook', `${phase} hook: ${[hook.path, ...(hook.args ?? []).slice(1)].join(' ')} <<< state {id: ${state.id}, status: ${state.status}, pid: ${state.pid}}`, result, `hooks.${phase}[${index}]`);
 }
 
 function lastLines(text: string, n = 5): string {

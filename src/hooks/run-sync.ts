@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import type { Hook } from '../spec/types.js';
-import { checkHookOutcome, hookRequest, type HookPhase, type OciState } from './outcome.js';
+import { checkHookOutcome, explainHook, hookRequest, type HookPhase, type OciState } from './outcome.js';
 
 // The init's hook runner (createContainer, startContainer): synchronous,
 // because the init must not start libuv's threadpool after unsharing.
@@ -17,13 +17,15 @@ export function runHooksSync(phase: HookPhase, hooks: Hook[] | undefined, state:
       encoding: 'utf8',
     });
     const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
-    checkHookOutcome(phase, i, hook, {
+    const outcome = {
       exitCode: r.status,
       signal: r.signal,
       stdout: String(r.stdout ?? ''),
       stderr: String(r.stderr ?? ''),
       timedOut,
       spawnError: r.error && !timedOut ? r.error : undefined,
-    });
+    };
+    explainHook(phase, i, hook, state, outcome);
+    checkHookOutcome(phase, i, hook, outcome);
   }
 }

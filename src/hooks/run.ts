@@ -1,6 +1,6 @@
 import { spawnWithInput } from '../spawn-with-input.js';
 import type { Hook } from '../spec/types.js';
-import { checkHookOutcome, hookRequest, type HookPhase, type OciState } from './outcome.js';
+import { checkHookOutcome, explainHook, hookRequest, type HookPhase, type OciState } from './outcome.js';
 
 // Runs OCI hooks from the runtime (prestart, createRuntime, poststart,
 // poststop): the state as JSON on stdin, killed after `timeout` seconds.
@@ -8,7 +8,9 @@ import { checkHookOutcome, hookRequest, type HookPhase, type OciState } from './
 export type { HookPhase, OciState } from './outcome.js';
 
 export async function runHook(phase: HookPhase, index: number, hook: Hook, state: OciState): Promise<void> {
-  checkHookOutcome(phase, index, hook, await spawnWithInput(hookRequest(hook, state)));
+  const outcome = await spawnWithInput(hookRequest(hook, state));
+  explainHook(phase, index, hook, state, outcome);
+  checkHookOutcome(phase, index, hook, outcome);
 }
 
 /** Runs every hook of a phase in order; the first failure stops the phase. */

@@ -2,6 +2,7 @@ import { TsrunError } from '../errors.js';
 import type { Namespace, NamespaceType } from '../spec/types.js';
 import type { Syscalls } from './sys/syscalls.js';
 import { CLONE, O } from './sys/constants.js';
+import { because } from '../explain/events.js';
 
 // Namespaces the config asks for: created (no path) or joined (path).
 
@@ -39,16 +40,20 @@ export function enterNamespaces(sys: Syscalls, list: Namespace[] | undefined, ty
   for (const type of types) {
     const ns = findNamespace(list, type);
     if (!ns) continue;
-    if (ns.path) {
-      if (type === 'mount') sys.unshare(CLONE.FS);
-      const fd = sys.open(ns.path, O.RDONLY | O.CLOEXEC);
-      try {
-        sys.setns(fd, CLONE_FLAG[type]);
-      } finally {
-        sys.close(fd);
-      }
-    } else {
-      sys.unshare(CLONE_FLAG[type]);
-    }
+    because(`linux.namespaces[${list!.indexOf(ns)}] {type: ${type}${ns.path ? `, path: ${ns.path}` : ''}}`, () => enterOne(sys, type, ns.path));
+  }
+}
+
+function enterOne(sys: Syscalls, type: NamespaceType, path: string | undefined): void {
+  if (!path) {
+    sys.unshare(CLONE_FLAG[type]);
+    return;
+  }
+  if (type === 'mount') sys.unshare(CLONE.FS);
+  const fd = sys.open(path, O.RDONLY | O.CLOEXEC);
+  try {
+    sys.setns(fd, CLONE_FLAG[type]);
+  } finally {
+    sys.close(fd);
   }
 }

@@ -11,6 +11,8 @@ export interface Context {
   root: string;
   sys: Syscalls;
   log: Logger;
+  /** set with --explain: the init explains its calls too */
+  explain?: 'text' | 'json';
 }
 
 export function stderrLogger(debug: boolean): Logger {

@@ -14,6 +14,7 @@ import { spawnInit, type SpawnedInit } from '../process/spawn-init.js';
 import { runHooks } from '../../hooks/run.js';
 import { cgroupManager } from '../cgroups/index.js';
 import { withDefaultDeviceRules } from '../device-rules.js';
+import { because, emit } from '../../explain/events.js';
 import type { Context } from './context.js';
 import { ociState } from './inspect.js';
 
@@ -117,7 +118,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       spec,
     };
     saveRecord(ctx.root, record);
-    ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622);
+    because('exec.fifo: the init blocks on it until `tsrun start`', () => ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622));
 
     if (!init || pidNsKey(peeked) !== pidNsKey(spec.linux?.namespaces)) {
       if (init) await killInit(init);
@@ -141,6 +142,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       consoleSocket,
       callerNofile: readNofile(process.ppid),
       debug: false,
+      explain: ctx.explain,
     });
     await init.channel.expect('nsReady');
     const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
@@ -148,6 +150,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     undo.push(() => cgroup.destroy());
     for (const s of cgroup.skipped) ctx.log.warn(`${s.jsonPath} not applied: ${s.reason}`);
     cgroup.join(init.pid);
+    emit('step', `cgroup ${Object.values(cgroup.paths)[0] ?? ''} (+${Object.keys(cgroup.paths).length - 1} hierarchies): created, resources written, pid ${init.pid} joined`, 'ok', spec.linux?.cgroupsPath ? 'linux.cgroupsPath, linux.resources' : 'no linux.cgroupsPath: /tsrun/<id>; linux.resources');
     record.cgroupPaths = cgroup.paths;
     saveRecord(ctx.root, record);
     const state = ociState({ record, status: 'creating' });

@@ -60,6 +60,7 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
       noPivot: false,
       consoleSocket: opts.consoleSocket ?? server?.path,
       debug: false,
+      explain: ctx.explain,
     });
     await init.channel.expect('nsReady');
     if (c.record.cgroupPaths) cgroupManagerFromPaths(c.record.cgroupPaths).join(init.pid);

@@ -5,6 +5,7 @@ import { createContainer, type CreateOptions } from './create.js';
 import { startContainer } from './start.js';
 import { deleteContainer } from './delete.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
+import { because } from '../../explain/events.js';
 
 // run = create + start. In the foreground it forwards signals to the
 // container and returns its exit code (128+n when killed by signal n), then
@@ -29,7 +30,9 @@ function waitExit(child: ChildProcess): Promise<number> {
 
 export async function runContainer(ctx: Context, opts: RunOptions): Promise<number> {
   // In the foreground tsrun can be the console socket itself; the init only uses it for terminal configs.
-  const server = !opts.detach && !opts.consoleSocket ? new ConsoleServer(ctx.sys) : undefined;
+  const server = !opts.detach && !opts.consoleSocket
+    ? because('tsrun run in the foreground is its own console socket (used when process.terminal is true)', () => new ConsoleServer(ctx.sys))
+    : undefined;
   let created;
   try {
     created = await createContainer(ctx, { ...opts, consoleSocket: opts.consoleSocket ?? server?.path });

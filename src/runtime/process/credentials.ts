@@ -3,6 +3,7 @@ import type { Syscalls } from '../sys/syscalls.js';
 import { PR, RLIMIT, RLIM_INFINITY } from '../sys/constants.js';
 import { capMasks, lastCap } from '../capabilities.js';
 import { TsrunError } from '../../errors.js';
+import { because } from '../../explain/events.js';
 
 // The last steps before execve, in the order runc uses. capset, the bounding
 // drop and no_new_privs are per-thread: this must run on the thread that execs.
@@ -14,18 +15,20 @@ function toRlim(n: number): bigint {
 
 export function applyRlimits(sys: Syscalls, proc: Process, callerNofile?: { soft: string; hard: string }): void {
   const configured = new Set<string>();
-  for (const r of proc.rlimits ?? []) {
+  for (const [i, r] of (proc.rlimits ?? []).entries()) {
     const res = RLIMIT[r.type];
     if (res === undefined) throw new TsrunError('SPEC_INVALID', `process.rlimits: unknown resource ${r.type}`, { jsonPath: 'process.rlimits' });
-    sys.setrlimit(res, toRlim(r.soft), toRlim(r.hard));
+    because(`process.rlimits[${i}] {type: ${r.type}}`, () => sys.setrlimit(res, toRlim(r.soft), toRlim(r.hard)));
     configured.add(r.type);
   }
   // Node raised the NOFILE soft limit to the hard one; give the container what the caller had.
   if (!configured.has('RLIMIT_NOFILE') && callerNofile) {
     const parse = (v: string): bigint => (v === 'unlimited' ? RLIM_INFINITY : BigInt(v));
-    const cur = sys.getrlimit(RLIMIT.RLIMIT_NOFILE!);
-    const soft = parse(callerNofile.soft);
-    if (soft <= cur.hard) sys.setrlimit(RLIMIT.RLIMIT_NOFILE!, soft, cur.hard);
+    because('no process.rlimits for RLIMIT_NOFILE: give back the soft limit the caller had (Node raised it)', () => {
+      const cur = sys.getrlimit(RLIMIT.RLIMIT_NOFILE!);
+      const soft = parse(callerNofile.soft);
+      if (soft <= cur.hard) sys.setrlimit(RLIMIT.RLIMIT_NOFILE!, soft, cur.hard);
+    });
   }
 }
 
@@ -37,23 +40,31 @@ export function applyUserAndCaps(sys: Syscalls, proc: Process, warn: (msg: strin
   if (masks?.unknown.length) warn(`ignoring unknown capabilities: ${masks.unknown.join(', ')}`);
 
   if (masks) {
-    const last = lastCap();
-    for (let cap = 0; cap <= last; cap++) {
-      if (!((masks.bounding >> BigInt(cap)) & 1n)) sys.prctl(PR.CAPBSET_DROP, cap);
-    }
+    because('process.capabilities.bounding: drop every capability not listed', () => {
+      const last = lastCap();
+      for (let cap = 0; cap <= last; cap++) {
+        if (!((masks.bounding >> BigInt(cap)) & 1n)) sys.prctl(PR.CAPBSET_DROP, cap);
+      }
+    });
   }
-  sys.prctl(PR.SET_KEEPCAPS, 1);
-  sys.setgroups(user.additionalGids ?? []);
-  sys.setresgid(user.gid, user.gid, user.gid);
-  sys.setresuid(user.uid, user.uid, user.uid);
-  sys.prctl(PR.SET_KEEPCAPS, 0);
+  because('keep permitted capabilities across the uid change', () => sys.prctl(PR.SET_KEEPCAPS, 1));
+  because('process.user.additionalGids', () => sys.setgroups(user.additionalGids ?? []));
+  because(`process.user {uid: ${user.uid}, gid: ${user.gid}}`, () => {
+    sys.setresgid(user.gid, user.gid, user.gid);
+    sys.setresuid(user.uid, user.uid, user.uid);
+  });
+  because('the uid change is done: back to the normal capability rules', () => sys.prctl(PR.SET_KEEPCAPS, 0));
   if (masks) {
-    sys.capset({ effective: masks.effective, permitted: masks.permitted, inheritable: masks.inheritable });
-    sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL, 0);
-    for (const cap of masks.ambient) sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, cap);
+    because('process.capabilities.{effective,permitted,inheritable}', () =>
+      sys.capset({ effective: masks.effective, permitted: masks.permitted, inheritable: masks.inheritable }),
+    );
+    because('process.capabilities.ambient', () => {
+      sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL, 0);
+      for (const cap of masks.ambient) sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, cap);
+    });
   }
 }
 
 export function applyNoNewPrivileges(sys: Syscalls, proc: Process): void {
-  if (proc.noNewPrivileges) sys.prctl(PR.SET_NO_NEW_PRIVS, 1, 0);
+  if (proc.noNewPrivileges) because('process.noNewPrivileges', () => sys.prctl(PR.SET_NO_NEW_PRIVS, 1, 0));
 }

@@ -1,5 +1,7 @@
 import { closeSync } from 'node:fs';
 import { KoffiSyscalls } from '../sys/koffi.js';
+import { traceSyscalls } from '../sys/tracing.js';
+import { because, fdSink, startExplaining } from '../../explain/events.js';
 import { KoffiSeccomp } from '../seccomp/koffi-libseccomp.js';
 import { InitChannel } from './init-channel.js';
 import { execProcess, prepare, prepareExec, waitForStart } from './init.js';
@@ -10,9 +12,10 @@ import { runHooksSync } from '../../hooks/run-sync.js';
 // Entry point of the container's init process (PID 1 of its pid namespace).
 // Spawned by `tsrun create` with the sync socket on fd 3.
 
-const sys = new KoffiSyscalls();
 const ch = new InitChannel(3);
 const cfg = ch.expect('config');
+if (cfg.explain) startExplaining(fdSink(2, cfg.explain), 'init');
+const sys = cfg.explain ? traceSyscalls(new KoffiSyscalls()) : new KoffiSyscalls();
 // libseccomp is loaded from the host now; after pivot_root it would be looked up in the container.
 const seccompLib = cfg.spec.linux?.seccomp ? new KoffiSeccomp() : undefined;
 
@@ -55,7 +58,7 @@ if (cfg.mode === 'exec') {
     prepared = prepare(sys, ch, cfg);
     ch.send({ type: 'ready' });
     ch.expect('release');
-    sys.prctl(PR.SET_PDEATHSIG, 0);
+    because('the state is saved: the container outlives `tsrun create`', () => sys.prctl(PR.SET_PDEATHSIG, 0));
     closeSync(3);
   } catch (err) {
     reportAndExit(err);

@@ -14,7 +14,8 @@ import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
 import { TsrunError } from '../../errors.js';
 import { runHooksSync } from '../../hooks/run-sync.js';
 import { connectConsoleSocket, setupTerminal } from '../terminal.js';
-import { planSeccomp } from '../seccomp/plan.js';
+import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
+import { because, emit } from '../../explain/events.js';
 import { loadSeccomp } from '../seccomp/load.js';
 import type { SeccompLib } from '../seccomp/libseccomp.js';
 import type { OciState } from '../../hooks/outcome.js';
@@ -33,35 +34,37 @@ const SIGKILL = 9;
 export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: string; fifoFd: number; state: OciState } {
   const spec = cfg.spec;
   const ns = spec.linux?.namespaces;
-  sys.prctl(PR.SET_PDEATHSIG, SIGKILL);
+  because('the init dies with the runtime until create has saved its state', () => sys.prctl(PR.SET_PDEATHSIG, SIGKILL));
   // Network before mount: a netns path such as /run/netns/x lives in the host's mount namespace.
   enterNamespaces(sys, ns, ['ipc', 'uts', 'network', 'mount']);
   ch.send({ type: 'nsReady' });
   const { state } = ch.expect('continue');
   // After the parent placed us in our cgroup, so the cgroup namespace is rooted there.
   enterNamespaces(sys, ns, ['cgroup']);
-  sys.umask(0);
+  because('device nodes and mount points get exactly the modes the config asks for', () => sys.umask(0));
   const hasMountNs = findNamespace(ns, 'mount') !== undefined;
   if (hasMountNs) setupRootfs(sys, cfg);
   // In the container's namespaces, but before pivot_root: the path resolves in the runtime's root.
   runHooksSync('createContainer', spec.hooks?.createContainer, state);
   if (spec.process?.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(spec.process.oomScoreAdj));
-  const fifoFd = sys.open(cfg.fifoPath, O.PATH | O.CLOEXEC);
-  const consoleSock = spec.process?.terminal && cfg.consoleSocket ? connectConsoleSocket(sys, cfg.consoleSocket) : -1;
-  if (hasMountNs) {
-    if (cfg.noPivot) moveRoot(sys, cfg.rootfs);
+  const fifoFd = because('exec.fifo: kept open to wait on it for `tsrun start` after pivot_root', () => sys.open(cfg.fifoPath, O.PATH | O.CLOEXEC));
+  const consoleSock = spec.process?.terminal && cfg.consoleSocket
+    ? because('process.terminal: connect to the console socket while its host path is reachable', () => connectConsoleSocket(sys, cfg.consoleSocket!))
+    : -1;
+  because(`root.path: make ${cfg.rootfs} the root${cfg.noPivot ? ' (--no-pivot: move + chroot)' : ' and detach the old one'}`, () => {
+    if (!hasMountNs) {
+      sys.chroot(cfg.rootfs);
+      sys.chdir('/');
+    } else if (cfg.noPivot) moveRoot(sys, cfg.rootfs);
     else pivotRoot(sys, cfg.rootfs);
-  } else {
-    sys.chroot(cfg.rootfs);
-    sys.chdir('/');
-  }
-  if (findNamespace(ns, 'uts')) setNames(sys, spec);
+  });
+  if (findNamespace(ns, 'uts')) because('hostname / domainname', () => setNames(sys, spec));
   else if (spec.hostname) throw new TsrunError('SPEC_INVALID', 'hostname is set but the config has no uts namespace', { jsonPath: 'hostname' });
   writeSysctls(spec.linux?.sysctl);
   readonlyPaths(sys, spec.linux?.readonlyPaths);
   maskPaths(sys, spec.linux?.maskedPaths);
-  if (consoleSock >= 0) setupTerminal(sys, consoleSock, spec.process?.consoleSize);
-  if (spec.root?.readonly) remountRootReadonly(sys);
+  if (consoleSock >= 0) because('process.terminal: a pty in the container; the master goes to the console socket', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize));
+  if (spec.root?.readonly) because('root.readonly', () => remountRootReadonly(sys));
   const proc = spec.process!;
   checkCwd(proc.cwd);
   const binary = lookPath(proc.args[0]!, proc.env);
@@ -72,11 +75,14 @@ function setupRootfs(sys: Syscalls, cfg: InitConfig): void {
   const spec = cfg.spec;
   const prop = spec.linux?.rootfsPropagation;
   const rootFlag = (prop && propagationFlag(prop)) || MS.SLAVE | MS.REC;
-  // Nothing we mount may propagate back to the host.
-  sys.mount(null, '/', null, rootFlag | MS.REC, null);
-  sys.mount(cfg.rootfs, cfg.rootfs, 'bind', MS.BIND | MS.REC, null);
-  (spec.mounts ?? []).forEach((m, i) => mountOne(sys, cfg.rootfs, cfg.bundle, m, i));
-  createDevices(sys, cfg.rootfs, spec.linux?.devices);
+  because(prop ? `linux.rootfsPropagation: ${prop}` : 'nothing mounted in the container may propagate back to the host', () =>
+    sys.mount(null, '/', null, rootFlag | MS.REC, null),
+  );
+  because('root.path: pivot_root needs the rootfs to be a mount point', () => sys.mount(cfg.rootfs, cfg.rootfs, 'bind', MS.BIND | MS.REC, null));
+  (spec.mounts ?? []).forEach((m, i) => because(`mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}`, () => mountOne(sys, cfg.rootfs, cfg.bundle, m, i)));
+  because('default devices and linux.devices: made with mknod inside the container, never bound from the host', () =>
+    createDevices(sys, cfg.rootfs, spec.linux?.devices),
+  );
   createDevSymlinks(cfg.rootfs, (spec.mounts ?? []).some((m) => m.type === 'devpts'));
 }
 
@@ -111,15 +117,20 @@ export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): string
   return binary;
 }
 
+function loadSeccompExplained(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void): void {
+  loadSeccomp(lib, plan, debug);
+  emit('syscall', `seccomp_load(<filter: default 0x${plan.defaultAction.toString(16)}, ${plan.rules.length} rules>)`);
+}
+
 /** Blocks until `tsrun start` opens exec.fifo. The fd was opened O_PATH before pivot_root. */
 export function waitForStart(sys: Syscalls, fifoFd: number): void {
   if (!existsSync(`/proc/self/fd/${fifoFd}`)) {
     throw new TsrunError('INIT', 'cannot reopen exec.fifo: /proc is not mounted in the container');
   }
-  const fd = sys.open(`/proc/self/fd/${fifoFd}`, O.WRONLY | O.CLOEXEC);
+  const fd = because('exec.fifo: blocks until `tsrun start` opens it for reading', () => sys.open(`/proc/self/fd/${fifoFd}`, O.WRONLY | O.CLOEXEC));
   writeSync(fd, '0');
   closeSync(fd);
-  sys.close(fifoFd);
+  because('exec.fifo: done with it', () => sys.close(fifoFd));
 }
 
 /** HOME from the container's /etc/passwd when the config does not set it, like runc. */
@@ -151,26 +162,29 @@ export function execProcess(
   const proc = cfg.spec.process!;
   const env = containerEnv(cfg.spec);
   const seccomp = cfg.spec.linux?.seccomp ? planSeccomp(cfg.spec.linux.seccomp) : undefined;
-  sys.umask(proc.user.umask ?? 0o022);
+  because(proc.user.umask !== undefined ? 'process.user.umask' : 'no process.user.umask: the usual 022', () => sys.umask(proc.user.umask ?? 0o022));
   applyRlimits(sys, proc, cfg.callerNofile);
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it.
-  if (seccomp && !proc.noNewPrivileges) loadSeccomp(seccompLib(), seccomp, debug);
+  if (seccomp && !proc.noNewPrivileges) because('linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)', () => loadSeccompExplained(seccompLib(), seccomp, debug));
   applyUserAndCaps(sys, proc, warn);
   // After the uid change, so a cwd the user may not enter fails like it would for them.
-  sys.chdir(proc.cwd);
+  because('process.cwd', () => sys.chdir(proc.cwd));
   applyNoNewPrivileges(sys, proc);
-  // Node ignores SIGPIPE and SIGXFSZ; ignored signals survive execve.
-  for (let sig = 1; sig <= 31; sig++) if (sig !== 9 && sig !== 19) sys.resetSignal(sig);
-  sys.unblockAllSignals();
-  sys.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
-  for (const fd of [0, 1, 2]) {
-    try {
-      sys.fcntlSetCloexec(fd, false);
-    } catch {
-      // a closed stdio fd stays closed
+  because('Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve', () => {
+    for (let sig = 1; sig <= 31; sig++) if (sig !== 9 && sig !== 19) sys.resetSignal(sig);
+    sys.unblockAllSignals();
+  });
+  because('no fd of the runtime may leak into the container', () => sys.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC));
+  because('Node marks stdio close-on-exec at start-up; the container needs fds 0-2', () => {
+    for (const fd of [0, 1, 2]) {
+      try {
+        sys.fcntlSetCloexec(fd, false);
+      } catch {
+        // a closed stdio fd stays closed
+      }
     }
-  }
+  });
   // Last, so the filter only has to allow execve itself.
-  if (seccomp && proc.noNewPrivileges) loadSeccomp(seccompLib(), seccomp, debug);
-  return sys.execve(binary, proc.args, env);
+  if (seccomp && proc.noNewPrivileges) because('linux.seccomp (last, so the filter only has to allow execve)', () => loadSeccompExplained(seccompLib(), seccomp, debug));
+  return because('process.args', () => sys.execve(binary, proc.args, env));
 }

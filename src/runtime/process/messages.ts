@@ -30,6 +30,8 @@ export interface InitConfig {
   callerNofile?: { soft: string; hard: string };
   /** true when the parent already placed the init in a new/joined pid namespace */
   debug: boolean;
+  /** --explain: trace every kernel call to stderr in this format */
+  explain?: 'text' | 'json';
 }
 
 export type ParentMessage = InitConfig | { type: 'continue'; state: OciState } | { type: 'release' } | { type: 'error'; message: string };

@@ -3,15 +3,19 @@ import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { MS } from '../sys/constants.js';
 import { wrap } from '../../errors.js';
+import { because } from '../../explain/events.js';
 
 // Steps after pivot_root, with "/" now the container's root.
 
 export function maskPaths(sys: Syscalls, paths: string[] | undefined): void {
-  for (const p of paths ?? []) {
+  for (const [i, p] of (paths ?? []).entries()) {
     if (!existsSync(p)) continue;
     try {
-      if (statSync(p).isDirectory()) sys.mount('tmpfs', p, 'tmpfs', MS.RDONLY, null);
-      else sys.mount('/dev/null', p, null, MS.BIND, null);
+      if (statSync(p).isDirectory()) {
+        because(`linux.maskedPaths[${i}]: ${p} is a directory: an empty read-only tmpfs over it`, () => sys.mount('tmpfs', p, 'tmpfs', MS.RDONLY, null));
+      } else {
+        because(`linux.maskedPaths[${i}]: ${p} is a file: /dev/null bound over it`, () => sys.mount('/dev/null', p, null, MS.BIND, null));
+      }
     } catch (err) {
       throw wrap(err, `linux.maskedPaths: ${p}`);
     }
@@ -19,12 +23,14 @@ export function maskPaths(sys: Syscalls, paths: string[] | undefined): void {
 }
 
 export function readonlyPaths(sys: Syscalls, paths: string[] | undefined): void {
-  for (const p of paths ?? []) {
+  for (const [i, p] of (paths ?? []).entries()) {
     if (!existsSync(p)) continue;
     try {
-      sys.mount(p, p, null, MS.BIND | MS.REC, null);
-      // Remounting a bind mount resets unlisted flags, so add the safe ones.
-      sys.mount(p, p, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | MS.NOSUID | MS.NODEV | MS.NOEXEC, null);
+      because(`linux.readonlyPaths[${i}]: ${p}`, () => {
+        sys.mount(p, p, null, MS.BIND | MS.REC, null);
+        // Remounting a bind mount resets unlisted flags, so add the safe ones.
+        sys.mount(p, p, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | MS.NOSUID | MS.NODEV | MS.NOEXEC, null);
+      });
     } catch (err) {
       throw wrap(err, `linux.readonlyPaths: ${p}`);
     }

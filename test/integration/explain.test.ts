@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO, Scratch } from '../helpers/bundle.js';
+import type { ExplainEvent } from '../../src/explain/events.js';
+
+// --explain comes from the real Syscalls layer: what it reports must be
+// exactly what strace sees the init do.
+
+const s = new Scratch('explain');
+afterAll(() => s.remove());
+const hasStrace = spawnSync('strace', ['-V']).status === 0;
+
+function explainRun(extra: string[] = []) {
+  const bundle = s.bundle(['true']);
+  const traceFile = join(s.dir, `strace-${Math.random().toString(36).slice(2)}`);
+  const r = spawnSync(
+    'strace',
+    ['-f', '-qq', '-o', traceFile, '-e', 'trace=mount,pivot_root,unshare,sethostname,mknod,mknodat', process.execPath, join(REPO, 'dist/cli/main.js'), '--root', s.root, '--explain=json', ...extra, 'run', bundle],
+    { encoding: 'utf8' },
+  );
+  const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ExplainEvent);
+  return { r, events, strace: readFileSync(traceFile, 'utf8').split('\n') };
+}
+
+describe.skipIf(!hasStrace)('--explain (strace is needed to compare; setup.sh installs it)', () => {
+  it('reports the init\'s mounts, pivot_root, unshares, hostname and mknods in the order strace sees them', () => {
+    const { r, events, strace } = explainRun();
+    expect(r.status).toBe(0);
+    const spawn = events.find((e) => e.kind === 'step' && e.call.startsWith('spawn '));
+    const initPid = Number(/→ pid (\d+)/.exec(spawn!.call)![1]);
+    const names = ['mount', 'pivot_root', 'unshare', 'sethostname', 'mknod'];
+    const explained = events
+      .filter((e) => e.actor === 'init' && e.kind === 'syscall')
+      .map((e) => /^(\w+)\(("[^"]*"|NULL)?/.exec(e.call)!)
+      .filter((m) => names.includes(m[1]!))
+      .map((m) => `${m[1]} ${m[1] === 'mount' ? '' : (m[2] ?? '')}`.trim());
+    const traced = strace
+      .filter((l) => l.startsWith(`${initPid} `))
+      // glibc's mknod() is the mknodat syscall
+      .map((l) => l.replace('mknodat(AT_FDCWD, ', 'mknod('))
+      .map((l) => /^\d+\s+(\w+)\(("[^"]*"|NULL)?/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null && names.includes(m[1]!))
+      .map((m) => `${m[1]} ${m[1] === 'mount' ? '' : (m[2] ?? '')}`.trim());
+    expect(explained.length).toBeGreaterThan(20);
+    expect(explained).toEqual(traced);
+  });
+
+  it('gives each init call a reason tied to the config', () => {
+    const { events } = explainRun();
+    const initCalls = events.filter((e) => e.actor === 'init' && e.kind === 'syscall');
+    expect(initCalls.every((e) => typeof e.why === 'string' && e.why.length > 0)).toBe(true);
+    expect(initCalls.some((e) => e.call.startsWith('unshare(CLONE_NEWNET)') && e.why?.startsWith('linux.namespaces['))).toBe(true);
+    expect(initCalls.some((e) => e.call.startsWith('mount("proc"') && e.why?.startsWith('mounts['))).toBe(true);
+    expect(initCalls.at(-1)!.call.startsWith('execve(')).toBe(true);
+  });
+});
