@@ -253,6 +253,29 @@ describe.skipIf(!isRoot)('tsrun run --net (CNI hook with the reference plugins)'
     expectNothingLeft('n5-pause');
   });
 
+  it('tsrun net gc sweeps the network of a container that is gone and keeps the live one', () => {
+    expect(run('n5-gone', bundle(['sleep', '600'], 'n5-gone'), ['-d', '--net', NET]).code).toBe(0);
+    expect(run('n5-live', bundle(['sleep', '600'], 'n5-live'), ['-d', '--net', NET]).code).toBe(0);
+    try {
+      const pid = stateOf(s.root, 'n5-gone')!.pid;
+      process.kill(pid, 'SIGKILL'); // the container's init, which this test started
+      spawnSync('sh', ['-c', `while [ -e /proc/${pid} ]; do sleep 0.05; done`], { timeout: 10_000 });
+      const gc = tsrun(s.root, ['net', 'gc', '--cache-dir', dirs().cache, '--cni-path', '/usr/lib/cni']);
+      expect(gc.code, gc.stderr).toBe(0);
+      expect(JSON.parse(gc.stdout)).toEqual({ swept: ['n5-gone'] });
+      expect(existsSync('/run/netns/n5-gone')).toBe(false);
+      expect(existsSync('/run/netns/n5-live')).toBe(true);
+      expect(allocations(NET)).toEqual([cachedIp('n5-live')]);
+    } finally {
+      for (const id of ['n5-gone', 'n5-live']) {
+        const del = tsrun(s.root, ['delete', '--force', id]);
+        expect(del.code, del.stderr).toBe(0);
+      }
+    }
+    expectNothingLeft('n5-gone');
+    expectNothingLeft('n5-live');
+  });
+
   it('leaves no iptables rules of its own behind', () => {
     expect(rulesOf('nat')).toEqual(natBefore);
     expect(rulesOf('filter')).toEqual(filterBefore);

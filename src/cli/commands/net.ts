@@ -11,7 +11,7 @@ import type { Command } from '../command.js';
 // tsrun net: what cnitool does (add/check/del), plus gc and status.
 
 const usage =
-  'tsrun net add|check|del NETWORK NETNS | gc NETWORK [NETNS] [--valid CID/IFNAME]… | status NETWORK  ' +
+  'tsrun net add|check|del NETWORK NETNS | gc NETWORK [NETNS] [--valid CID/IFNAME]… | gc (the hook\'s attachments of gone containers) | status NETWORK  ' +
   '[--ifname eth0] [--args K=V;…] [--cap-args JSON] [--conf-dir D] [--cni-path P] [--cache-dir D] [--container-id ID]';
 
 const flags: FlagSpec[] = [
@@ -31,6 +31,15 @@ export const command: Command = {
   async run(argv) {
     const p = parseFlags(argv, flags);
     const [sub, network, netns] = p.positionals;
+    if (sub === 'gc' && !network) {
+      // No network: sweep what `tsrun hook cni` attached to containers that are gone.
+      const { sweepGone } = await import('../../network/hook/teardown.js');
+      const { realSyscalls } = await import('../../runtime/sys/index.js');
+      const cniPath = str(p, 'cni-path') ?? process.env.CNI_PATH;
+      const warn = (m: string) => process.stderr.write(`tsrun: warning: ${m}\n`);
+      print(await sweepGone({ sys: await realSyscalls(), warn }, str(p, 'cache-dir') ?? DEFAULT_CACHE_DIR, cniPath ? cniPath.split(':').filter(Boolean) : undefined));
+      return 0;
+    }
     if (!sub || !network) throw new TsrunError('BAD_INPUT', 'net: expected a subcommand and NETWORK', { hint: `usage: ${usage}` });
     const env = process.env;
     const cniPath = str(p, 'cni-path') ?? env.CNI_PATH;
