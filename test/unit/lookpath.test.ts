@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -92,5 +92,22 @@ describe('envValue', () => {
     expect(envValue(env, 'HOME')).toBeUndefined();
     expect(envValue(undefined, 'PATH')).toBeUndefined();
     expect(envValue(['EMPTY='], 'EMPTY')).toBe('');
+  });
+});
+
+describe('lookPath for the container user', () => {
+  // The check runs as root before the uid change; it must judge for the user who will exec.
+  const owner = statSync(join(b, 'exec-other'));
+  it('a 0744 file of another owner is not executable for uid 1000, but is for root', () => {
+    expect(lookPath(join(b, 'exec-other'), [], { uid: 0, gid: 0 })).toBe(join(b, 'exec-other'));
+    const err = caught(() => lookPath(join(b, 'exec-other'), [], { uid: owner.uid + 1000, gid: owner.gid + 1000 }));
+    expect(err.message).toContain('permission denied');
+  });
+  it('group and other bits count for members and others; CAP_DAC_OVERRIDE needs only some x bit', () => {
+    const p = file('c/group-x', 0o710);
+    const st = statSync(p);
+    expect(lookPath(p, [], { uid: st.uid + 1000, gid: 4242, additionalGids: [st.gid] })).toBe(p);
+    expect(() => lookPath(p, [], { uid: st.uid + 1000, gid: 4242 })).toThrow('permission denied');
+    expect(lookPath(p, [], { uid: st.uid + 1000, gid: 4242, dacOverride: true })).toBe(p);
   });
 });

@@ -8,7 +8,7 @@ import { createDevices, createDevSymlinks } from '../rootfs/devices.js';
 import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
 import { maskPaths, readonlyPaths, remountRootReadonly, setNames, writeSysctls } from '../rootfs/finish.js';
 import { propagationFlag } from '../rootfs/mount-options.js';
-import { envValue, lookPath } from './lookpath.js';
+import { envValue, lookPath, type Execer } from './lookpath.js';
 import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credentials.js';
 import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
 import { TsrunError } from '../../errors.js';
@@ -67,7 +67,7 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   if (spec.root?.readonly) because('root.readonly', () => remountRootReadonly(sys));
   const proc = spec.process!;
   checkCwd(proc.cwd);
-  const binary = lookPath(proc.args[0]!, proc.env);
+  const binary = lookPath(proc.args[0]!, proc.env, execer(proc));
   return { binary, fifoFd, state };
 }
 
@@ -112,7 +112,7 @@ export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): string
   if (consoleSock >= 0) setupTerminal(sys, consoleSock, spec.process?.consoleSize);
   const proc = spec.process!;
   checkCwd(proc.cwd);
-  const binary = lookPath(proc.args[0]!, proc.env);
+  const binary = lookPath(proc.args[0]!, proc.env, execer(proc));
   sys.prctl(PR.SET_PDEATHSIG, 0);
   return binary;
 }
@@ -120,6 +120,10 @@ export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): string
 function loadSeccompExplained(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void): void {
   loadSeccomp(lib, plan, debug);
   emit('syscall', `seccomp_load(<filter: default 0x${plan.defaultAction.toString(16)}, ${plan.rules.length} rules>)`);
+}
+
+function execer(proc: NonNullable<Spec['process']>): Execer {
+  return { ...proc.user, dacOverride: proc.capabilities?.effective?.includes('CAP_DAC_OVERRIDE') ?? proc.capabilities === undefined };
 }
 
 /** Blocks until `tsrun start` opens exec.fifo. The fd was opened O_PATH before pivot_root. */

@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { TsrunError } from '../../errors.js';
 
 // Finds the container's binary the way execvp does, with the container's
@@ -9,27 +9,38 @@ export function envValue(env: string[] | undefined, key: string): string | undef
   return hit?.slice(key.length + 1);
 }
 
-function checkExecutable(path: string, arg0: string): 'ok' | 'missing' | 'denied' {
+/** Who will exec: the check is made as root, before the switch to the container's user. */
+export interface Execer {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+  /** CAP_DAC_OVERRIDE in the process's effective set: any x bit will do */
+  dacOverride?: boolean;
+}
+
+const ROOT: Execer = { uid: 0, gid: 0 };
+
+function mayExecute(st: { mode: number; uid: number; gid: number }, who: Execer): boolean {
+  if (who.uid === 0 || who.dacOverride) return (st.mode & 0o111) !== 0;
+  if (st.uid === who.uid) return (st.mode & 0o100) !== 0;
+  if (st.gid === who.gid || who.additionalGids?.includes(st.gid)) return (st.mode & 0o010) !== 0;
+  return (st.mode & 0o001) !== 0;
+}
+
+function checkExecutable(path: string, who: Execer): 'ok' | 'missing' | 'denied' {
   let st;
   try {
     st = statSync(path);
   } catch {
     return 'missing';
   }
-  if (st.isDirectory()) return 'denied';
-  try {
-    accessSync(path, constants.X_OK);
-  } catch {
-    return 'denied';
-  }
-  if ((st.mode & 0o111) === 0) return 'denied';
-  void arg0;
+  if (st.isDirectory() || !mayExecute(st, who)) return 'denied';
   return 'ok';
 }
 
-export function lookPath(arg0: string, env: string[] | undefined): string {
+export function lookPath(arg0: string, env: string[] | undefined, who: Execer = ROOT): string {
   if (arg0.includes('/')) {
-    const r = checkExecutable(arg0, arg0);
+    const r = checkExecutable(arg0, who);
     if (r === 'ok') return arg0;
     throw execError(arg0, r);
   }
@@ -37,7 +48,7 @@ export function lookPath(arg0: string, env: string[] | undefined): string {
   let denied = false;
   for (const dir of PATH.split(':')) {
     const candidate = `${dir || '.'}/${arg0}`;
-    const r = checkExecutable(candidate, arg0);
+    const r = checkExecutable(candidate, who);
     if (r === 'ok') return candidate;
     if (r === 'denied') denied = true;
   }
