@@ -1,4 +1,5 @@
-import { closeSync, createReadStream, openSync, readSync, utimesSync } from 'node:fs';
+import { closeSync, createReadStream, lstatSync, openSync, readSync, utimesSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +9,7 @@ import { TsrunError, wrap } from '../errors.js';
 import type { Syscalls } from '../runtime/sys/syscalls.js';
 import { applyEntry, type UnpackContext } from './entry.js';
 import { imageError } from './errors.js';
+import { resolveInRoot } from './paths.js';
 import type { LayerBlob } from './source.js';
 import { checkDigest } from './digest.js';
 
@@ -28,8 +30,25 @@ export async function unpackLayers(root: string, layers: LayerBlob[], sys: Pick<
       throw wrap(err, `layer ${i + 1}/${layers.length} (${layer.digest ?? layer.path})`);
     }
   }
-  // Deepest first, so setting a child's time does not touch its parent's afterwards.
-  for (const [dir, mtime] of [...dirTimes].sort((a, b) => b[0].length - a[0].length)) utimesSync(dir, mtime, mtime);
+  setDirTimes(root, dirTimes);
+}
+
+/**
+ * Deepest first, so setting a child's time does not touch its parent's
+ * afterwards. A directory a later layer removed, or replaced (itself or a
+ * parent) by a symlink, is skipped: utimes follows symlinks.
+ */
+function setDirTimes(root: string, dirTimes: Map<string, Date>): void {
+  for (const [dir, mtime] of [...dirTimes].sort((a, b) => b[0].length - a[0].length)) {
+    const rel = relative(root, dir);
+    try {
+      if (rel && resolveInRoot(root, rel.split(sep), rel) !== dir) continue;
+      if (!lstatSync(dir).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    utimesSync(dir, mtime, mtime);
+  }
 }
 
 type Compression = 'gzip' | 'none';
