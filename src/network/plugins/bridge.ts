@@ -94,7 +94,7 @@ export const bridge: Plugin = {
         ],
       };
       if (c.ipamType) {
-        const ipam = asV1(await deps.ipam(c.ipamType, req), req.conf);
+        const ipam = await asV1(await deps.ipam(c.ipamType, req), req.conf);
         undo.push('IPAM release', () => deps.ipam(c.ipamType!, { ...req, command: 'DEL' }));
         if (!ipam.ips?.length) throw cniError('IPAM plugin returned missing IP config');
         Object.assign(result, { ips: ipam.ips, routes: ipam.routes, dns: ipam.dns });
@@ -142,7 +142,7 @@ export const bridge: Plugin = {
     }
     if (c.ipamType) await deps.ipam(c.ipamType, req);
     if (c.ipamType && c.ipMasq) {
-      const prev = req.conf.prevResult ? asV1(req.conf.prevResult, req.conf) : undefined;
+      const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
       const known = [...addrs, ...(prev?.ips ?? []).map((i) => i.address)];
       await teardownIpMasq(deps.iptables, chainName(c.name, req.containerId), known.length ? familiesOf(known) : [4, 6]);
     }
@@ -157,7 +157,7 @@ export const bridge: Plugin = {
       if (!br || br.kind !== 'bridge') throw cniError(`bridge "${c.bridge}" not found`);
       const link = cont.linkByName(req.ifName);
       if (!link) throw cniError(`failed to find container interface "${req.ifName}"`);
-      const prev = req.conf.prevResult ? asV1(req.conf.prevResult, req.conf) : undefined;
+      const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
       const have = new Set(cont.addrs().filter((a) => a.index === link.index).map((a) => `${a.address}/${a.prefixLen}`));
       for (const ip of prev?.ips ?? []) {
         const want = parseCidr(ip.address);

@@ -3,7 +3,7 @@ import { isErrno } from '../rtnetlink/netlink.js';
 import type { CniResult } from '../cni/result/types.js';
 import { cniError } from './errors.js';
 import { asV1, confVersion, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
-import { convertResult } from '../cni/result/convert.js';
+import { fromV1 } from './result.js';
 import { openIn, isNetnsGone } from './netns.js';
 
 // loopback: sets "lo" up in the container's namespace (whatever CNI_IFNAME
@@ -29,7 +29,7 @@ export const loopback: Plugin = {
     } finally {
       nl.close();
     }
-    if (req.conf.prevResult) return convertResult(asV1(req.conf.prevResult, req.conf), version);
+    if (req.conf.prevResult) return fromV1(await asV1(req.conf.prevResult, req.conf), version);
     // the reference answers 0.1.0/0.2.0 with an empty result (measured against 1.1.1)
     if (version === '0.1.0' || version === '0.2.0') return { cniVersion: version, dns: {} };
     const ips = [v4, v6].filter((a): a is string => !!a).map((address) => ({ interface: 0, address }));

@@ -60,7 +60,7 @@ export const ptp: Plugin = {
     let host: Netlink | undefined;
     let cont: Netlink | undefined;
     try {
-      const result = asV1(await deps.ipam(c.ipamType, req), req.conf);
+      const result = await asV1(await deps.ipam(c.ipamType, req), req.conf);
       undo.push('IPAM release', () => deps.ipam(c.ipamType, { ...req, command: 'DEL' }));
       if (!result.ips?.length) throw cniError('IPAM plugin returned missing IP config');
       for (const f of familiesOf(result.ips.map((i) => i.address))) {
@@ -116,7 +116,7 @@ export const ptp: Plugin = {
       }
     }
     if (c.ipMasq) {
-      const prev = req.conf.prevResult ? asV1(req.conf.prevResult, req.conf) : undefined;
+      const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
       const known = [...addrs, ...(prev?.ips ?? []).map((i) => i.address)];
       await teardownIpMasq(deps.iptables, chainName(c.name, req.containerId), known.length ? familiesOf(known) : [4, 6]);
     }
@@ -127,7 +127,7 @@ export const ptp: Plugin = {
     try {
       const link = cont.linkByName(req.ifName);
       if (!link) throw cniError(`failed to find container interface "${req.ifName}"`);
-      const prev = req.conf.prevResult ? asV1(req.conf.prevResult, req.conf) : undefined;
+      const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
       const have = new Set(cont.addrs().filter((a) => a.index === link.index).map((a) => `${a.address}/${a.prefixLen}`));
       for (const ip of prev?.ips ?? []) {
         const want = parseCidr(ip.address);

@@ -1,6 +1,6 @@
 import type { Syscalls } from '../../runtime/sys/syscalls.js';
 import type { NetlinkOpener } from '../rtnetlink/netlink.js';
-import { convertResult, parseResult } from '../cni/result/convert.js';
+import { fromV1, toV1 } from './result.js';
 import type { CniResult, Result100 } from '../cni/result/types.js';
 import { isSupportedVersion, SUPPORTED_VERSIONS, type CniVersion } from '../cni/version.js';
 import { CNI_CODE, cniError } from './errors.js';
@@ -58,13 +58,13 @@ export function confVersion(conf: Record<string, unknown>): CniVersion {
 }
 
 /** A 1.x result built by the plugin, printed in the config's version. */
-export function finish(result: Omit<Result100, 'cniVersion'>, conf: Record<string, unknown>): CniResult {
-  return convertResult({ cniVersion: '1.0.0', ...result }, confVersion(conf));
+export function finish(result: Omit<Result100, 'cniVersion'>, conf: Record<string, unknown>): Promise<CniResult> {
+  return fromV1({ cniVersion: '1.0.0', ...result }, confVersion(conf));
 }
 
 /** prevResult (or an IPAM plugin's reply) in the 1.x shape. */
-export function asV1(raw: unknown, conf: Record<string, unknown>): Result100 {
-  return convertResult(parseResult(raw, confVersion(conf)), '1.0.0') as Result100;
+export function asV1(raw: unknown, conf: Record<string, unknown>): Promise<Result100> {
+  return toV1(raw, confVersion(conf));
 }
 
 export function requireNetnsAndIf(req: PluginRequest): void {
