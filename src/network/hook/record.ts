@@ -37,8 +37,9 @@ export function writeRecord(cacheDir: string, r: HookRecord): void {
 }
 
 export function readRecord(cacheDir: string, id: string): HookRecord | undefined {
+  const file = recordFile(cacheDir, id);
   try {
-    const j = JSON.parse(readFileSync(recordFile(cacheDir, id), 'utf8')) as Partial<HookRecord>;
+    const j = JSON.parse(readFileSync(file, 'utf8')) as Partial<HookRecord>;
     if (typeof j.containerId !== 'string' || typeof j.netns !== 'string') return undefined;
     return { containerId: j.containerId, netns: j.netns, cniPath: Array.isArray(j.cniPath) ? j.cniPath.map(String) : [], pid: Number(j.pid) || 0, startTime: String(j.startTime ?? '') };
   } catch {

@@ -1,0 +1,129 @@
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addressesOf, chooseDns, hostDns, renderHosts, renderResolvConf, writeNetworkFiles } from '../../src/network/hook/dns-files.js';
+import { capabilityArgs, hookArgs, parseHookArgs, parsePublish } from '../../src/network/hook/options.js';
+import { readRecord, recordedIds, removeRecord, writeRecord } from '../../src/network/hook/record.js';
+import { parseState, readBundle, stageOf } from '../../src/network/hook/state.js';
+
+const tmps: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'n5-unit-'));
+  tmps.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of tmps.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('hook options', () => {
+  it('parses flags, fills defaults from the environment, and round-trips through hookArgs', () => {
+    const o = parseHookArgs(['--network', 'n', '-p', '8080:80', '--publish', '127.0.0.1:53:53/udp'], { CNI_PATH: '/a:/b', NETCONFPATH: '/c' });
+    expect(o).toEqual({
+      network: 'n', confDir: '/c', cniPath: ['/a', '/b'], cacheDir: '/var/lib/cni', ifName: 'eth0', stage: undefined,
+      publish: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostPort: 53, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1' }],
+    });
+    expect(parseHookArgs(hookArgs(o), {})).toEqual(o);
+    expect(capabilityArgs(o)).toEqual({ portMappings: o.publish });
+    expect(capabilityArgs({ publish: [] })).toEqual({});
+  });
+
+  it('rejects a missing network, a bad stage, stray arguments and bad port mappings', () => {
+    expect(() => parseHookArgs([], {})).toThrow(/--network is required/);
+    expect(() => parseHookArgs(['--network', 'n', '--stage', 'later'], {})).toThrow(/expected setup or teardown/);
+    expect(() => parseHookArgs(['--network', 'n', 'extra'], {})).toThrow(/unexpected argument "extra"/);
+    for (const bad of ['80', '0:80', '70000:80', '80:80/sctp', 'a:b']) expect(() => parsePublish(bad)).toThrow(/--publish/);
+  });
+});
+
+describe('hook state', () => {
+  it('needs id and bundle; the status picks setup or teardown unless --stage says', () => {
+    expect(() => parseState('nope')).toThrow(/not JSON/);
+    expect(() => parseState('{"id":"x"}')).toThrow(/"id" and "bundle"/);
+    const st = parseState('{"ociVersion":"1.2.0","id":"x","status":"creating","pid":5,"bundle":"/b"}');
+    expect(stageOf(st, undefined)).toBe('setup');
+    expect(stageOf({ ...st, status: 'created' }, undefined)).toBe('setup');
+    expect(stageOf({ ...st, status: 'stopped' }, undefined)).toBe('teardown');
+    expect(stageOf({ ...st, status: 'stopped' }, 'setup')).toBe('setup');
+    expect(() => stageOf({ ...st, status: 'running' }, undefined)).toThrow(/cannot tell setup from teardown/);
+  });
+
+  it('reads the rootfs (relative to the bundle) and hostname from config.json', () => {
+    const b = tmp();
+    writeFileSync(join(b, 'config.json'), JSON.stringify({ root: { path: 'rootfs' }, hostname: 'h1' }));
+    expect(readBundle(b)).toEqual({ rootfs: join(b, 'rootfs'), hostname: 'h1' });
+    writeFileSync(join(b, 'config.json'), JSON.stringify({ root: { path: '/abs' } }));
+    expect(readBundle(b)).toEqual({ rootfs: '/abs', hostname: undefined });
+    writeFileSync(join(b, 'config.json'), '{}');
+    expect(() => readBundle(b)).toThrow(/root.path is missing/);
+  });
+});
+
+describe('resolv.conf and hosts', () => {
+  const result = { cniVersion: '1.0.0', ips: [{ address: '10.245.7.2/24' }, { address: 'fd00::2/64' }] };
+
+  it('uses the result DNS when it has nameservers, else the host one without loopback resolvers', () => {
+    const withDns = { ...result, dns: { nameservers: ['10.245.7.53'], domain: 'd.test', search: ['s.test', 'd.test'], options: ['ndots:2'] } };
+    expect(renderResolvConf(chooseDns(withDns, () => 'nameserver 1.1.1.1'))).toBe(
+      '# written by tsrun hook cni\nnameserver 10.245.7.53\nsearch d.test s.test\noptions ndots:2\n',
+    );
+    const host = 'nameserver 127.0.0.53\nnameserver ::1\nnameserver 192.0.2.10\nsearch lan\noptions edns0\n';
+    expect(chooseDns(result, () => host)).toEqual({ nameservers: ['192.0.2.10'], search: ['lan'], options: ['edns0'] });
+    expect(hostDns('')).toEqual({ nameservers: [], search: [], options: [] });
+    expect(chooseDns(result, () => { throw new Error('ENOENT'); }).nameservers).toEqual([]);
+  });
+
+  it('hosts maps the hostname to every address of the result, after the localhost lines', () => {
+    expect(addressesOf(result)).toEqual(['10.245.7.2', 'fd00::2']);
+    expect(addressesOf({ cniVersion: '0.2.0', ip4: { ip: '10.245.7.9/24' } })).toEqual(['10.245.7.9']);
+    expect(renderHosts('web', ['10.245.7.2'])).toBe('127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.245.7.2\tweb\n');
+    expect(renderHosts(undefined, ['10.245.7.2'])).not.toContain('10.245.7.2');
+  });
+
+  it('replaces a symlinked resolv.conf instead of writing through it, and never leaves temp files', () => {
+    const d = tmp();
+    const rootfs = join(d, 'rootfs');
+    mkdirSync(join(rootfs, 'etc'), { recursive: true });
+    const outside = join(d, 'host-resolv.conf');
+    writeFileSync(outside, 'host file\n');
+    symlinkSync(outside, join(rootfs, 'etc', 'resolv.conf'));
+    writeNetworkFiles(rootfs, { resolvConf: 'nameserver 10.245.7.53\n', hosts: 'h\n' });
+    expect(readFileSync(outside, 'utf8')).toBe('host file\n');
+    expect(readFileSync(join(rootfs, 'etc', 'resolv.conf'), 'utf8')).toBe('nameserver 10.245.7.53\n');
+    expect(readFileSync(join(rootfs, 'etc', 'hosts'), 'utf8')).toBe('h\n');
+    expect(readdirSync(join(rootfs, 'etc')).sort()).toEqual(['hosts', 'resolv.conf']);
+  });
+
+  it('an etc symlink pointing out of the rootfs stays inside it; a rootfs without etc is an error', () => {
+    const d = tmp();
+    const rootfs = join(d, 'rootfs');
+    mkdirSync(rootfs);
+    mkdirSync(join(d, 'outside-etc'));
+    symlinkSync('../outside-etc', join(rootfs, 'etc'));
+    // ".." stops at the rootfs: etc means <rootfs>/outside-etc, which does not exist
+    expect(() => writeNetworkFiles(rootfs, { resolvConf: 'r\n', hosts: 'h\n' })).toThrow(/outside-etc is not a directory in the rootfs/);
+    mkdirSync(join(rootfs, 'outside-etc'));
+    writeNetworkFiles(rootfs, { resolvConf: 'r\n', hosts: 'h\n' });
+    expect(readdirSync(join(rootfs, 'outside-etc')).sort()).toEqual(['hosts', 'resolv.conf']);
+    expect(readdirSync(join(d, 'outside-etc'))).toEqual([]);
+    const bare = join(d, 'bare');
+    mkdirSync(bare);
+    expect(() => writeNetworkFiles(bare, { resolvConf: 'r', hosts: 'h' })).toThrow(/is not a directory in the rootfs/);
+  });
+});
+
+describe('hook record', () => {
+  it('is written, listed, read and removed per container', () => {
+    const c = tmp();
+    expect(recordedIds(c)).toEqual([]);
+    writeRecord(c, { containerId: 'b', netns: '/run/netns/b', cniPath: ['/x'], pid: 7, startTime: '99' });
+    writeRecord(c, { containerId: 'a', netns: '/run/netns/a', cniPath: [], pid: 8, startTime: '' });
+    expect(recordedIds(c)).toEqual(['a', 'b']);
+    expect(readRecord(c, 'b')).toEqual({ containerId: 'b', netns: '/run/netns/b', cniPath: ['/x'], pid: 7, startTime: '99' });
+    removeRecord(c, 'b');
+    removeRecord(c, 'b');
+    expect(readRecord(c, 'b')).toBeUndefined();
+    expect(() => readRecord(c, '../x')).toThrow(/invalid container id/);
+  });
+});
