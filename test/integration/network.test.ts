@@ -233,6 +233,23 @@ describe.skipIf(!isRoot)('tsrun run --net (CNI hook with the reference plugins)'
     expect(tsrun(s.root, ['delete', '--force', 'n5-kill']).code).toBe(0);
   });
 
+  it('kill -9 of `tsrun run` while creating (after ADD, in a slow createContainer hook): delete --force leaves nothing', async () => {
+    started.add('n5-slow');
+    const b = bundle(['true'], 'n5-slow', (c) => (c.hooks = { createContainer: [{ path: '/bin/sleep', args: ['sleep', '30'] }] }));
+    const { child } = tsrunAsync(s.root, ['run', '--net', NET, ...netFlags(), '-b', b, 'n5-slow']);
+    await waitFor(() => ls(join(dirs().cache, 'results')).some((f) => f.includes('n5-slow')), 'n5-slow ADD', 30_000);
+    await waitFor(() => readdirSync(join(b, 'rootfs', 'etc')).includes('hosts') && readFileSync(join(b, 'rootfs', 'etc', 'hosts'), 'utf8').includes('n5-slow'), 'hosts written', 10_000);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    expect(existsSync('/run/netns/n5-slow')).toBe(true);
+    const del = tsrun(s.root, ['delete', '--force', 'n5-slow']);
+    expect(del.code, del.stderr).toBe(0);
+    expectNothingLeft('n5-slow');
+  });
+
   it('--net none has only loopback (up); --net host sees the host; --net container:ID shares its netns', () => {
     expect(run('n5-pause', bundle(['sleep', '600'], 'n5-pause'), ['-d', '--net', NET]).code).toBe(0);
     try {
