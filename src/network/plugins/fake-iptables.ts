@@ -1,4 +1,4 @@
-import type { Iptables, IptablesOutcome } from './iptables.js';
+import { splitRule, type Iptables, type IptablesOutcome } from './iptables.js';
 
 // An in-memory iptables for unit tests: tables of chains of rules (args joined by NUL),
 // answering -N -X -F -A -I -D -C -S the way the binary does (exit 1 when a
@@ -21,6 +21,25 @@ export class FakeIptables implements Iptables {
 
   rules(family: 4 | 6, table: string, chain: string): string[] | undefined {
     return this.table(family, table).get(chain);
+  }
+
+  /** iptables-restore --noflush: ":CHAIN" creates or flushes, other lines are commands; stops at the first failure. */
+  async restore(family: 4 | 6, text: string): Promise<IptablesOutcome> {
+    let table = 'filter';
+    for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+      if (line.startsWith('*')) table = line.slice(1);
+      else if (line === 'COMMIT') continue;
+      else if (line.startsWith(':')) {
+        const chain = line.slice(1).split(' ')[0]!;
+        const t = this.table(family, table);
+        if (t.has(chain)) t.get(chain)!.length = 0;
+        else t.set(chain, []);
+      } else {
+        const r = await this.run(family, ['-t', table, ...splitRule(line)]);
+        if (r.code !== 0) return r;
+      }
+    }
+    return { code: 0, stdout: '', stderr: '' };
   }
 
   async run(family: 4 | 6, args: string[]): Promise<IptablesOutcome> {
@@ -57,6 +76,7 @@ export class FakeIptables implements Iptables {
         rules.length = 0;
         return ok();
       case '-S':
+        if (chain === undefined) return ok([...t].flatMap(([c, rs]) => [BUILTIN.includes(c) ? `-P ${c} ACCEPT` : `-N ${c}`, ...rs.map((r) => `-A ${c} ${quoted(r)}`)]).join('\n') + '\n');
         if (!rules) return no('No chain/target/match by that name.');
         return ok([`-N ${chain}`, ...rules.map((r) => `-A ${chain} ${quoted(r)}`)].join('\n') + '\n');
       case '-C':

@@ -14,17 +14,25 @@ export interface IptablesOutcome {
 
 export interface Iptables {
   run(family: 4 | 6, args: string[]): Promise<IptablesOutcome>;
+  /** iptables-restore --noflush: many changes in one exec and one commit. */
+  restore(family: 4 | 6, text: string): Promise<IptablesOutcome>;
 }
 
 export class ExecIptables implements Iptables {
   run(family: 4 | 6, args: string[]): Promise<IptablesOutcome> {
-    const bin = family === 4 ? 'iptables' : 'ip6tables';
+    return this.exec(family === 4 ? 'iptables' : 'ip6tables', ['-w', ...args]);
+  }
+  restore(family: 4 | 6, text: string): Promise<IptablesOutcome> {
+    return this.exec(family === 4 ? 'iptables-restore' : 'ip6tables-restore', ['-w', '--noflush'], text);
+  }
+  private exec(bin: string, args: string[], input?: string): Promise<IptablesOutcome> {
     return new Promise((resolve, reject) => {
-      const child = spawn(bin, ['-w', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(bin, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+      if (input !== undefined) child.stdin!.end(input);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
+      child.stdout!.on('data', (b: Buffer) => out.push(b));
+      child.stderr!.on('data', (b: Buffer) => err.push(b));
       child.on('error', (e) => reject(cniError(`exec ${bin}: ${e.message}`)));
       child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
     });
@@ -94,3 +102,6 @@ export function splitRule(line: string): string[] {
   for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
   return out;
 }
+
+/** One argument as iptables-save writes it: quoted when it has spaces or quotes. */
+export const quoteArg = (a: string): string => (/[\s"\\]/.test(a) ? `"${a.replace(/(["\\])/g, '\\$1')}"` : a);

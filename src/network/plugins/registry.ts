@@ -8,6 +8,7 @@ const loaders: Record<string, () => Promise<Plugin>> = {
   'host-local': async () => (await import('./host-local/index.js')).hostLocal(),
   bridge: async () => (await import('./bridge.js')).bridge,
   ptp: async () => (await import('./ptp.js')).ptp,
+  portmap: async () => (await import('./portmap/index.js')).portmap,
 };
 
 export const BUILTIN_TYPES = (): string[] => Object.keys(loaders);

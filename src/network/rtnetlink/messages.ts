@@ -83,6 +83,12 @@ export function route(r: RouteSpec, forDelete = false): Body {
   };
 }
 
+/** RTM_GETROUTE for one destination (not a dump). */
+export function routeGet(ip: string): Body {
+  const c = parseCidr(ip);
+  return { header: rtmsg({ family: afOf(c.family), dstLen: c.family === 4 ? 32 : 128, table: 0, protocol: 0, scope: 0, type: 0 }), attrs: [bytes(RTA.DST, ipToBytes(c.address))] };
+}
+
 export function familyHeader(family?: 4 | 6): number {
   return family === undefined ? AF.UNSPEC : afOf(family);
 }

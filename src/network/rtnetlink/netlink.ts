@@ -78,6 +78,8 @@ export interface Netlink {
   addAddr(index: number, cidr: string, opts?: { noDad?: boolean }): void;
   delAddr(index: number, cidr: string): void;
   routes(family?: 4 | 6): RouteInfo[];
+  /** The route the kernel would pick for `ip` (`ip route get`). */
+  routeGet(ip: string): RouteInfo | undefined;
   addRoute(route: RouteSpec, opts?: { replace?: boolean }): void;
   delRoute(route: RouteSpec): void;
   close(): void;

@@ -112,6 +112,15 @@ export class SocketNetlink implements Netlink {
     const header = rtmsg({ family: m.familyHeader(family), dstLen: 0, table: 0, protocol: 0, scope: 0, type: 0 });
     return this.dump(RTM.GETROUTE, header).map(m.parseRoute);
   }
+  routeGet(ip: string): RouteInfo | undefined {
+    const body = m.routeGet(ip);
+    try {
+      return this.exchange(RTM.GETROUTE, NLM_F.REQUEST, body, `get route to ${ip}`).map(m.parseRoute)[0];
+    } catch (err) {
+      if (err instanceof NetlinkError && ['ENETUNREACH', 'EHOSTUNREACH'].includes(err.errnoCode)) return undefined;
+      throw err;
+    }
+  }
   addRoute(r: RouteSpec, opts: { replace?: boolean } = {}): void {
     const flags = NLM_F.CREATE | (opts.replace ? NLM_F.REPLACE : NLM_F.EXCL);
     this.request(RTM.NEWROUTE, flags, m.route(r), `add route ${describeRoute(r)}`);

@@ -1,0 +1,93 @@
+import type { CniResult } from '../../cni/result/types.js';
+import { parseCidr } from '../../rtnetlink/ip.js';
+import { cniError } from '../errors.js';
+import { ipt } from '../iptables.js';
+import { chainName } from '../ipmasq.js';
+import { fromV1 } from '../result.js';
+import { asV1, confVersion, type Plugin, type PluginDeps, type PluginRequest } from '../skel.js';
+import { loadPortmapConf, type PortmapConf } from './config.js';
+import { containerChainLines, entryRulesOf, parseListing, restoreText, sharedChainLines } from './rules.js';
+
+// portmap: host ports DNAT'ed to the container, in the reference's chains.
+// Per family it is one `iptables -S` and one `iptables-restore` (the reference
+// runs an iptables process per rule). DEL needs only the network name and
+// container id, so it works without prevResult, mappings or netns.
+
+async function listNat(deps: PluginDeps, family: 4 | 6) {
+  return parseListing(await ipt(deps.iptables, family, ['-t', 'nat', '-S']));
+}
+
+async function apply(deps: PluginDeps, family: 4 | 6, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const r = await deps.iptables.restore(family, restoreText(lines));
+  if (r.code !== 0) throw cniError(`${family === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
+}
+
+async function forward(deps: PluginDeps, c: PortmapConf, containerId: string, family: 4 | 6): Promise<void> {
+  const have = await listNat(deps, family);
+  const chain = chainName(c.name, containerId, 'DN-');
+  await apply(deps, family, [...sharedChainLines(have, c), ...containerChainLines(have, c, family, chain, containerId)]);
+}
+
+async function unforward(deps: PluginDeps, name: string, containerId: string, family: 4 | 6): Promise<void> {
+  const r = await deps.iptables.run(family, ['-t', 'nat', '-S']);
+  if (r.code !== 0) return; // no such table/binary for this family: nothing of ours there
+  const have = parseListing(r.stdout);
+  const chain = chainName(name, containerId, 'DN-');
+  const lines = entryRulesOf(have, chain).map((l) => l.replace(/^-A /, '-D '));
+  if (have.chains.has(chain)) lines.push(`-F ${chain}`, `-X ${chain}`);
+  await apply(deps, family, lines);
+}
+
+/** Lets 127.0.0.1 be DNAT'ed across the interface that routes to the container (route_localnet), like the reference. */
+function enableLocalnet(deps: PluginDeps, containerIp: string): void {
+  const nl = deps.netlink.open();
+  try {
+    const route = nl.routeGet(containerIp);
+    const link = route?.oif ? nl.linkByIndex(route.oif) : undefined;
+    if (link) deps.sysctl(undefined, `net.ipv4.conf.${link.name}.route_localnet`, '1');
+  } finally {
+    nl.close();
+  }
+}
+
+export const portmap: Plugin = {
+  async add(req: PluginRequest, deps: PluginDeps): Promise<CniResult> {
+    const version = confVersion(req.conf);
+    if (!req.conf.prevResult) throw cniError('must be called as chained plugin');
+    const prev = await asV1(req.conf.prevResult, req.conf);
+    const c = loadPortmapConf(req.conf, prev);
+    if (c.mappings.length > 0) {
+      const families = ([4, 6] as const).filter((f) => c.container[f]);
+      try {
+        for (const f of families) await forward(deps, c, req.containerId, f);
+        if (c.snat && c.container[4]) enableLocalnet(deps, parseCidr(c.container[4]).address);
+      } catch (err) {
+        for (const f of families) await unforward(deps, c.name, req.containerId, f).catch(() => {});
+        throw err;
+      }
+    }
+    return fromV1({ ...prev, dns: prev.dns ?? {} }, version); // the reference always prints dns
+  },
+
+  async del(req: PluginRequest, deps: PluginDeps): Promise<void> {
+    const name = String(req.conf.name ?? '');
+    const errors: string[] = [];
+    for (const f of [4, 6] as const) {
+      await unforward(deps, name, req.containerId, f).catch((e: Error) => errors.push(e.message));
+    }
+    if (errors.length) throw cniError(`could not teardown port forwarding: ${errors.join('; ')}`);
+  },
+
+  async check(req: PluginRequest, deps: PluginDeps): Promise<void> {
+    const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
+    const c = loadPortmapConf(req.conf, prev);
+    if (c.mappings.length === 0) return;
+    const chain = chainName(c.name, req.containerId, 'DN-');
+    for (const f of [4, 6] as const) {
+      if (!c.container[f]) continue;
+      const have = await listNat(deps, f);
+      if (!have.chains.has(chain) || entryRulesOf(have, chain).length === 0) throw cniError(`portmap: chain ${chain} is missing or not reachable`);
+    }
+  },
+};

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { FakeNetlinkOpener } from '../../src/network/rtnetlink/fake.js';
+import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
+import { chainName } from '../../src/network/plugins/ipmasq.js';
+import { portmap } from '../../src/network/plugins/portmap/index.js';
+import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
+import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
+
+// portmap on fakes: the chains it writes, one listing + one restore per
+// family, teardown by chain name, and rollback when the restore fails.
+function world() {
+  const netlink = new FakeNetlinkOpener();
+  const host = netlink.open();
+  const br = host.addBridge('tsp6br0p');
+  host.addRoute({ dst: '10.246.15.0/24', oif: br.index });
+  const iptables = new FakeIptables();
+  const sysctls: string[] = [];
+  const deps: PluginDeps = {
+    sys: new FakeSyscalls(), netlink, iptables, sysctl: (_ns, k, v) => void sysctls.push(`${k}=${v}`),
+    ipam: async () => ({}), random: () => Buffer.alloc(4),
+  };
+  return { deps, iptables, sysctls };
+}
+
+const prevResult = { cniVersion: '1.0.0', ips: [{ address: '10.246.15.2/24', gateway: '10.246.15.1' }] };
+const req = (command: PluginRequest['command'], conf: object = {}): PluginRequest => ({
+  command, containerId: 'c1', netns: '/run/netns/x', ifName: 'eth0', args: '', path: [],
+  conf: { cniVersion: '0.4.0', name: 'tsp6-pmu', type: 'portmap', prevResult, runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostPort: 5353, containerPort: 53, protocol: 'udp' }] }, ...conf },
+});
+
+describe('portmap on fakes', () => {
+  it('creates the shared chains, a DN chain with hairpin/localhost marks and DNAT, and sets route_localnet', async () => {
+    const w = world();
+    const r = await portmap.add(req('ADD'), w.deps);
+    expect(r).toEqual({ cniVersion: '0.4.0', ips: [{ address: '10.246.15.2/24', gateway: '10.246.15.1', version: '4' }], dns: {} });
+    const chain = chainName('tsp6-pmu', 'c1', 'DN-');
+    expect(chain).toMatch(/^CNI-DN-[0-9a-f]{21}$/);
+    expect(w.iptables.rules(4, 'nat', chain)!.map((x) => x.split('\0').join(' '))).toEqual([
+      '-p tcp --dport 8080 -s 10.246.15.0/24 -j CNI-HOSTPORT-SETMARK',
+      '-p tcp --dport 8080 -s 127.0.0.1 -j CNI-HOSTPORT-SETMARK',
+      '-p tcp --dport 8080 -j DNAT --to-destination 10.246.15.2:80',
+      '-p udp --dport 5353 -s 10.246.15.0/24 -j CNI-HOSTPORT-SETMARK',
+      '-p udp --dport 5353 -s 127.0.0.1 -j CNI-HOSTPORT-SETMARK',
+      '-p udp --dport 5353 -j DNAT --to-destination 10.246.15.2:53',
+    ]);
+    expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')).toHaveLength(2);
+    expect(w.iptables.rules(4, 'nat', 'PREROUTING')).toHaveLength(1);
+    expect(w.sysctls).toEqual(['net.ipv4.conf.tsp6br0p.route_localnet=1']);
+    // IPv4 only: no ip6tables work beyond nothing
+    expect(w.iptables.calls.filter((c) => c.startsWith('6'))).toEqual([]);
+    // a second container reuses the shared chains
+    await portmap.add({ ...req('ADD'), containerId: 'c2' }, w.deps);
+    expect(w.iptables.rules(4, 'nat', 'PREROUTING')).toHaveLength(1);
+    expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')).toHaveLength(4);
+  });
+
+  it('DEL removes the container chain and its entries knowing only name and container id; twice is fine', async () => {
+    const w = world();
+    await portmap.add(req('ADD'), w.deps);
+    await portmap.del({ ...req('DEL'), conf: { cniVersion: '0.4.0', name: 'tsp6-pmu', type: 'portmap' } }, w.deps);
+    await portmap.del(req('DEL'), w.deps);
+    expect(w.iptables.rules(4, 'nat', chainName('tsp6-pmu', 'c1', 'DN-'))).toBeUndefined();
+    expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')).toEqual([]);
+  });
+
+  it('a failed restore leaves no container chain behind', async () => {
+    const w = world();
+    w.iptables.failWhen = '--to-destination 10.246.15.2:53';
+    await expect(portmap.add(req('ADD'), w.deps)).rejects.toThrow(/iptables-restore failed/);
+    expect(w.iptables.rules(4, 'nat', chainName('tsp6-pmu', 'c1', 'DN-'))).toBeUndefined();
+    expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')).toEqual([]);
+  });
+
+  it('needs a prevResult and valid ports; no mappings is a pass-through', async () => {
+    const w = world();
+    await expect(portmap.add({ ...req('ADD'), conf: { cniVersion: '1.0.0', name: 'n', type: 'portmap' } }, w.deps)).rejects.toThrow(/must be called as chained plugin/);
+    await expect(portmap.add(req('ADD', { runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 1 }] } }), w.deps)).rejects.toThrow(/Invalid host port number: 0/);
+    await portmap.add(req('ADD', { runtimeConfig: {} }), w.deps);
+    expect(w.iptables.calls).toEqual([]);
+  });
+});
