@@ -22,13 +22,17 @@ export function findNamespace(list: Namespace[] | undefined, type: NamespaceType
 }
 
 /** Rejects what tsrun cannot do yet, instead of silently ignoring it. */
-export function checkSupported(list: Namespace[] | undefined): void {
+export function checkSupported(list: Namespace[] | undefined, maps: { uid?: unknown[]; gid?: unknown[] }): void {
   const user = findNamespace(list, 'user');
-  if (user) {
-    throw new TsrunError('NOT_SUPPORTED', 'user namespaces are not supported yet', {
+  if (user && !user.path && (!maps.uid?.length || !maps.gid?.length)) {
+    throw new TsrunError('SPEC_INVALID', 'a new user namespace needs linux.uidMappings and linux.gidMappings', {
       jsonPath: `linux.namespaces[${list!.indexOf(user)}]`,
-      hint: 'remove the "user" namespace from linux.namespaces',
+      hint: 'tsrun spec --rootless writes a config with both',
     });
+  }
+  const time = findNamespace(list, 'time');
+  if (time) {
+    throw new TsrunError('NOT_SUPPORTED', 'time namespaces are not supported yet', { jsonPath: `linux.namespaces[${list!.indexOf(time)}]` });
   }
 }
 

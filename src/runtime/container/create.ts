@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ import { readNofile, readStat } from '../proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
 import { spawnInit, type SpawnedInit } from '../process/spawn-init.js';
 import { runHooks } from '../../hooks/run.js';
+import { O } from '../sys/constants.js';
+import { connectConsoleSocket } from '../terminal.js';
 import { cgroupManager } from '../cgroups/index.js';
 import { withDefaultDeviceRules } from '../device-rules.js';
 import { because, emit } from '../../explain/events.js';
@@ -60,13 +62,20 @@ function checkTerminal(spec: Spec, consoleSocket: string | undefined): void {
   }
 }
 
-/** The pid namespace entry of config.json, read without validating anything. */
-function peekPidNamespace(bundleDir: string): Namespace[] | undefined {
+interface Peeked {
+  pidNs: Namespace[];
+  terminal: boolean;
+}
+
+/** The pid namespace and terminal flag of config.json, read without validating anything. */
+function peek(bundleDir: string): Peeked | undefined {
   try {
-    const raw = JSON.parse(readFileSync(join(bundleDir, 'config.json'), 'utf8')) as { linux?: { namespaces?: unknown } };
-    const list = raw.linux?.namespaces;
-    if (!Array.isArray(list)) return [];
-    return list.filter((n): n is Namespace => typeof n === 'object' && n !== null && (n as Namespace).type === 'pid');
+    const raw = JSON.parse(readFileSync(join(bundleDir, 'config.json'), 'utf8')) as { linux?: { namespaces?: unknown }; process?: { terminal?: unknown } };
+    const list = Array.isArray(raw.linux?.namespaces) ? (raw.linux.namespaces as unknown[]) : [];
+    const entries = list.filter((n): n is Namespace => typeof n === 'object' && n !== null);
+    // With a user namespace the init needs the validated id maps: no early start.
+    if (entries.some((n) => n.type === 'user')) return undefined;
+    return { pidNs: entries.filter((n) => n.type === 'pid'), terminal: raw.process?.terminal === true };
   } catch {
     return undefined; // validation will say what is wrong
   }
@@ -74,33 +83,51 @@ function peekPidNamespace(bundleDir: string): Namespace[] | undefined {
 
 const pidNsKey = (list: Namespace[] | undefined): string => JSON.stringify(findNamespace(list, 'pid') ?? null);
 
+/**
+ * exec.fifo (and the console socket) are handed to the init as open fds 4 and
+ * 5, like runc does: in a user namespace the init may not be allowed to reach
+ * the state dir or the console socket's directory by path.
+ */
+function initFds(ctx: Context, id: string, consoleSocket: string | undefined): number[] {
+  const fds = [because('exec.fifo: passed to the init as fd 4', () => ctx.sys.open(fifoPath(ctx.root, id), O.PATH | O.CLOEXEC))];
+  if (consoleSocket) {
+    try {
+      fds.push(because('--console-socket: connected here, passed to the init as fd 5', () => connectConsoleSocket(ctx.sys, consoleSocket)));
+    } catch (err) {
+      ctx.sys.close(fds[0]!);
+      throw err;
+    }
+  }
+  return fds;
+}
+
 export async function createContainer(ctx: Context, opts: CreateOptions): Promise<Created> {
   const id = checkId(opts.id);
   const undo: Undo[] = [];
   let init: SpawnedInit | undefined;
+  let fds: number[] = [];
   const onLog = (level: 'warning' | 'debug', msg: string): void => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg));
   try {
     // Start the init's Node boot first; loading zod and validating overlap with it.
-    const peeked = peekPidNamespace(opts.bundle);
+    const peeked = peek(opts.bundle);
+    makeContainerDir(ctx.root, id);
+    undo.push(() => removeContainerDir(ctx.root, id));
+    because('exec.fifo: the init blocks on it until `tsrun start`', () => ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622));
+    // Not subject to our umask: an init in a user namespace is "other" to it.
+    chmodSync(fifoPath(ctx.root, id), 0o622);
     if (peeked) {
-      makeContainerDir(ctx.root, id);
-      undo.push(() => removeContainerDir(ctx.root, id));
-      const early = spawnInit(ctx.sys, peeked, onLog);
+      fds = initFds(ctx, id, peeked.terminal ? opts.consoleSocket : undefined);
+      const early = await spawnInit(ctx.sys, peeked.pidNs, onLog, undefined, fds);
       init = early;
       undo.push(() => killInit(early));
     }
     const { loadBundle } = await import('../../spec/load.js');
     const bundle = loadBundle(opts.bundle);
     const spec = opts.adjustSpec ? opts.adjustSpec(bundle.spec) : bundle.spec;
-    checkSupported(spec.linux?.namespaces);
+    checkSupported(spec.linux?.namespaces, { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings });
     // Plan the filter now so a bad profile fails create, not the later exec.
     if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
     checkTerminal(spec, opts.consoleSocket);
-    const consoleSocket = spec.process?.terminal ? opts.consoleSocket : undefined;
-    if (!peeked) {
-      makeContainerDir(ctx.root, id);
-      undo.push(() => removeContainerDir(ctx.root, id));
-    }
     const self = readStat(process.pid);
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
@@ -118,14 +145,17 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       spec,
     };
     saveRecord(ctx.root, record);
-    because('exec.fifo: the init blocks on it until `tsrun start`', () => ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622));
 
-    if (!init || pidNsKey(peeked) !== pidNsKey(spec.linux?.namespaces)) {
+    if (!init || pidNsKey(peeked?.pidNs) !== pidNsKey(spec.linux?.namespaces) || !!spec.process?.terminal !== peeked?.terminal) {
       if (init) await killInit(init);
-      const spawned = spawnInit(ctx.sys, spec.linux?.namespaces, onLog);
+      for (const fd of fds.splice(0)) ctx.sys.close(fd);
+      fds = initFds(ctx, id, spec.process?.terminal ? opts.consoleSocket : undefined);
+      const spawned = await spawnInit(ctx.sys, spec.linux?.namespaces, onLog, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] }, fds);
       init = spawned;
       undo.push(() => killInit(spawned));
     }
+    // The init has its own copies now.
+    for (const fd of fds.splice(0)) ctx.sys.close(fd);
     record.pid = init.pid;
     record.initStartTime = readStat(init.pid)?.startTime ?? '';
     saveRecord(ctx.root, record);
@@ -137,9 +167,9 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       spec,
       rootfs: bundle.rootfs,
       bundle: bundle.bundle,
-      fifoPath: fifoPath(ctx.root, id),
+      fifoFd: 4,
+      consoleFd: spec.process?.terminal ? 5 : undefined,
       noPivot: opts.noPivot ?? false,
-      consoleSocket,
       callerNofile: readNofile(process.ppid),
       debug: false,
       explain: ctx.explain,
@@ -167,6 +197,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     init.channel.close();
     return { record, child: init.child };
   } catch (err) {
+    for (const fd of fds) ctx.sys.close(fd);
     init?.channel.close();
     await rollback(ctx, undo);
     if (opts.pidFile) {

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../state-store.js';
 import type { Context } from './context.js';
 import { inspect } from './inspect.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
+import { connectConsoleSocket } from '../terminal.js';
 
 // exec: a new process in a running container's namespaces and cgroup, with
 // its own args, env, cwd, user and capabilities. Same init, mode "exec".
@@ -46,7 +47,15 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
   }
   const spec = { ...c.record.spec, process: opts.process, linux: { ...c.record.spec.linux, namespaces: joinedNamespaces(c.record.pid, c.record.spec.linux?.namespaces) } };
   const server = opts.process.terminal && !opts.consoleSocket ? new ConsoleServer(ctx.sys) : undefined;
-  const init = spawnInit(ctx.sys, spec.linux.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)));
+  const socketPath = opts.process.terminal ? (opts.consoleSocket ?? server?.path) : undefined;
+  // Connected here and inherited as fd 4: inside a user namespace the socket's directory may be out of reach.
+  const consoleFd = socketPath ? connectConsoleSocket(ctx.sys, socketPath) : undefined;
+  let init;
+  try {
+    init = await spawnInit(ctx.sys, spec.linux.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, consoleFd === undefined ? [] : [consoleFd]);
+  } finally {
+    if (consoleFd !== undefined) ctx.sys.close(consoleFd);
+  }
   let relay: { stop(): void } | undefined;
   try {
     init.channel.send({
@@ -56,9 +65,8 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
       spec,
       rootfs: c.record.rootfs,
       bundle: c.record.bundle,
-      fifoPath: '',
       noPivot: false,
-      consoleSocket: opts.consoleSocket ?? server?.path,
+      consoleFd: consoleFd === undefined ? undefined : 4,
       debug: false,
       explain: ctx.explain,
     });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Process } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { PR, RLIMIT, RLIM_INFINITY } from '../sys/constants.js';
@@ -48,7 +49,8 @@ export function applyUserAndCaps(sys: Syscalls, proc: Process, warn: (msg: strin
     });
   }
   because('keep permitted capabilities across the uid change', () => sys.prctl(PR.SET_KEEPCAPS, 1));
-  because('process.user.additionalGids', () => sys.setgroups(user.additionalGids ?? []));
+  // In a user namespace whose setgroups is denied (rootless), setgroups always fails: skip it when there is nothing to set.
+  if (user.additionalGids?.length || !setgroupsDenied()) because('process.user.additionalGids', () => sys.setgroups(user.additionalGids ?? []));
   because(`process.user {uid: ${user.uid}, gid: ${user.gid}}`, () => {
     sys.setresgid(user.gid, user.gid, user.gid);
     sys.setresuid(user.uid, user.uid, user.uid);
@@ -62,6 +64,14 @@ export function applyUserAndCaps(sys: Syscalls, proc: Process, warn: (msg: strin
       sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL, 0);
       for (const cap of masks.ambient) sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, cap);
     });
+  }
+}
+
+function setgroupsDenied(): boolean {
+  try {
+    return readFileSync('/proc/self/setgroups', 'utf8').trim() === 'deny';
+  } catch {
+    return false;
   }
 }
 

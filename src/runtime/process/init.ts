@@ -4,6 +4,7 @@ import type { Syscalls } from '../sys/syscalls.js';
 import { CLOSE_RANGE_CLOEXEC, MS, O, PR } from '../sys/constants.js';
 import { enterNamespaces, findNamespace } from '../namespaces.js';
 import { mountOne } from '../rootfs/mounts.js';
+import { loopbackUp } from '../loopback.js';
 import { createDevices, createDevSymlinks } from '../rootfs/devices.js';
 import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
 import { maskPaths, readonlyPaths, remountRootReadonly, setNames, writeSysctls } from '../rootfs/finish.js';
@@ -13,7 +14,7 @@ import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credenti
 import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
 import { TsrunError } from '../../errors.js';
 import { runHooksSync } from '../../hooks/run-sync.js';
-import { connectConsoleSocket, setupTerminal } from '../terminal.js';
+import { setupTerminal } from '../terminal.js';
 import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
 import { because, emit } from '../../explain/events.js';
 import { loadSeccomp } from '../seccomp/load.js';
@@ -34,6 +35,9 @@ const SIGKILL = 9;
 export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: string; fifoFd: number; state: OciState } {
   const spec = cfg.spec;
   const ns = spec.linux?.namespaces;
+  const userNs = findNamespace(ns, 'user');
+  // In a new user namespace, become its root first (the uid change would also clear PDEATHSIG).
+  if (userNs && !userNs.path) because('linux.uidMappings: become root of the new user namespace', () => becomeNamespaceRoot(sys, spec));
   because('the init dies with the runtime until create has saved its state', () => sys.prctl(PR.SET_PDEATHSIG, SIGKILL));
   // Network before mount: a netns path such as /run/netns/x lives in the host's mount namespace.
   enterNamespaces(sys, ns, ['ipc', 'uts', 'network', 'mount']);
@@ -41,16 +45,17 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   const { state } = ch.expect('continue');
   // After the parent placed us in our cgroup, so the cgroup namespace is rooted there.
   enterNamespaces(sys, ns, ['cgroup']);
+  const netNs = findNamespace(ns, 'network');
+  if (netNs && !netNs.path) because('a new network namespace: bring lo up, as runc and crun do', () => loopbackUp(sys));
   because('device nodes and mount points get exactly the modes the config asks for', () => sys.umask(0));
   const hasMountNs = findNamespace(ns, 'mount') !== undefined;
   if (hasMountNs) setupRootfs(sys, cfg);
   // In the container's namespaces, but before pivot_root: the path resolves in the runtime's root.
   runHooksSync('createContainer', spec.hooks?.createContainer, state);
   if (spec.process?.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(spec.process.oomScoreAdj));
-  const fifoFd = because('exec.fifo: kept open to wait on it for `tsrun start` after pivot_root', () => sys.open(cfg.fifoPath, O.PATH | O.CLOEXEC));
-  const consoleSock = spec.process?.terminal && cfg.consoleSocket
-    ? because('process.terminal: connect to the console socket while its host path is reachable', () => connectConsoleSocket(sys, cfg.consoleSocket!))
-    : -1;
+  const fifoFd = cfg.fifoFd ?? -1;
+  if (fifoFd < 0) throw new TsrunError('INIT', 'the runtime passed no exec.fifo');
+  const consoleSock = spec.process?.terminal ? (cfg.consoleFd ?? -1) : -1;
   because(`root.path: make ${cfg.rootfs} the root${cfg.noPivot ? ' (--no-pivot: move + chroot)' : ' and detach the old one'}`, () => {
     if (!hasMountNs) {
       sys.chroot(cfg.rootfs);
@@ -79,11 +84,19 @@ function setupRootfs(sys: Syscalls, cfg: InitConfig): void {
     sys.mount(null, '/', null, rootFlag | MS.REC, null),
   );
   because('root.path: pivot_root needs the rootfs to be a mount point', () => sys.mount(cfg.rootfs, cfg.rootfs, 'bind', MS.BIND | MS.REC, null));
-  (spec.mounts ?? []).forEach((m, i) => because(`mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}`, () => mountOne(sys, cfg.rootfs, cfg.bundle, m, i)));
-  because('default devices and linux.devices: made with mknod inside the container, never bound from the host', () =>
-    createDevices(sys, cfg.rootfs, spec.linux?.devices),
+  const inUserNs = findNamespace(spec.linux?.namespaces, 'user') !== undefined;
+  (spec.mounts ?? []).forEach((m, i) => because(`mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}`, () => mountOne(sys, cfg.rootfs, cfg.bundle, m, i, inUserNs)));
+  because(inUserNs ? 'default devices and linux.devices: bound from the host (mknod is not allowed in a user namespace)' : 'default devices and linux.devices: made with mknod inside the container, never bound from the host', () =>
+    createDevices(sys, cfg.rootfs, spec.linux?.devices, inUserNs),
   );
   createDevSymlinks(cfg.rootfs, (spec.mounts ?? []).some((m) => m.type === 'devpts'));
+}
+
+/** setresgid/setresuid to 0 when 0 is mapped: full capabilities in the namespace, owned files as its root. */
+function becomeNamespaceRoot(sys: Syscalls, spec: Spec): void {
+  const mapped = (maps: { containerID: number }[] | undefined): boolean => (maps ?? []).some((m) => m.containerID === 0);
+  if (mapped(spec.linux?.gidMappings)) sys.setresgid(0, 0, 0);
+  if (mapped(spec.linux?.uidMappings)) sys.setresuid(0, 0, 0);
 }
 
 function checkCwd(cwd: string): void {
@@ -104,7 +117,7 @@ export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): string
   const spec = cfg.spec;
   const ns = spec.linux?.namespaces;
   sys.prctl(PR.SET_PDEATHSIG, SIGKILL);
-  const consoleSock = spec.process?.terminal && cfg.consoleSocket ? connectConsoleSocket(sys, cfg.consoleSocket) : -1;
+  const consoleSock = spec.process?.terminal ? (cfg.consoleFd ?? -1) : -1;
   enterNamespaces(sys, ns, ['ipc', 'uts', 'network']);
   ch.send({ type: 'nsReady' });
   ch.expect('continue');

@@ -21,11 +21,11 @@ export interface InitConfig {
   spec: Spec;
   rootfs: string;
   bundle: string;
-  /** fd of exec.fifo is opened by the init from this path before pivot_root */
-  fifoPath: string;
+  /** exec.fifo, opened O_PATH by the runtime and inherited at this fd (create only) */
+  fifoFd?: number;
   noPivot: boolean;
-  /** where the pty master goes when process.terminal is true */
-  consoleSocket?: string;
+  /** the console socket, connected by the runtime and inherited at this fd, when process.terminal is true */
+  consoleFd?: number;
   /** RLIMIT_NOFILE the caller had before Node raised it; restored when the config sets none */
   callerNofile?: { soft: string; hard: string };
   /** true when the parent already placed the init in a new/joined pid namespace */
@@ -34,7 +34,7 @@ export interface InitConfig {
   explain?: 'text' | 'json';
 }
 
-export type ParentMessage = InitConfig | { type: 'continue'; state: OciState } | { type: 'release' } | { type: 'error'; message: string };
+export type ParentMessage = InitConfig | { type: 'mapped' } | { type: 'continue'; state: OciState } | { type: 'release' } | { type: 'error'; message: string };
 
 export interface ErrorMessage {
   type: 'error';
@@ -44,6 +44,8 @@ export interface ErrorMessage {
 }
 
 export type InitMessage =
+  | { type: 'userns' }
+  | { type: 'initPid'; pid: number }
   | { type: 'nsReady' }
   | { type: 'ready' }
   | { type: 'warning'; message: string }

@@ -1,7 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Namespace } from '../../spec/types.js';
+import type { IdMapping, Namespace } from '../../spec/types.js';
+import { TsrunError } from '../../errors.js';
+import { STAGE_BINARY, stageArgs, writeIdMaps } from './userns.js';
+import { existsSync } from 'node:fs';
 import type { Syscalls } from '../sys/syscalls.js';
 import { CLONE, O } from '../sys/constants.js';
 import { findNamespace } from '../namespaces.js';
@@ -21,11 +24,20 @@ export interface SpawnedInit {
   channel: ParentChannel;
 }
 
-export function spawnInit(
+export interface IdMaps {
+  uid: IdMapping[];
+  gid: IdMapping[];
+}
+
+export async function spawnInit(
   sys: Syscalls,
   namespaces: Namespace[] | undefined,
   onLog: (level: 'warning' | 'debug', msg: string) => void,
-): SpawnedInit {
+  idMaps?: IdMaps,
+  extraFds: number[] = [],
+): Promise<SpawnedInit> {
+  const userNs = findNamespace(namespaces, 'user');
+  if (userNs) return spawnInUserNs(namespaces, userNs, onLog, idMaps, extraFds);
   const pidNs = findNamespace(namespaces, 'pid');
   let restoreFd = -1;
   if (pidNs) {
@@ -44,12 +56,7 @@ export function spawnInit(
   }
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [INIT_SCRIPT], {
-      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-      // A small environment: NODE_OPTIONS or NODE_EXTRA_CA_CERTS would slow the init's boot.
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-      cwd: '/',
-    });
+    child = spawn(process.execPath, [INIT_SCRIPT], spawnOptions(extraFds));
   } finally {
     if (restoreFd >= 0) {
       because('children the runtime forks later must stay in its own pid namespace', () => {
@@ -62,4 +69,43 @@ export function spawnInit(
   emit('step', `spawn ${process.execPath} ${INIT_SCRIPT} (sync socket on fd 3) → pid ${child.pid}`, 'ok', 'the init is a fresh Node process: namespaces and credentials are per thread, and Node is multi-threaded');
   const channel = new ParentChannel(child.stdio[3] as Socket, child, onLog);
   return { child, pid: child.pid, channel };
+}
+
+// A small environment: NODE_OPTIONS or NODE_EXTRA_CA_CERTS would slow the init's boot.
+// fd 3 is the sync socket; extra fds (exec.fifo, the console socket) follow from fd 4.
+const spawnOptions = (extraFds: number[]): SpawnOptions => ({ stdio: ['inherit', 'inherit', 'inherit', 'pipe', ...extraFds], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/' });
+
+/** Through the single-threaded stage (userns.ts); it makes or joins the pid namespace too. */
+async function spawnInUserNs(
+  namespaces: Namespace[] | undefined,
+  userNs: Namespace,
+  onLog: (level: 'warning' | 'debug', msg: string) => void,
+  idMaps: IdMaps | undefined,
+  extraFds: number[],
+): Promise<SpawnedInit> {
+  const pidNs = findNamespace(namespaces, 'pid');
+  if (!userNs.path && pidNs?.path) {
+    throw new TsrunError('NOT_SUPPORTED', 'joining a pid namespace from a new user namespace is not supported', { jsonPath: 'linux.namespaces' });
+  }
+  if (!existsSync(STAGE_BINARY)) {
+    throw new TsrunError('NOT_SUPPORTED', `user namespaces need ${STAGE_BINARY}, which the build compiles with cc`, { hint: 'install gcc and run npm run build' });
+  }
+  const args = stageArgs(process.execPath, INIT_SCRIPT, { newPid: !!pidNs && !pidNs.path, joinUser: userNs.path, joinPid: pidNs?.path });
+  const child: ChildProcess = spawn(STAGE_BINARY, args, spawnOptions(extraFds));
+  if (child.pid === undefined) throw new TsrunError('INIT', `could not start ${STAGE_BINARY}`);
+  const channel = new ParentChannel(child.stdio[3] as Socket, child, onLog);
+  try {
+    if (!userNs.path) {
+      await channel.expect('userns');
+      writeIdMaps(child.pid, idMaps?.uid ?? [], idMaps?.gid ?? []);
+      channel.send({ type: 'mapped' });
+    }
+    const { pid } = await channel.expect('initPid');
+    emit('step', `spawn ${STAGE_BINARY} ${args.join(' ')} → stage ${child.pid}, init ${pid}`, 'ok', 'linux.namespaces {type: user}: Node cannot unshare a user namespace itself (it is multi-threaded)');
+    return { child, pid, channel };
+  } catch (err) {
+    child.kill('SIGKILL');
+    channel.close();
+    throw err;
+  }
 }

@@ -1,8 +1,8 @@
-import { chownSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, symlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Device } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { S } from '../sys/constants.js';
+import { MS, S } from '../sys/constants.js';
 import { SyscallError } from '../sys/syscalls.js';
 import { secureJoin } from './secure-join.js';
 import { wrap } from '../../errors.js';
@@ -37,11 +37,25 @@ export function devicesToCreate(configured: Device[] | undefined): Device[] {
   return [...byPath.values()];
 }
 
-export function createDevices(sys: Syscalls, rootfs: string, configured: Device[] | undefined): void {
+/**
+ * In a user namespace mknod is not allowed: the host's node is bind-mounted
+ * instead (its owner and mode stay the host's; the container cannot chmod it
+ * unless its root is mapped to host root).
+ */
+function bindHostDevice(sys: Syscalls, d: Device, dest: string): void {
+  if (!existsSync(dest)) closeSync(openSync(dest, 'a', 0o600));
+  sys.mount(d.path, dest, 'bind', MS.BIND, null);
+}
+
+export function createDevices(sys: Syscalls, rootfs: string, configured: Device[] | undefined, inUserNs = false): void {
   for (const d of devicesToCreate(configured)) {
     try {
       const dest = secureJoin(rootfs, d.path);
       mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+      if (inUserNs) {
+        bindHostDevice(sys, d, dest);
+        continue;
+      }
       const mode = (d.fileMode ?? 0o666) & 0o7777;
       try {
         sys.mknod(dest, typeBits(d.type) | mode, d.type === 'p' ? 0n : makedev(d.major ?? 0, d.minor ?? 0));

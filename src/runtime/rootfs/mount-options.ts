@@ -26,19 +26,25 @@ export interface ParsedOptions {
   propagation: number[];
   data: string;
   isBind: boolean;
+  /** runc/crun's `tmpcopyup`: fill a new tmpfs with what the directory under it held */
+  copyUp: boolean;
 }
+
+/** Options the runtime acts on itself; never passed to mount(2). */
+const EXTENSIONS = new Set(['tmpcopyup', 'notmpcopyup']);
 
 export function parseMountOptions(options: string[] | undefined): ParsedOptions {
   let flags = 0;
   const propagation: number[] = [];
   const data: string[] = [];
   for (const opt of options ?? []) {
+    if (EXTENSIONS.has(opt)) continue;
     if (opt in SET) flags |= SET[opt]!;
     else if (opt in CLEAR) flags &= ~CLEAR[opt]!;
     else if (opt in PROPAGATION) propagation.push(PROPAGATION[opt]!);
     else data.push(opt);
   }
-  return { flags, propagation, data: data.join(','), isBind: (flags & MS.BIND) !== 0 };
+  return { flags, propagation, data: data.join(','), isBind: (flags & MS.BIND) !== 0, copyUp: options?.includes('tmpcopyup') ?? false };
 }
 
 export function propagationFlag(name: string): number | undefined {

@@ -5,6 +5,7 @@ import type { Syscalls } from '../sys/syscalls.js';
 import { MS } from '../sys/constants.js';
 import { parseMountOptions } from './mount-options.js';
 import { secureJoin } from './secure-join.js';
+import { withCopyUp } from './copy-up.js';
 import { wrap } from '../../errors.js';
 
 // The config's mounts, in order, on the container's rootfs (before pivot_root).
@@ -20,15 +21,24 @@ function ensureMountPoint(dest: string, asFile: boolean): void {
   }
 }
 
-export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number): void {
+export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false): void {
   try {
     const dest = secureJoin(rootfs, m.destination);
     const opts = parseMountOptions(m.options);
     const type = m.type ?? (opts.isBind ? 'bind' : 'none');
-    if (type === 'bind' || opts.isBind) {
+    if (inUserNs && (type === 'sysfs' || type === 'cgroup')) {
+      // A user namespace may not mount sysfs (without its own netns) or cgroup v1: bind the host's, read-only.
+      const source = type === 'sysfs' ? '/sys' : '/sys/fs/cgroup';
+      ensureMountPoint(dest, false);
+      sys.mount(source, dest, 'bind', MS.BIND | MS.REC, null);
+      sys.mount(source, dest, null, MS.BIND | MS.REMOUNT | MS.REC | MS.RDONLY | (opts.flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC)), null);
+    } else if (type === 'bind' || opts.isBind) {
       bindMount(sys, bundle, m, dest, opts.flags, opts.data);
     } else if (type === 'cgroup') {
       mountCgroupTree(sys, dest, opts.flags);
+    } else if (type === 'tmpfs' && opts.copyUp) {
+      ensureMountPoint(dest, false);
+      withCopyUp(dest, () => sys.mount(m.source ?? type, dest, type, opts.flags, opts.data || null));
     } else {
       ensureMountPoint(dest, false);
       sys.mount(m.source ?? type, dest, type, opts.flags, opts.data || null);
