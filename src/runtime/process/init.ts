@@ -85,7 +85,8 @@ function setupRootfs(sys: Syscalls, cfg: InitConfig): void {
   );
   because('root.path: pivot_root needs the rootfs to be a mount point', () => sys.mount(cfg.rootfs, cfg.rootfs, 'bind', MS.BIND | MS.REC, null));
   const inUserNs = findNamespace(spec.linux?.namespaces, 'user') !== undefined;
-  (spec.mounts ?? []).forEach((m, i) => because(`mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}`, () => mountOne(sys, cfg.rootfs, cfg.bundle, m, i, inUserNs)));
+  const ownCgroupNs = findNamespace(spec.linux?.namespaces, 'cgroup') !== undefined;
+  (spec.mounts ?? []).forEach((m, i) => because(`mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}`, () => mountOne(sys, cfg.rootfs, cfg.bundle, m, i, inUserNs, ownCgroupNs)));
   because(inUserNs ? 'default devices and linux.devices: bound from the host (mknod is not allowed in a user namespace)' : 'default devices and linux.devices: made with mknod inside the container, never bound from the host', () =>
     createDevices(sys, cfg.rootfs, spec.linux?.devices, inUserNs),
   );

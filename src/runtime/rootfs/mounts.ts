@@ -21,7 +21,12 @@ function ensureMountPoint(dest: string, asFile: boolean): void {
   }
 }
 
-export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false): void {
+/**
+ * `ownCgroupNs`: the init unshared a cgroup namespace, so a fresh cgroup mount
+ * is already rooted at the container's cgroup; without one, each hierarchy is
+ * bound from the container's own cgroup directory (as runc does), never the host's root.
+ */
+export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false, ownCgroupNs = false): void {
   try {
     const dest = secureJoin(rootfs, m.destination);
     const opts = parseMountOptions(m.options);
@@ -35,7 +40,7 @@ export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount
     } else if (type === 'bind' || opts.isBind) {
       bindMount(sys, bundle, m, dest, opts.flags, opts.data);
     } else if (type === 'cgroup') {
-      mountCgroupTree(sys, dest, opts.flags);
+      mountCgroupTree(sys, dest, opts.flags, ownCgroupNs);
     } else if (type === 'tmpfs' && opts.copyUp) {
       ensureMountPoint(dest, false);
       withCopyUp(dest, () => sys.mount(m.source ?? type, dest, type, opts.flags, opts.data || null));
@@ -85,12 +90,15 @@ function hostCgroupHierarchies(): HostHierarchy[] {
  * A cgroup mount. On a pure v2 host it is one cgroup2 mount; on v1/hybrid
  * hosts a tmpfs holds one mount per hierarchy, as the host lays them out.
  */
-function mountCgroupTree(sys: Syscalls, dest: string, flags: number): void {
+function mountCgroupTree(sys: Syscalls, dest: string, flags: number, ownCgroupNs: boolean): void {
   ensureMountPoint(dest, false);
   const hierarchies = hostCgroupHierarchies();
   const v2only = hierarchies.length === 1 && hierarchies[0]!.fstype === 'cgroup2' && hierarchies[0]!.name === '';
+  const own = ownCgroupNs ? undefined : ownCgroups();
   if (v2only || hierarchies.length === 0) {
-    sys.mount('cgroup2', dest, 'cgroup2', flags, null);
+    const path = own?.get('');
+    if (path && path !== '/' && v2only) bindCgroup(sys, `/sys/fs/cgroup${path}`, dest, flags);
+    else sys.mount('cgroup2', dest, 'cgroup2', flags, null);
     return;
   }
   const base = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
@@ -100,7 +108,35 @@ function mountCgroupTree(sys: Syscalls, dest: string, flags: number): void {
     const sub = `${dest}/${h.name}`;
     ensureMountPoint(sub, false);
     const opts = h.superOptions.split(',').filter((o) => o !== 'rw' && o !== 'ro').join(',');
-    sys.mount(h.fstype, sub, h.fstype, flags, h.fstype === 'cgroup' ? opts : null);
+    const path = own && ownPathOf(own, h);
+    if (path && path !== '/') bindCgroup(sys, `/sys/fs/cgroup/${h.name}${path}`, sub, flags);
+    else sys.mount(h.fstype, sub, h.fstype, flags, h.fstype === 'cgroup' ? opts : null);
   }
   if (flags & MS.RDONLY) sys.mount('tmpfs', dest, null, MS.REMOUNT | MS.RDONLY | base, 'mode=755');
+}
+
+/** The calling process's cgroup per hierarchy, keyed by its controller list ("" for cgroup2). */
+function ownCgroups(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
+/** Which /proc/self/cgroup entry belongs to a mounted hierarchy: same controllers (or name=), or cgroup2. */
+function ownPathOf(own: Map<string, string>, h: HostHierarchy): string | undefined {
+  if (h.fstype === 'cgroup2') return own.get('');
+  const opts = new Set(h.superOptions.split(','));
+  for (const [controllers, path] of own) {
+    if (controllers && controllers.split(',').every((c) => opts.has(c))) return path;
+  }
+  return undefined;
+}
+
+function bindCgroup(sys: Syscalls, source: string, dest: string, flags: number): void {
+  sys.mount(source, dest, 'bind', MS.BIND, null);
+  const rest = flags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
+  if (rest) sys.mount(source, dest, null, MS.BIND | MS.REMOUNT | rest, null);
 }
