@@ -24,7 +24,8 @@ export const NETWORK_ANNOTATION = 'org.tsrun.network';
 export const PUBLISH_ANNOTATION = 'org.tsrun.publish';
 
 const HOOK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+// The hook runs the same CLI that is running now (bundled dist/tsrun.js or dist/cli/main.js).
+const CLI_MAIN = /(?:tsrun|cli\/main)\.js$/.test(process.argv[1] ?? '') ? resolve(process.argv[1]!) : fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export interface NetRequest {
   net?: string;

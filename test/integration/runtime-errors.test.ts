@@ -94,9 +94,15 @@ describe.skipIf(!isRoot)('bad input leaves nothing behind', () => {
     nothingLeft();
   });
 
-  it('a user namespace: a clear "not supported" error', () => {
+  it('a user namespace without id mappings: a clear error naming what is missing', () => {
     const dir = scratch!.bundle(['true'], (c) => c.linux.namespaces.push({ type: 'user' }));
-    fails(tsrun(root, ['run', '-b', dir, id('userns')]), 'user namespaces are not supported');
+    fails(tsrun(root, ['run', '-b', dir, id('userns')]), 'needs linux.uidMappings and linux.gidMappings');
+    nothingLeft();
+  });
+
+  it('a time namespace: a clear "not supported" error', () => {
+    const dir = scratch!.bundle(['true'], (c) => c.linux.namespaces.push({ type: 'time' }));
+    fails(tsrun(root, ['run', '-b', dir, id('timens')]), 'time namespaces are not supported');
     nothingLeft();
   });
 

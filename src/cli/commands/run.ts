@@ -6,7 +6,7 @@ import { makeContext } from '../context.js';
 import { runContainer } from '../../runtime/container/run.js';
 import { generateId } from '../../runtime/ids.js';
 import { TsrunError } from '../../errors.js';
-import { planNetwork } from '../../network/container-net.js';
+import type { NetPlan } from '../../network/container-net.js';
 
 const flags = [
   { name: 'bundle', short: 'b', value: true },
@@ -37,13 +37,9 @@ export const command: Command = {
     const byDir = !str(p, 'bundle') && arg.includes('/') ? true : !str(p, 'bundle') && isBundleDir(arg);
     const ctx = await makeContext(g);
     const id = byDir ? generateId() : arg;
-    const net = planNetwork(ctx, {
-      net: str(p, 'net'),
-      publish: list(p, 'publish'),
-      confDir: str(p, 'conf-dir'),
-      cniPath: str(p, 'cni-path'),
-      cacheDir: str(p, 'cache-dir'),
-    });
+    // Loaded after the init was spawned (inside adjustSpec): the CNI client pulls in zod.
+    let net: NetPlan | undefined;
+    const request = { net: str(p, 'net'), publish: list(p, 'publish'), confDir: str(p, 'conf-dir'), cniPath: str(p, 'cni-path'), cacheDir: str(p, 'cache-dir') };
     const run = runContainer(ctx, {
       id,
       bundle: byDir ? arg : (str(p, 'bundle') ?? '.'),
@@ -52,10 +48,13 @@ export const command: Command = {
       noPivot: bool(p, 'no-pivot'),
       detach: bool(p, 'detach'),
       keep: bool(p, 'keep'),
-      adjustSpec: net.adjustSpec,
+      adjustSpec: async (spec) => {
+        net = (await import('../../network/container-net.js')).planNetwork(ctx, request);
+        return net.adjustSpec(spec);
+      },
     });
     return run.catch(async (err: unknown) => {
-      await net.cleanupAfterFailure(id);
+      await net?.cleanupAfterFailure(id);
       throw err;
     });
   },

@@ -11,7 +11,7 @@ import { planSeccomp } from '../seccomp/plan.js';
 import { readNofile, readStat } from '../proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
 import { spawnInit, type SpawnedInit } from '../process/spawn-init.js';
-import { runHooks } from '../../hooks/run.js';
+import { runHooks, runHooksWarnOnly } from '../../hooks/run.js';
 import { O } from '../sys/constants.js';
 import { connectConsoleSocket } from '../terminal.js';
 import { cgroupManager } from '../cgroups/index.js';
@@ -33,7 +33,7 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   /** lets callers (run --net) adjust the validated spec before it is used */
-  adjustSpec?: (spec: Spec) => Spec;
+  adjustSpec?: (spec: Spec) => Spec | Promise<Spec>;
 }
 
 export interface Created {
@@ -106,6 +106,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
   const undo: Undo[] = [];
   let init: SpawnedInit | undefined;
   let fds: number[] = [];
+  let poststop: (() => Promise<void>) | undefined;
   const onLog = (level: 'warning' | 'debug', msg: string): void => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg));
   try {
     // Start the init's Node boot first; loading zod and validating overlap with it.
@@ -123,7 +124,9 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     }
     const { loadBundle } = await import('../../spec/load.js');
     const bundle = loadBundle(opts.bundle);
-    const spec = opts.adjustSpec ? opts.adjustSpec(bundle.spec) : bundle.spec;
+    const spec = opts.adjustSpec ? await opts.adjustSpec(bundle.spec) : bundle.spec;
+    // The runtime-spec's rule: a create that fails after this point still runs the poststop hooks.
+    poststop = () => runHooksWarnOnly('poststop', spec.hooks?.poststop, { ociVersion: spec.ociVersion, id, status: 'stopped', bundle: bundle.bundle, annotations: (spec.annotations ?? {}) as Record<string, string> }, (m) => ctx.log.warn(m));
     checkSupported(spec.linux?.namespaces, { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings });
     // Plan the filter now so a bad profile fails create, not the later exec.
     if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
@@ -200,6 +203,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     for (const fd of fds) ctx.sys.close(fd);
     init?.channel.close();
     await rollback(ctx, undo);
+    await poststop?.();
     if (opts.pidFile) {
       try {
         unlinkSync(opts.pidFile);

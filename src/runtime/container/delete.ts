@@ -7,7 +7,18 @@ import { runHooksWarnOnly } from '../../hooks/run.js';
 import type { Context } from './context.js';
 import { cgroupManagerFromPaths } from '../cgroups/index.js';
 import { containerPids, inspect, ociState } from './inspect.js';
-import { teardownLeftovers } from '../../network/container-net.js';
+import type { Spec } from '../../spec/types.js';
+
+/** Only containers with a CNI hook (or unknown ones) pay for loading the CNI client. */
+const mayHaveNetwork = (spec: Spec | undefined): boolean =>
+  !spec ||
+  (['createRuntime', 'prestart', 'poststop'] as const).some((phase) => spec.hooks?.[phase]?.some((h) => h.args?.includes('hook') && h.args.includes('cni')));
+
+async function teardownLeftovers(ctx: Context, id: string, spec: Spec | undefined): Promise<unknown[]> {
+  if (!mayHaveNetwork(spec)) return [];
+  const net = await import('../../network/container-net.js');
+  return net.teardownLeftovers(ctx, id, spec);
+}
 
 // delete: kill what is left (created containers, or anything with --force),
 // run poststop hooks, remove the state. Teardown keeps going on errors.
