@@ -24,6 +24,11 @@ export const command: Command = {
       pidFile: str(p, 'pid-file'),
       consoleSocket: str(p, 'console-socket'),
       noPivot: bool(p, 'no-pivot'),
+      // The org.tsrun.network annotation attaches a CNI network, as with `tsrun run --net`.
+      adjustSpec: async (spec) => {
+        if (!spec.annotations?.['org.tsrun.network']) return spec;
+        return (await import('../../network/container-net.js')).planNetwork(ctx, {}).adjustSpec(spec);
+      },
     });
     child.unref();
     return 0;
