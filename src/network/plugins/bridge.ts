@@ -110,7 +110,7 @@ export const bridge: Plugin = {
         if (c.ipMasq) {
           const chain = chainName(c.name, req.containerId);
           undo.push('masquerade teardown', () => teardownIpMasq(deps.iptables, chain, familiesOf(result.ips!.map((i) => i.address))));
-          for (const ip of result.ips!) await setupIpMasq(deps.iptables, ip.address, chain, comment(c.name, req.containerId));
+          await setupIpMasq(deps.iptables, result.ips!.map((i) => i.address), chain, comment(c.name, req.containerId));
         }
       }
       result.interfaces![0]!.mac = host.linkByIndex(br.index)?.mac; // may change once a port or an address is added

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { familyOf, parseCidr } from '../rtnetlink/ip.js';
-import { appendUnique, deleteChain, deleteJumpsTo, ensureChain, type Iptables } from './iptables.js';
+import { applyLines, listTable, removeChainLines, ruleLine, type Iptables } from './iptables.js';
 
 // Source NAT for a container's addresses, laid out like the reference's
 // ip.SetupIPMasq: a per-container nat chain CNI-<hash> that accepts traffic to
@@ -16,21 +16,34 @@ export function chainName(network: string, containerId: string, prefix = ''): st
 
 export const comment = (network: string, containerId: string): string => `name: "${network}" id: "${containerId}"`;
 
-export async function setupIpMasq(x: Iptables, cidr: string, chain: string, cmt: string): Promise<void> {
-  const c = parseCidr(cidr);
-  const f = c.family;
-  const tag = ['-m', 'comment', '--comment', cmt];
-  await ensureChain(x, f, 'nat', chain);
-  await appendUnique(x, f, 'nat', chain, ['-d', cidr, '-j', 'ACCEPT', ...tag]);
-  await appendUnique(x, f, 'nat', chain, ['!', '-d', f === 4 ? '224.0.0.0/4' : 'ff00::/8', '-j', 'MASQUERADE', ...tag]);
-  await appendUnique(x, f, 'nat', 'POSTROUTING', ['-s', c.address, '-j', chain, ...tag]);
+/**
+ * Masquerading for all of a container's addresses of one family in one
+ * iptables-restore, without listing first: the chain is created (or flushed)
+ * and filled, and the POSTROUTING jumps appended. A jump left by an earlier
+ * ADD would be doubled, and DEL removes every jump to the chain, so nothing
+ * leaks. Rule order is the reference's (ACCEPT for the first address,
+ * MASQUERADE, then ACCEPT for the others).
+ */
+export async function setupIpMasq(x: Iptables, cidrs: string[], chain: string, cmt: string): Promise<void> {
+  for (const f of familiesOf(cidrs)) {
+    const mine = cidrs.filter((c) => parseCidr(c).family === f);
+    const tag = ['-m', 'comment', '--comment', cmt];
+    const lines = [`:${chain} - [0:0]`];
+    mine.forEach((cidr, i) => {
+      lines.push(ruleLine('-A', chain, ['-d', cidr, ...tag, '-j', 'ACCEPT']));
+      if (i === 0) lines.push(ruleLine('-A', chain, ['!', '-d', f === 4 ? '224.0.0.0/4' : 'ff00::/8', ...tag, '-j', 'MASQUERADE']));
+    });
+    // matches before the target, as `iptables -S` prints them: jumpsTo() finds them by their " -j <chain>" ending
+    for (const cidr of mine) lines.push(ruleLine('-A', 'POSTROUTING', ['-s', parseCidr(cidr).address, ...tag, '-j', chain]));
+    await applyLines(x, f, 'nat', lines);
+  }
 }
 
-/** Removes every POSTROUTING jump to the chain, then the chain, for the families given. */
+/** Removes every jump to the chain, then the chain, for the families given (needs no addresses, no netns). */
 export async function teardownIpMasq(x: Iptables, chain: string, families: (4 | 6)[] = [4, 6]): Promise<void> {
   for (const f of families) {
-    await deleteJumpsTo(x, f, 'nat', 'POSTROUTING', chain);
-    await deleteChain(x, f, 'nat', chain);
+    const have = await listTable(x, f, 'nat');
+    if (have) await applyLines(x, f, 'nat', removeChainLines(have, chain));
   }
 }
 

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { cniError } from './errors.js';
 
 // iptables through its binary (as the reference's go-iptables does), with -w
-// so concurrent plugins wait for the xtables lock instead of failing. Rules
-// and chains are data; every helper is idempotent so ADD, DEL and rollback can
-// run twice.
+// so concurrent plugins wait for the xtables lock instead of failing. Changes
+// are read from one `-S` listing and written in one iptables-restore, which is
+// atomic and costs two execs where a rule-by-rule -C/-A costs two per rule.
+// Every helper is idempotent so ADD, DEL and rollback can run twice.
 
 export interface IptablesOutcome {
   code: number;
@@ -47,54 +48,6 @@ export async function ipt(x: Iptables, family: 4 | 6, args: string[]): Promise<s
   return r.stdout;
 }
 
-export async function chainExists(x: Iptables, f: 4 | 6, table: Table, chain: string): Promise<boolean> {
-  return (await x.run(f, ['-t', table, '-S', chain])).code === 0;
-}
-
-export async function ensureChain(x: Iptables, f: 4 | 6, table: Table, chain: string): Promise<void> {
-  if (!(await chainExists(x, f, table, chain))) await ipt(x, f, ['-t', table, '-N', chain]);
-}
-
-export async function ruleExists(x: Iptables, f: 4 | 6, table: Table, chain: string, rule: string[]): Promise<boolean> {
-  return (await x.run(f, ['-t', table, '-C', chain, ...rule])).code === 0;
-}
-
-export async function appendUnique(x: Iptables, f: 4 | 6, table: Table, chain: string, rule: string[]): Promise<void> {
-  if (!(await ruleExists(x, f, table, chain, rule))) await ipt(x, f, ['-t', table, '-A', chain, ...rule]);
-}
-
-export async function insertUnique(x: Iptables, f: 4 | 6, table: Table, chain: string, rule: string[]): Promise<void> {
-  if (!(await ruleExists(x, f, table, chain, rule))) await ipt(x, f, ['-t', table, '-I', chain, '1', ...rule]);
-}
-
-/** Deletes every copy of a rule; a missing rule or chain is fine. */
-export async function deleteRule(x: Iptables, f: 4 | 6, table: Table, chain: string, rule: string[]): Promise<void> {
-  while (await ruleExists(x, f, table, chain, rule)) await ipt(x, f, ['-t', table, '-D', chain, ...rule]);
-}
-
-/** Flushes and deletes a chain; a missing one is fine. */
-export async function deleteChain(x: Iptables, f: 4 | 6, table: Table, chain: string): Promise<void> {
-  if (!(await chainExists(x, f, table, chain))) return;
-  await ipt(x, f, ['-t', table, '-F', chain]);
-  await ipt(x, f, ['-t', table, '-X', chain]);
-}
-
-/** The rules of a chain as `-S` prints them, without the -N/-P line. */
-export async function listRules(x: Iptables, f: 4 | 6, table: Table, chain: string): Promise<string[]> {
-  const r = await x.run(f, ['-t', table, '-S', chain]);
-  if (r.code !== 0) return [];
-  return r.stdout.split('\n').filter((l) => l.startsWith('-A '));
-}
-
-/** Removes every rule of `chain` that jumps to `target` (found by listing, so no rule text is needed). */
-export async function deleteJumpsTo(x: Iptables, f: 4 | 6, table: Table, chain: string, target: string): Promise<void> {
-  for (const line of await listRules(x, f, table, chain)) {
-    const args = splitRule(line);
-    const j = args.indexOf('-j');
-    if (j >= 0 && args[j + 1] === target) await x.run(f, ['-t', table, '-D', ...args.slice(1)]);
-  }
-}
-
 /** Splits an `iptables -S` line into arguments, honouring double quotes. */
 export function splitRule(line: string): string[] {
   const out: string[] = [];
@@ -105,3 +58,42 @@ export function splitRule(line: string): string[] {
 
 /** One argument as iptables-save writes it: quoted when it has spaces or quotes. */
 export const quoteArg = (a: string): string => (/[\s"\\]/.test(a) ? `"${a.replace(/(["\\])/g, '\\$1')}"` : a);
+
+/** What `iptables -t <table> -S` says: chains and rule lines. */
+export interface Listing {
+  chains: Set<string>;
+  rules: string[];
+}
+
+export function parseListing(text: string): Listing {
+  const lines = text.split('\n');
+  return {
+    chains: new Set(lines.filter((l) => l.startsWith('-N ')).map((l) => l.slice(3).trim())),
+    rules: lines.filter((l) => l.startsWith('-A ')),
+  };
+}
+
+/** The table's listing, or undefined when this family has no such table or binary. */
+export async function listTable(x: Iptables, f: 4 | 6, table: Table): Promise<Listing | undefined> {
+  const r = await x.run(f, ['-t', table, '-S']);
+  return r.code === 0 ? parseListing(r.stdout) : undefined;
+}
+
+/** Rules anywhere in the table that jump to `chain`. */
+export const jumpsTo = (have: Listing, chain: string): string[] => have.rules.filter((l) => l.endsWith(` -j ${chain}`));
+
+/** Applies restore lines to one table in one exec (atomic: all or nothing). */
+export async function applyLines(x: Iptables, f: 4 | 6, table: Table, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const r = await x.restore(f, `*${table}\n${lines.join('\n')}\nCOMMIT\n`);
+  if (r.code !== 0) throw cniError(`${f === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
+}
+
+/** The restore lines that remove a chain and every jump to it, as far as they exist. */
+export function removeChainLines(have: Listing, chain: string): string[] {
+  const lines = jumpsTo(have, chain).map((l) => l.replace(/^-A /, '-D '));
+  if (have.chains.has(chain)) lines.push(`-F ${chain}`, `-X ${chain}`);
+  return lines;
+}
+
+export const ruleLine = (op: string, chain: string, args: string[]): string => `${op} ${chain} ${args.map(quoteArg).join(' ')}`;

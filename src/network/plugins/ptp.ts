@@ -86,7 +86,7 @@ export const ptp: Plugin = {
       if (c.ipMasq) {
         const chain = chainName(c.name, req.containerId);
         undo.push('masquerade teardown', () => teardownIpMasq(deps.iptables, chain, familiesOf(result.ips!.map((i) => i.address))));
-        for (const ip of result.ips) await setupIpMasq(deps.iptables, ip.address, chain, comment(c.name, req.containerId));
+        await setupIpMasq(deps.iptables, result.ips.map((i) => i.address), chain, comment(c.name, req.containerId));
       }
       if (dnsSet(c.dns)) result.dns = c.dns;
       const { cniVersion: _v, ...rest } = result;

@@ -1,12 +1,12 @@
 import type { CniResult } from '../../cni/result/types.js';
 import { parseCidr } from '../../rtnetlink/ip.js';
 import { cniError } from '../errors.js';
-import { ipt } from '../iptables.js';
-import { chainName } from '../ipmasq.js';
+import { applyLines, ipt, jumpsTo, listTable, parseListing, removeChainLines } from '../iptables.js';
+import { chainName, familiesOf } from '../ipmasq.js';
 import { fromV1 } from '../result.js';
 import { asV1, confVersion, type Plugin, type PluginDeps, type PluginRequest } from '../skel.js';
 import { loadPortmapConf, type PortmapConf } from './config.js';
-import { containerChainLines, entryRulesOf, parseListing, restoreText, sharedChainLines } from './rules.js';
+import { containerChainLines, sharedChainLines } from './rules.js';
 
 // portmap: host ports DNAT'ed to the container, in the reference's chains.
 // Per family it is one `iptables -S` and one `iptables-restore` (the reference
@@ -17,11 +17,7 @@ async function listNat(deps: PluginDeps, family: 4 | 6) {
   return parseListing(await ipt(deps.iptables, family, ['-t', 'nat', '-S']));
 }
 
-async function apply(deps: PluginDeps, family: 4 | 6, lines: string[]): Promise<void> {
-  if (lines.length === 0) return;
-  const r = await deps.iptables.restore(family, restoreText(lines));
-  if (r.code !== 0) throw cniError(`${family === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
-}
+const apply = (deps: PluginDeps, family: 4 | 6, lines: string[]): Promise<void> => applyLines(deps.iptables, family, 'nat', lines);
 
 async function forward(deps: PluginDeps, c: PortmapConf, containerId: string, family: 4 | 6): Promise<void> {
   const have = await listNat(deps, family);
@@ -30,13 +26,8 @@ async function forward(deps: PluginDeps, c: PortmapConf, containerId: string, fa
 }
 
 async function unforward(deps: PluginDeps, name: string, containerId: string, family: 4 | 6): Promise<void> {
-  const r = await deps.iptables.run(family, ['-t', 'nat', '-S']);
-  if (r.code !== 0) return; // no such table/binary for this family: nothing of ours there
-  const have = parseListing(r.stdout);
-  const chain = chainName(name, containerId, 'DN-');
-  const lines = entryRulesOf(have, chain).map((l) => l.replace(/^-A /, '-D '));
-  if (have.chains.has(chain)) lines.push(`-F ${chain}`, `-X ${chain}`);
-  await apply(deps, family, lines);
+  const have = await listTable(deps.iptables, family, 'nat');
+  if (have) await apply(deps, family, removeChainLines(have, chainName(name, containerId, 'DN-')));
 }
 
 /** Lets 127.0.0.1 be DNAT'ed across the interface that routes to the container (route_localnet), like the reference. */
@@ -72,8 +63,11 @@ export const portmap: Plugin = {
 
   async del(req: PluginRequest, deps: PluginDeps): Promise<void> {
     const name = String(req.conf.name ?? '');
+    const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf).catch(() => undefined) : undefined;
+    // both families unless the cached result says which (saves an ip6tables exec)
+    const families = prev?.ips?.length ? familiesOf(prev.ips.map((i) => i.address)) : ([4, 6] as const);
     const errors: string[] = [];
-    for (const f of [4, 6] as const) {
+    for (const f of families) {
       await unforward(deps, name, req.containerId, f).catch((e: Error) => errors.push(e.message));
     }
     if (errors.length) throw cniError(`could not teardown port forwarding: ${errors.join('; ')}`);
@@ -87,7 +81,7 @@ export const portmap: Plugin = {
     for (const f of [4, 6] as const) {
       if (!c.container[f]) continue;
       const have = await listNat(deps, f);
-      if (!have.chains.has(chain) || entryRulesOf(have, chain).length === 0) throw cniError(`portmap: chain ${chain} is missing or not reachable`);
+      if (!have.chains.has(chain) || jumpsTo(have, chain).length === 0) throw cniError(`portmap: chain ${chain} is missing or not reachable`);
     }
   },
 };

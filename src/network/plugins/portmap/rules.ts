@@ -1,6 +1,6 @@
 import { parseCidr } from '../../rtnetlink/ip.js';
 import { bigToIp, ipToBig } from '../host-local/range.js';
-import { quoteArg } from '../iptables.js';
+import { jumpsTo, ruleLine as line, type Listing as NatListing } from '../iptables.js';
 import type { PortmapConf } from './config.js';
 
 // The reference portmap's nat layout as iptables-restore text: three shared
@@ -13,22 +13,7 @@ import type { PortmapConf } from './config.js';
 export const DNAT_CHAIN = 'CNI-HOSTPORT-DNAT';
 export const MASQ_CHAIN = 'CNI-HOSTPORT-MASQ';
 
-const line = (op: string, chain: string, args: string[]): string => `${op} ${chain} ${args.map(quoteArg).join(' ')}`;
 const markOf = (bit: number): string => `0x${(1 << bit >>> 0).toString(16)}/0x${(1 << bit >>> 0).toString(16)}`;
-
-/** What `iptables -t nat -S` says: chains and rule lines. */
-export interface NatListing {
-  chains: Set<string>;
-  rules: string[];
-}
-
-export function parseListing(text: string): NatListing {
-  const lines = text.split('\n');
-  return {
-    chains: new Set(lines.filter((l) => l.startsWith('-N ')).map((l) => l.slice(3).trim())),
-    rules: lines.filter((l) => l.startsWith('-A ')),
-  };
-}
 
 /** Shared chains and their fixed rules, as far as they are missing. Fixed rules are written exactly as -S prints them. */
 export function sharedChainLines(have: NatListing, c: PortmapConf): string[] {
@@ -60,7 +45,7 @@ const networkOf = (cidr: string): string => {
 export function containerChainLines(have: NatListing, c: PortmapConf, family: 4 | 6, chain: string, containerId: string): string[] {
   const cidr = c.container[family]!;
   const ip = parseCidr(cidr).address;
-  const out = [`:${chain} - [0:0]`, ...entryRulesOf(have, chain).map((l) => l.replace(/^-A /, '-D '))];
+  const out = [`:${chain} - [0:0]`, ...jumpsTo(have, chain).map((l) => l.replace(/^-A /, '-D '))];
   const comment = `dnat name: "${c.name}" id: "${containerId}"`.slice(0, 256);
   const byProto = new Map<string, string[]>();
   for (const m of c.mappings) byProto.set(m.protocol, [...(byProto.get(m.protocol) ?? []), String(m.hostPort)]);
@@ -82,9 +67,3 @@ export function containerChainLines(have: NatListing, c: PortmapConf, family: 4 
   return out;
 }
 
-/** Rules anywhere in the table that jump to `chain` (the entries to remove on DEL). */
-export function entryRulesOf(have: NatListing, chain: string): string[] {
-  return have.rules.filter((l) => l.endsWith(` -j ${chain}`));
-}
-
-export const restoreText = (lines: string[]): string => `*nat\n${lines.join('\n')}\nCOMMIT\n`;
