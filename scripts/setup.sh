@@ -18,6 +18,11 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# A system user for the rootless tests (tsrun run by a non-root user).
+if [[ $(id -u) -eq 0 ]] && ! id tsrun-rootless >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin tsrun-rootless
+fi
+
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -6,7 +6,7 @@ import { commands } from './commands/index.js';
 import { TsrunError, renderJsonLog, renderText } from '../errors.js';
 
 const globalFlags: FlagSpec[] = [
-  { name: 'root', value: true, help: 'state directory (default /run/tsrun)' },
+  { name: 'root', value: true, help: 'state directory (default /run/tsrun; $XDG_RUNTIME_DIR/tsrun for other users)' },
   { name: 'log', value: true, help: 'write errors and debug lines to this file' },
   { name: 'log-format', value: true, help: 'text or json' },
   { name: 'debug', help: 'verbose logging' },
@@ -24,8 +24,15 @@ function usage(): string {
   return lines.join('\n');
 }
 
+/** runc's choice: /run/tsrun for root; for other users their runtime dir, which they own. */
+function defaultRoot(): string {
+  const uid = process.getuid?.() ?? 0;
+  if (uid === 0) return '/run/tsrun';
+  return process.env.XDG_RUNTIME_DIR ? `${process.env.XDG_RUNTIME_DIR}/tsrun` : `/tmp/tsrun-${uid}`;
+}
+
 async function main(argv: string[]): Promise<number> {
-  let globals: GlobalOptions = { root: '/run/tsrun', logFormat: 'text', debug: false, systemdCgroup: false };
+  let globals: GlobalOptions = { root: defaultRoot(), logFormat: 'text', debug: false, systemdCgroup: false };
   try {
     // `--explain` alone means text; the parser wants a value.
     const parsed = parseFlags(argv.map((a) => (a === '--explain' ? '--explain=text' : a)), globalFlags, true);
@@ -38,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
       throw new TsrunError('BAD_INPUT', `--log-format: expected text or json, got "${format}"`);
     }
     globals = {
-      root: str(parsed, 'root') ?? '/run/tsrun',
+      root: str(parsed, 'root') ?? defaultRoot(),
       log: str(parsed, 'log'),
       logFormat: format,
       debug: bool(parsed, 'debug'),

@@ -101,6 +101,24 @@ function initFds(ctx: Context, id: string, consoleSocket: string | undefined): n
   return fds;
 }
 
+/** The container's cgroup, with its undo registered; none when rootless. */
+function setUpCgroup(ctx: Context, id: string, spec: Spec, pid: number, undo: Undo[]): Record<string, string> | undefined {
+  if (process.getuid?.() !== 0) {
+    // Rootless: cgroupfs is not ours to write (no delegation), so resources cannot be applied.
+    const asked = Object.keys(spec.linux?.resources ?? {}).some((k) => k !== 'devices');
+    if (asked) ctx.log.warn('linux.resources not applied: rootless tsrun has no cgroup of its own');
+    return undefined;
+  }
+  const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
+  cgroup.create(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
+  undo.push(() => cgroup.destroy());
+  for (const s of cgroup.skipped) ctx.log.warn(`${s.jsonPath} not applied: ${s.reason}`);
+  cgroup.join(pid);
+  const why = spec.linux?.cgroupsPath ? 'linux.cgroupsPath, linux.resources' : 'no linux.cgroupsPath: /tsrun/<id>; linux.resources';
+  emit('step', `cgroup ${Object.values(cgroup.paths)[0] ?? ''} (+${Object.keys(cgroup.paths).length - 1} hierarchies): created, resources written, pid ${pid} joined`, 'ok', why);
+  return cgroup.paths;
+}
+
 export async function createContainer(ctx: Context, opts: CreateOptions): Promise<Created> {
   const id = checkId(opts.id);
   const undo: Undo[] = [];
@@ -178,13 +196,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       explain: ctx.explain,
     });
     await init.channel.expect('nsReady');
-    const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
-    cgroup.create(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
-    undo.push(() => cgroup.destroy());
-    for (const s of cgroup.skipped) ctx.log.warn(`${s.jsonPath} not applied: ${s.reason}`);
-    cgroup.join(init.pid);
-    emit('step', `cgroup ${Object.values(cgroup.paths)[0] ?? ''} (+${Object.keys(cgroup.paths).length - 1} hierarchies): created, resources written, pid ${init.pid} joined`, 'ok', spec.linux?.cgroupsPath ? 'linux.cgroupsPath, linux.resources' : 'no linux.cgroupsPath: /tsrun/<id>; linux.resources');
-    record.cgroupPaths = cgroup.paths;
+    record.cgroupPaths = setUpCgroup(ctx, id, spec, init.pid, undo);
     saveRecord(ctx.root, record);
     const state = ociState({ record, status: 'creating' });
     await runHooks('prestart', spec.hooks?.prestart, state);

@@ -2,6 +2,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { MS } from '../sys/constants.js';
+import { keptFlags } from './mount-options.js';
 import { wrap } from '../../errors.js';
 import { because } from '../../explain/events.js';
 
@@ -28,8 +29,8 @@ export function readonlyPaths(sys: Syscalls, paths: string[] | undefined): void 
     try {
       because(`linux.readonlyPaths[${i}]: ${p}`, () => {
         sys.mount(p, p, null, MS.BIND | MS.REC, null);
-        // Remounting a bind mount resets unlisted flags, so add the safe ones.
-        sys.mount(p, p, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | MS.NOSUID | MS.NODEV | MS.NOEXEC, null);
+        // Remounting a bind mount resets unlisted flags: keep the mount's own, add the safe ones.
+        sys.mount(p, p, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | MS.NOSUID | MS.NODEV | MS.NOEXEC | keptFlags(sys.statfsFlags(p)), null);
       });
     } catch (err) {
       throw wrap(err, `linux.readonlyPaths: ${p}`);
@@ -48,7 +49,7 @@ export function writeSysctls(sysctl: Record<string, string> | undefined): void {
 }
 
 export function remountRootReadonly(sys: Syscalls): void {
-  sys.mount(null, '/', null, MS.BIND | MS.REMOUNT | MS.RDONLY, null);
+  sys.mount(null, '/', null, MS.BIND | MS.REMOUNT | MS.RDONLY | keptFlags(sys.statfsFlags('/')), null);
 }
 
 export function setNames(sys: Syscalls, spec: Spec): void {

@@ -47,6 +47,18 @@ export function parseMountOptions(options: string[] | undefined): ParsedOptions 
   return { flags, propagation, data: data.join(','), isBind: (flags & MS.BIND) !== 0, copyUp: options?.includes('tmpcopyup') ?? false };
 }
 
+/**
+ * The flags a bind remount must keep: in a user namespace the kernel locks
+ * nosuid/nodev/noexec/atime flags of the source mount, and a remount that
+ * drops them fails with EPERM. statfs reports them as ST_* (same bits, except
+ * ST_RELATIME).
+ */
+export function keptFlags(statfsFlags: number): number {
+  const ST_RELATIME = 4096;
+  const same = statfsFlags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME);
+  return same | (statfsFlags & ST_RELATIME ? MS.RELATIME : 0);
+}
+
 export function propagationFlag(name: string): number | undefined {
   return PROPAGATION[name];
 }

@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { Mount } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { MS } from '../sys/constants.js';
-import { parseMountOptions } from './mount-options.js';
+import { keptFlags, parseMountOptions } from './mount-options.js';
 import { secureJoin } from './secure-join.js';
 import { withCopyUp } from './copy-up.js';
 import { wrap } from '../../errors.js';
@@ -62,7 +62,10 @@ function bindMount(sys: Syscalls, bundle: string, m: Mount, dest: string, flags:
   sys.mount(source, dest, 'bind', bindFlags, data || null);
   // Bind mounts ignore other flags on the first call: apply them by remount.
   const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
-  if (rest) sys.mount(source, dest, null, MS.BIND | MS.REMOUNT | bindFlags | rest, null);
+  if (rest) {
+    const locked = keptFlags(sys.statfsFlags(dest)) & ~MS.RDONLY;
+    sys.mount(source, dest, null, MS.BIND | MS.REMOUNT | bindFlags | rest | locked, null);
+  }
 }
 
 interface HostHierarchy {

@@ -67,6 +67,7 @@ export class FakeSyscalls implements Syscalls {
   mknod(path: string, mode: number, dev: bigint): void { this.record('mknod', [path, mode, dev]); }
   mkfifo(path: string, mode: number): void { this.record('mkfifo', [path, mode]); }
   umask(mask: number): number { this.record('umask', [mask]); return 0o022; }
+  statfsFlags(path: string): number { this.record('statfsFlags', [path]); return 0; }
   sethostname(name: string): void { this.record('sethostname', [name]); }
   setdomainname(name: string): void { this.record('setdomainname', [name]); }
   prctl(option: number, arg2: number | bigint, arg3: number | bigint = 0, arg4 = 0, arg5 = 0): number {

@@ -25,6 +25,7 @@ const c = {
   mknod: libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
   mkfifo: libc.func('int mkfifo(const char *path, uint32_t mode)'),
   umask: libc.func('uint32_t umask(uint32_t mask)'),
+  statfs: libc.func('int statfs(const char *path, _Out_ uint8_t *buf)'),
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
   setdomainname: libc.func('int setdomainname(const char *name, size_t len)'),
   prctl: libc.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
@@ -145,6 +146,12 @@ export class KoffiSyscalls implements Syscalls {
   }
   umask(mask: number): number {
     return c.umask(mask);
+  }
+  statfsFlags(path: string): number {
+    // struct statfs on x86_64: eleven 8-byte fields before f_spare; f_flags is the 11th.
+    const buf = Buffer.alloc(120);
+    check(c.statfs(path, buf), 'statfs', () => q(path));
+    return Number(buf.readBigUInt64LE(80));
   }
   sethostname(name: string): void {
     check(c.sethostname(name, Buffer.byteLength(name)), 'sethostname', () => q(name));

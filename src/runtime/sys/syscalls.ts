@@ -26,6 +26,8 @@ export interface Syscalls {
   mknod(path: string, mode: number, dev: bigint): void;
   mkfifo(path: string, mode: number): void;
   umask(mask: number): number;
+  /** statfs(2)'s f_flags (ST_RDONLY, ST_NOSUID, …) of the mount holding `path` */
+  statfsFlags(path: string): number;
 
   // names
   sethostname(name: string): void;
