@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CniClient } from '../../src/network/cni/api.js';
 import { confListFromBytes } from '../../src/network/cni/conf.js';
 import { RealPluginExec } from '../../src/network/cni/exec.js';
+import { gcNetworkList } from '../../src/network/cni/maintenance.js';
 import { chainName } from '../../src/network/plugins/ipmasq.js';
 import { InProcessPluginExec } from '../../src/network/plugins/in-process-exec.js';
 import { cleanup, isRoot, ok, ping, sh } from '../helpers/netns.js';
@@ -57,7 +58,7 @@ afterAll(() => {
   if (!isRoot) return;
   cleanup({ netns: NS, links: [BR] });
   for (const l of natLines('tsp6-b')) ok('sh', ['-c', `iptables -t nat ${l.replace(/^-A /, '-D ')}`]);
-  for (const c of [chainName('tsp6-bm', 'tsp6-bc1'), chainName('tsp6-bm', 'tsp6-bgone')]) ok('sh', ['-c', `iptables -t nat -F ${c} && iptables -t nat -X ${c}`]);
+  for (const c of [chainName('tsp6-bm', 'tsp6-bc1'), chainName('tsp6-bm', 'tsp6-bgone'), chainName('tsp6-bg', 'tsp6-bc1'), chainName('tsp6-bg', 'tsp6-bgstale')]) ok('sh', ['-c', `iptables -t nat -F ${c} && iptables -t nat -X ${c}`]);
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -126,6 +127,24 @@ describe.skipIf(!isRoot)('bridge: nothing leaks', () => {
     expect(readdirSync(join(tmp, 'ipam', l.name)).filter((f) => /^\d/.test(f))).toEqual([]);
     expect(sh('ip', ['-o', 'link', 'show', 'master', BR]).trim()).toBe('');
     sh('ip', ['netns', 'add', NS[1]!]);
+  });
+
+  it('GC (1.1.0) finds a stale attachment the cache forgot: releases its IP and masquerade chain, keeps the valid one', async () => {
+    const l = list('tsp6-bg', { isGateway: true, ipMasq: true, ipam: { subnet: '10.246.9.0/24' } }, '1.1.0');
+    const stale = rt(NS[1]!, 'tsp6-bgstale');
+    ok('ip', ['link', 'del', BR]);
+    await ours().addNetworkList(l, rt());
+    await ours().addNetworkList(l, stale);
+    sh('ip', ['netns', 'del', NS[1]!]);
+    rmSync(join(tmp, 'cache-ts'), { recursive: true, force: true }); // the runtime lost its cache
+    await gcNetworkList(ours(), l, [{ containerID: 'tsp6-bc1', ifname: 'eth0' }]);
+    expect(natLines(chainName(l.name, stale.containerId))).toEqual([]);
+    expect(natLines(chainName(l.name, 'tsp6-bc1'))).toHaveLength(4);
+    expect(readdirSync(join(tmp, 'ipam', l.name)).filter((f) => /^\d/.test(f))).toEqual(['10.246.9.2']);
+    sh('ip', ['netns', 'add', NS[1]!]);
+    await ours().delNetworkList(l, rt());
+    expect(natLines(chainName(l.name, 'tsp6-bc1'))).toEqual([]);
+    ok('ip', ['link', 'del', BR]);
   });
 
   it('a failure midway (a route IPAM cannot install) removes the veth and releases the IP', async () => {

@@ -21,14 +21,15 @@ function world() {
   const ipamCalls: string[] = [];
   const sysctls: string[] = [];
   const hl = hostLocal(() => store);
+  let names = 1;
   const deps: PluginDeps = {
     sys: new FakeSyscalls(), netlink, iptables,
     sysctl: (ns, k, v) => void sysctls.push(`${ns ?? 'host'} ${k}=${v}`),
     ipam: async (_type, req) => {
       ipamCalls.push(req.command);
-      return req.command === 'ADD' ? hl.add(req, deps) : hl.del(req, deps);
+      return req.command === 'ADD' ? hl.add(req, deps) : req.command === 'GC' ? hl.gc!(req, deps) : hl.del(req, deps);
     },
-    random: () => Buffer.from([0xab, 0xcd, 0xef, 0x01]),
+    random: () => Buffer.from([0xab, 0xcd, 0xef, names++]),
   };
   return { netlink, iptables, store, ipamCalls, sysctls, deps };
 }
@@ -100,6 +101,19 @@ describe('bridge plugin on fakes', () => {
     v.netlink.open().addVeth('tsp6br0u', { name: 'x' });
     await expect(bridge.add(req({}), v.deps)).rejects.toThrow(/"tsp6br0u" already exists but is not a bridge/);
     await expect(bridge.add(req({ hairpinMode: true, promiscMode: true }), v.deps)).rejects.toThrow(/cannot set hairpin mode and promiscuous mode/);
+  });
+});
+
+describe('bridge GC (spec 1.1)', () => {
+  it('releases IPs and masquerade chains of containers not in valid-attachments', async () => {
+    const w = world();
+    await bridge.add(req({ ipMasq: true }), w.deps);
+    await bridge.add({ ...req({ ipMasq: true, ipam: { type: 'host-local', subnet: '10.246.10.0/24' } }), containerId: 'c2', ifName: 'eth1' }, w.deps);
+    const gcReq = req({ ipMasq: true, 'cni.dev/valid-attachments': [{ containerID: 'c2', ifname: 'eth1' }] }, 'GC');
+    await bridge.gc!(gcReq, w.deps);
+    expect(w.iptables.rules(4, 'nat', chainName('tsp6-u', 'c1'))).toBeUndefined();
+    expect(w.iptables.rules(4, 'nat', chainName('tsp6-u', 'c2'))).toHaveLength(2);
+    expect(w.store.all().map((a) => a.id)).toEqual(['c2']);
   });
 });
 

@@ -63,6 +63,15 @@ describe('portmap on fakes', () => {
     expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')).toEqual([]);
   });
 
+  it('GC drops the DNAT chains of containers that are not valid any more', async () => {
+    const w = world();
+    await portmap.add(req('ADD'), w.deps);
+    await portmap.add({ ...req('ADD'), containerId: 'c2' }, w.deps);
+    await portmap.gc!({ ...req('GC'), conf: { cniVersion: '1.1.0', name: 'tsp6-pmu', type: 'portmap', 'cni.dev/valid-attachments': [{ containerID: 'c2', ifname: 'eth0' }] } }, w.deps);
+    expect(w.iptables.rules(4, 'nat', chainName('tsp6-pmu', 'c1', 'DN-'))).toBeUndefined();
+    expect(w.iptables.rules(4, 'nat', chainName('tsp6-pmu', 'c2', 'DN-'))).toHaveLength(6);
+  });
+
   it('a failed restore leaves no container chain behind', async () => {
     const w = world();
     w.iptables.failWhen = '--to-destination 10.246.15.2:53';

@@ -9,6 +9,7 @@ import { configureIface, delLinkByName, setupVeth } from './link.js';
 import { isNetnsGone, openIn } from './netns.js';
 import { asV1, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
 import { Undo } from './undo.js';
+import { idsWithRules, sweep, validContainers } from './gc.js';
 
 // bridge: a Linux bridge on the host (created or reused), a veth pair from it
 // into the container, addresses from IPAM, optionally the gateway address on
@@ -118,7 +119,7 @@ export const bridge: Plugin = {
       const { cniVersion: _v, ...rest } = result;
       return finish(rest, req.conf);
     } catch (err) {
-      return undo.run(err);
+      return await undo.run(err); // await: the finally below closes the sockets the undo steps use
     } finally {
       host.close();
       cont.close();
@@ -146,6 +147,16 @@ export const bridge: Plugin = {
       const known = [...addrs, ...(prev?.ips ?? []).map((i) => i.address)];
       await teardownIpMasq(deps.iptables, chainName(c.name, req.containerId), known.length ? familiesOf(known) : [4, 6]);
     }
+  },
+
+  /** Spec 1.1 GC: IPAM drops stale allocations; stale masquerade chains go by their comments. */
+  async gc(req: PluginRequest, deps: PluginDeps): Promise<void> {
+    const c = loadBridgeConf(req.conf);
+    if (c.ipamType) await deps.ipam(c.ipamType, req);
+    if (!c.ipMasq) return;
+    const stale = await idsWithRules(deps.iptables, c.name, '');
+    const errors = await sweep(stale, validContainers(req), (id, f) => teardownIpMasq(deps.iptables, chainName(c.name, id), [f]));
+    if (errors.length) throw cniError(`gc: ${errors.join('; ')}`);
   },
 
   async check(req: PluginRequest, deps: PluginDeps): Promise<void> {

@@ -10,6 +10,7 @@ import { configureIface, delLinkByName, setupVeth } from './link.js';
 import { isNetnsGone, openIn } from './netns.js';
 import { asV1, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
 import { Undo } from './undo.js';
+import { idsWithRules, sweep, validContainers } from './gc.js';
 import type { Dns } from '../cni/result/types.js';
 
 // ptp: a veth pair routed instead of bridged. The container keeps its /24 (or
@@ -92,7 +93,7 @@ export const ptp: Plugin = {
       const { cniVersion: _v, ...rest } = result;
       return finish(rest, req.conf);
     } catch (err) {
-      return undo.run(err);
+      return await undo.run(err); // await: the finally below closes the sockets the undo steps use
     } finally {
       host?.close();
       cont?.close();
@@ -120,6 +121,16 @@ export const ptp: Plugin = {
       const known = [...addrs, ...(prev?.ips ?? []).map((i) => i.address)];
       await teardownIpMasq(deps.iptables, chainName(c.name, req.containerId), known.length ? familiesOf(known) : [4, 6]);
     }
+  },
+
+  /** Spec 1.1 GC: IPAM drops stale allocations; stale masquerade chains go by their comments. */
+  async gc(req: PluginRequest, deps: PluginDeps): Promise<void> {
+    const c = loadPtpConf(req.conf);
+    if (c.ipamType) await deps.ipam(c.ipamType, req);
+    if (!c.ipMasq) return;
+    const stale = await idsWithRules(deps.iptables, c.name, '');
+    const errors = await sweep(stale, validContainers(req), (id, f) => teardownIpMasq(deps.iptables, chainName(c.name, id), [f]));
+    if (errors.length) throw cniError(`gc: ${errors.join('; ')}`);
   },
 
   async check(req: PluginRequest, deps: PluginDeps): Promise<void> {

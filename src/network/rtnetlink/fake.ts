@@ -64,11 +64,14 @@ const fail = (what: string, errno: string): never => {
 };
 
 class FakeNetlink implements Netlink {
+  private closed = false;
   constructor(
     private readonly world: FakeNetlinkOpener,
     private readonly path: string,
   ) {}
+  /** Like a closed socket: any use after close() is EBADF. */
   private get ns(): FakeNamespace {
+    if (this.closed) fail('use after close', 'EBADF');
     return this.world.ns(this.path);
   }
   private op(name: string, arg: unknown): void {
@@ -203,5 +206,7 @@ class FakeNetlink implements Netlink {
     if (i < 0) fail(`delete route ${r.dst}`, 'ESRCH');
     this.ns.routes.splice(i, 1);
   }
-  close(): void {}
+  close(): void {
+    this.closed = true;
+  }
 }

@@ -7,6 +7,7 @@ import { fromV1 } from '../result.js';
 import { asV1, confVersion, type Plugin, type PluginDeps, type PluginRequest } from '../skel.js';
 import { loadPortmapConf, type PortmapConf } from './config.js';
 import { containerChainLines, sharedChainLines } from './rules.js';
+import { idsWithRules, sweep, validContainers } from '../gc.js';
 
 // portmap: host ports DNAT'ed to the container, in the reference's chains.
 // Per family it is one `iptables -S` and one `iptables-restore` (the reference
@@ -71,6 +72,14 @@ export const portmap: Plugin = {
       await unforward(deps, name, req.containerId, f).catch((e: Error) => errors.push(e.message));
     }
     if (errors.length) throw cniError(`could not teardown port forwarding: ${errors.join('; ')}`);
+  },
+
+  /** Spec 1.1 GC: DNAT chains of containers no longer valid, found by their entry comments. */
+  async gc(req: PluginRequest, deps: PluginDeps): Promise<void> {
+    const name = String(req.conf.name ?? '');
+    const stale = await idsWithRules(deps.iptables, name, 'dnat ');
+    const errors = await sweep(stale, validContainers(req), (id, f) => unforward(deps, name, id, f));
+    if (errors.length) throw cniError(`gc: ${errors.join('; ')}`);
   },
 
   async check(req: PluginRequest, deps: PluginDeps): Promise<void> {
