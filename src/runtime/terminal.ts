@@ -58,8 +58,13 @@ export function connectConsoleSocket(sys: Syscalls, socketPath: string): number 
   return sock;
 }
 
-/** Makes the pty, hands the master to the console socket, and becomes its session. */
-export function setupTerminal(sys: Syscalls, sock: number, size?: { height: number; width: number }): void {
+/**
+ * Makes the pty, hands the master to the console socket, and becomes its session.
+ * `bindConsole`: only the container's own process gets /dev/console; an exec
+ * must not change the container's mounts (a bind to its pty would outlive it,
+ * and the next exec's bind onto that dead node fails with ENOENT).
+ */
+export function setupTerminal(sys: Syscalls, sock: number, size?: { height: number; width: number }, bindConsole = true): void {
   const pty = openPty(sys, size);
   try {
     sys.sendmsgFds(sock, Buffer.from('/dev/ptmx'), [pty.master]);
@@ -67,19 +72,20 @@ export function setupTerminal(sys: Syscalls, sock: number, size?: { height: numb
     sys.close(sock);
     sys.close(pty.master);
   }
-  useSlaveAsStdio(sys, pty.slavePath);
+  useSlaveAsStdio(sys, pty.slavePath, bindConsole);
 }
 
 /**
  * New session, the slave as controlling terminal and as fds 0–2, and
  * /dev/console bound to it (inside the container's /dev, never the host's).
  */
-export function useSlaveAsStdio(sys: Syscalls, slavePath: string): void {
+export function useSlaveAsStdio(sys: Syscalls, slavePath: string, bindConsole = true): void {
   sys.setsid();
   const slave = sys.open(slavePath, O.RDWR | O.CLOEXEC);
   sys.ioctl(slave, TIOC.SCTTY, 0);
   for (const fd of [0, 1, 2]) sys.dup3(slave, fd, 0);
   sys.close(slave);
+  if (!bindConsole) return;
   if (existsSync('/dev') && !existsSync('/dev/console')) closeSync(openSync('/dev/console', 'a', 0o600));
   if (existsSync('/dev/console')) sys.mount(slavePath, '/dev/console', null, MS.BIND, null);
 }

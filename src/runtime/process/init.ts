@@ -123,7 +123,7 @@ export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): string
   ch.send({ type: 'nsReady' });
   ch.expect('continue');
   enterNamespaces(sys, ns, ['cgroup', 'mount']);
-  if (consoleSock >= 0) setupTerminal(sys, consoleSock, spec.process?.consoleSize);
+  if (consoleSock >= 0) because('process.terminal: a pty for the exec (the container\'s /dev/console is left alone)', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize, false));
   const proc = spec.process!;
   checkCwd(proc.cwd);
   const binary = lookPath(proc.args[0]!, proc.env, execer(proc));
