@@ -45,6 +45,15 @@ export async function configureIface(deps: PluginDeps, nl: Netlink, netns: strin
     if (ip.interface === undefined) continue;
     if (result.interfaces?.[ip.interface]?.name !== ifName) throw cniError(`failed to add IP addr ${ip.address} to "${ifName}": invalid interface index`);
     const f = familyOf(ip.address.split('/')[0]!);
+    if (f === 6 && !ipv6Enabled && noDad) {
+      // hairpin/promisc echo neighbour solicitations back: DAD would fail (the reference turns it off by sysctl)
+      try {
+        deps.sysctl(netns, `net.ipv6.conf.${ifName}.enhanced_dad`, '0');
+      } catch {
+        // older kernels have no enhanced_dad
+      }
+      deps.sysctl(netns, `net.ipv6.conf.${ifName}.accept_dad`, '0');
+    }
     if (f === 6 && !ipv6Enabled) {
       for (const dev of ['lo', ifName]) {
         try {
@@ -56,7 +65,7 @@ export async function configureIface(deps: PluginDeps, nl: Netlink, netns: strin
       ipv6Enabled = true;
     }
     try {
-      nl.addAddr(link.index, ip.address, { noDad: f === 6 && noDad });
+      nl.addAddr(link.index, ip.address);
     } catch (err) {
       throw cniError(`failed to add IP addr ${ip.address} to "${ifName}": ${(err as Error).message}`);
     }

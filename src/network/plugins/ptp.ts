@@ -81,7 +81,7 @@ export const ptp: Plugin = {
       for (const ip of result.ips) {
         const a = parseCidr(ip.address);
         const bits = a.family === 4 ? 32 : 128;
-        host.addAddr(veth.host.index, `${ip.gateway}/${bits}`, { noDad: a.family === 6 });
+        host.addAddr(veth.host.index, `${ip.gateway}/${bits}`);
         host.addRoute({ dst: `${a.address}/${bits}`, oif: veth.host.index, scope: RT_SCOPE.HOST });
       }
       if (c.ipMasq) {
