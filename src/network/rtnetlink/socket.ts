@@ -1,7 +1,7 @@
 import { errnoName, errnoText } from '../../runtime/sys/errno.js';
 import type { Syscalls } from '../../runtime/sys/syscalls.js';
-import { AF, NETLINK_EXT_ACK, NETLINK_ROUTE, NLM_F, NLMSG, NLMSGERR_ATTR_MSG, RTM, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from './constants.js';
-import { attrString, decodeAttrs, decodeMessages, encodeMessage, ifaddrmsg, ifinfomsg, rtmsg } from './codec.js';
+import { AF, IFLA, NETLINK_EXT_ACK, NETLINK_ROUTE, NLM_F, NLMSG, NLMSGERR_ATTR_MSG, RTM, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from './constants.js';
+import { attrString, decodeAttrs, decodeMessages, encodeMessage, ifaddrmsg, ifinfomsg, rtmsg, str } from './codec.js';
 import * as m from './messages.js';
 import { inNetns, openNetns } from './netns-switch.js';
 import { NetlinkError, type AddrInfo, type LinkInfo, type Netlink, type NetlinkOpener, type RouteInfo, type RouteSpec, type VethPeer } from './netlink.js';
@@ -54,11 +54,20 @@ export class SocketNetlink implements Netlink {
   links(): LinkInfo[] {
     return this.dump(RTM.GETLINK, ifinfomsg(AF.UNSPEC, 0)).map(m.parseLink);
   }
+  /** One link by name or index: a single GETLINK, not a dump (hosts can have thousands of veths). */
   linkByName(name: string): LinkInfo | undefined {
-    return this.links().find((l) => l.name === name);
+    return this.getLink({ header: ifinfomsg(AF.UNSPEC, 0), attrs: [str(IFLA.IFNAME, name)] }, `get link "${name}"`);
   }
   linkByIndex(index: number): LinkInfo | undefined {
-    return this.links().find((l) => l.index === index);
+    return this.getLink({ header: ifinfomsg(AF.UNSPEC, index), attrs: [] }, `get link ${index}`);
+  }
+  private getLink(body: m.Body, what: string): LinkInfo | undefined {
+    try {
+      return this.exchange(RTM.GETLINK, NLM_F.REQUEST, body, what).map(m.parseLink)[0];
+    } catch (err) {
+      if (err instanceof NetlinkError && err.errnoCode === 'ENODEV') return undefined;
+      throw err;
+    }
   }
   addBridge(name: string, opts: { mtu?: number } = {}): LinkInfo {
     this.request(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL, m.newBridge(name, opts.mtu), `add bridge "${name}"`);
