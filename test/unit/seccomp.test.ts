@@ -97,3 +97,11 @@ describe('seccomp load', () => {
     expect(lib.calls.at(-1)).toBe('release');
   });
 });
+
+describe('seccomp in config.json', () => {
+  it('accepts "args": null like runc (podman\'s profile has it)', async () => {
+    const { parseSpec } = await import('../../src/spec/load.js');
+    const spec = parseSpec({ ociVersion: '1.2.0', root: { path: 'rootfs' }, linux: { seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: null }] } } }, 'config.json');
+    expect(planSeccomp(spec.linux!.seccomp!).rules).toEqual([{ name: 'mkdir', action: (ACT.ERRNO | 1) >>> 0, args: [] }]);
+  });
+});

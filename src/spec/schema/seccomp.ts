@@ -24,7 +24,8 @@ const syscallSchema = z.looseObject({
   names: z.array(z.string()).min(1, { error: 'expected a non-empty array' }),
   action: actionSchema,
   errnoRet: uint32.optional(),
-  args: z.array(argSchema).optional(),
+  // runc accepts null here, and podman's own profile has it.
+  args: z.array(argSchema).nullish().transform((a) => a ?? undefined),
 });
 
 export const seccompSchema = z.looseObject({
