@@ -1,6 +1,6 @@
 import { parseCidr } from '../rtnetlink/ip.js';
 import type { LinkInfo, Netlink } from '../rtnetlink/netlink.js';
-import { bigToIp, ipToBig } from './host-local/range.js';
+import { bigToIp, networkBig } from './host-local/range.js';
 import type { CniResult, Result100 } from '../cni/result/types.js';
 import { dnsSet, loadBridgeConf, type BridgeConf } from './bridge-config.js';
 import { cniError } from './errors.js';
@@ -43,11 +43,7 @@ function calcGateways(result: Result100, c: BridgeConf): string[] {
   for (const ip of result.ips ?? []) {
     const a = parseCidr(ip.address);
     ip.interface = 2;
-    if (!ip.gateway && c.isGateway) {
-      const bitsN = a.family === 4 ? 32 : 128;
-      const net = (ipToBig(a.address) >> BigInt(bitsN - a.prefixLen)) << BigInt(bitsN - a.prefixLen);
-      ip.gateway = bigToIp(net + 1n, a.family);
-    }
+    if (!ip.gateway && c.isGateway) ip.gateway = bigToIp(networkBig(ip.address) + 1n, a.family);
     if (c.isDefaultGateway && !defaultDone.has(a.family)) {
       const dst = a.family === 4 ? '0.0.0.0/0' : '::/0';
       if (!(result.routes ?? []).some((r) => r.gw && r.dst === dst)) (result.routes ??= []).push({ dst, gw: ip.gateway });

@@ -2,7 +2,7 @@ import { RT_SCOPE } from '../rtnetlink/constants.js';
 import { parseCidr } from '../rtnetlink/ip.js';
 import type { Netlink } from '../rtnetlink/netlink.js';
 import type { CniResult, Result100 } from '../cni/result/types.js';
-import { bigToIp, ipToBig } from './host-local/range.js';
+import { networkOf } from './host-local/range.js';
 import { dnsSet } from './bridge-config.js';
 import { cniError } from './errors.js';
 import { chainName, comment, familiesOf, setupIpMasq, teardownIpMasq } from './ipmasq.js';
@@ -30,13 +30,6 @@ function loadPtpConf(raw: Record<string, unknown>): PtpConf {
   if (!ipamType) throw cniError('IPAM config missing \'type\' key');
   return { name: String(raw.name ?? ''), ipMasq: raw.ipMasq === true, mtu: typeof raw.mtu === 'number' && raw.mtu > 0 ? raw.mtu : undefined, ipamType, dns: raw.dns as Dns | undefined };
 }
-
-const networkOf = (cidr: string): string => {
-  const c = parseCidr(cidr);
-  const b = c.family === 4 ? 32 : 128;
-  const n = (ipToBig(c.address) >> BigInt(b - c.prefixLen)) << BigInt(b - c.prefixLen);
-  return `${bigToIp(n, c.family)}/${c.prefixLen}`;
-};
 
 /** Swaps the connected subnet route for "gw/32 scope link" plus "subnet via gw", so all traffic ARPs for the gateway. */
 function routeViaGateway(cont: Netlink, ifIndex: number, result: Result100): void {

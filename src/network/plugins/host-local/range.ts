@@ -94,3 +94,15 @@ export function rangesOverlap(a: Range, b: Range): boolean {
 }
 
 export const describeRange = (r: Range): string => `${bigToIp(r.start, r.family)}-${bigToIp(r.end, r.family)}`;
+
+/** The network address of a CIDR as a BigInt ("10.0.0.7/24" → 10.0.0.0). */
+export function networkBig(cidr: string): bigint {
+  const a = parseCidr(cidr);
+  return ipToBig(a.address) & mask(a.prefixLen, a.family);
+}
+
+/** "10.0.0.7/24" → "10.0.0.0/24". */
+export function networkOf(cidr: string): string {
+  const a = parseCidr(cidr);
+  return `${bigToIp(networkBig(cidr), a.family)}/${a.prefixLen}`;
+}

@@ -1,5 +1,5 @@
 import { parseCidr } from '../../rtnetlink/ip.js';
-import { bigToIp, ipToBig } from '../host-local/range.js';
+import { networkOf } from '../host-local/range.js';
 import { jumpsTo, ruleLine as line, type Listing as NatListing } from '../iptables.js';
 import type { PortmapConf } from './config.js';
 
@@ -34,12 +34,6 @@ export function sharedChainLines(have: NatListing, c: PortmapConf): string[] {
   ensure(DNAT_CHAIN, [], [{ chain: 'PREROUTING', rule: local }, { chain: 'OUTPUT', rule: local }]);
   return out;
 }
-
-const networkOf = (cidr: string): string => {
-  const a = parseCidr(cidr);
-  const b = a.family === 4 ? 32 : 128;
-  return `${bigToIp((ipToBig(a.address) >> BigInt(b - a.prefixLen)) << BigInt(b - a.prefixLen), a.family)}/${a.prefixLen}`;
-};
 
 /** The container's chain (created or flushed by ":"), its rules, and its entry rules (old ones removed first). */
 export function containerChainLines(have: NatListing, c: PortmapConf, family: 4 | 6, chain: string, containerId: string): string[] {
