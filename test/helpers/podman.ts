@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, ROOTFS } from './bundle.js';
@@ -206,4 +206,28 @@ export function cgroupsOf(id: string): string[] {
     }
   }
   return found;
+}
+
+/** podman's cgroupfs parents (libpod_parent, with conmon's cgroup in it) on every hierarchy. */
+export function podmanParentCgroups(): string[] {
+  const roots = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h));
+  return roots.map((r) => join(r, 'libpod_parent')).filter((d) => existsSync(d));
+}
+
+/**
+ * Removes podman's parent cgroups that did not exist before the test (podman never
+ * does). rmdir of a cgroup that still has processes or children fails: never forced.
+ */
+export function removeNewParentCgroups(existedBefore: string[]): string[] {
+  const left: string[] = [];
+  for (const dir of podmanParentCgroups().filter((d) => !existedBefore.includes(d))) {
+    for (const d of [join(dir, 'conmon'), dir]) {
+      try {
+        if (existsSync(d)) rmdirSync(d);
+      } catch {
+        left.push(d);
+      }
+    }
+  }
+  return left;
 }

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot } from '../helpers/bundle.js';
 import { nodeIdentity } from '../helpers/leak-check.js';
-import { IMAGE, PodmanEnv, cgroupsOf, havePodman, iptablesDump, netnsNames, processesMentioning } from '../helpers/podman.js';
+import { IMAGE, PodmanEnv, cgroupsOf, havePodman, iptablesDump, netnsNames, podmanParentCgroups, processesMentioning, removeNewParentCgroups } from '../helpers/podman.js';
 
 // Podman 4.3 + conmon driving tsrun (issue 7's "Must show"). The control run is
 // the same file with runc: TSRUN_PODMAN_RUNTIME=runc npx vitest run test/integration/podman.test.ts
@@ -20,7 +20,7 @@ const missing = !isRoot ? 'needs root' : havePodman();
 
 let pm: PodmanEnv;
 const ids = new Set<string>();
-let before: { netns: string[]; iptables: string; devNull: string };
+let before: { netns: string[]; iptables: string; devNull: string; parentCgroups: string[] };
 
 /** `podman run --rm ARGS` in our env. */
 function run(args: string[], input?: string) {
@@ -95,7 +95,7 @@ async function inTerminal(session: string, args: string[], typed: string, until:
 
 describe.skipIf(missing !== undefined)(`podman with ${runtime} as its runtime${missing ? ` (skipped: ${missing})` : ''}`, () => {
   beforeAll(() => {
-    before = { netns: netnsNames(), iptables: iptablesDump(), devNull: nodeIdentity('/dev/null') };
+    before = { netns: netnsNames(), iptables: iptablesDump(), devNull: nodeIdentity('/dev/null'), parentCgroups: podmanParentCgroups() };
     pm = new PodmanEnv('p7', runtime, NET);
     pm.importImage();
   }, 120_000);
@@ -116,6 +116,9 @@ describe.skipIf(missing !== undefined)(`podman with ${runtime} as its runtime${m
     // the CNI bridge plugin never removes its bridge; it is ours (named for this file)
     spawnSync('ip', ['link', 'del', NET.bridge]);
     if (existsSync(`/sys/class/net/${NET.bridge}`)) throw new Error(`bridge ${NET.bridge} is still there`);
+    // podman (cgroupfs) makes /libpod_parent/conmon and never removes it; busy ones stay
+    const busy = removeNewParentCgroups(before.parentCgroups);
+    if (busy.length) console.warn(`podman's parent cgroups still in use (another podman running?): ${busy.join(', ')}`);
   }, 180_000);
 
   it('runs echo, returns exit code 42, passes -e, --workdir, --user, --hostname', () => {
