@@ -1,8 +1,9 @@
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DiskStore } from '../../src/network/plugins/host-local/disk-store.js';
 import { hostLocal } from '../../src/network/plugins/host-local/index.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
 import { realSyscalls } from '../../src/runtime/sys/index.js';
@@ -103,28 +104,51 @@ describe('host-local: one store shared with the reference', () => {
 });
 
 describe('host-local: allocation cost does not grow with the store', () => {
-  it('ADD+DEL at 10,000 allocations costs about what it costs at 10', async () => {
-    const c = conf(join(tmp, 'big'), { subnet: '10.246.0.0/16' }, '1.0.0', 'tsp6-hlbig');
-    const dir = join(tmp, 'big', 'tsp6-hlbig');
+  const big = join(tmp, 'big');
+  const fill = (net: string, n: number) => {
+    const dir = join(big, net);
     mkdirSync(dir, { recursive: true });
-    const fill = (from: number, to: number) => {
-      for (let i = from; i < to; i++) writeFileSync(join(dir, `10.246.${(i + 2) >> 8}.${(i + 2) & 255}`), `f${i}\r\neth0`);
-      writeFileSync(join(dir, 'last_reserved_ip.0'), `10.246.${(to + 1) >> 8}.${(to + 1) & 255}`);
-    };
-    const measure = async (n: number) => {
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) {
-        await ours('ADD', c, `m${i}`);
-        await ours('DEL', c, `m${i}`);
+    for (let i = 0; i < n; i++) writeFileSync(join(dir, `10.246.${(i + 2) >> 8}.${(i + 2) & 255}`), `f${i}\r\neth0`);
+    writeFileSync(join(dir, 'last_reserved_ip.0'), `10.246.${(n + 1) >> 8}.${(n + 1) & 255}`);
+  };
+
+  it('ADD and DEL at 10,000 allocations never list the directory (the index answers)', async () => {
+    fill('tsp6-hlscan', 10_000);
+    class NoScan extends DiskStore {
+      override all(): never {
+        throw new Error('scanned the store');
       }
-      return (performance.now() - t0) / n;
+    }
+    const sys = await realSyscalls();
+    const deps = { sys } as PluginDeps;
+    const plugin = hostLocal((c) => new NoScan(sys, c.dataDir, c.network));
+    const req = (command: 'ADD' | 'DEL'): PluginRequest => ({ command, containerId: 'ns1', netns: '', ifName: 'eth0', args: '', path: [], conf: conf(big, { subnet: '10.246.0.0/16' }, '1.0.0', 'tsp6-hlscan') });
+    expect(await plugin.add(req('ADD'), deps)).toMatchObject({ ips: [{ address: '10.246.39.18/16' }] });
+    await plugin.del(req('DEL'), deps);
+    expect(existsSync(join(big, 'tsp6-hlscan', '10.246.39.18'))).toBe(false);
+  });
+
+  it('ADD+DEL at 10,000 allocations costs about what it costs at 10 (medians, interleaved)', async () => {
+    fill('tsp6-hl10', 10);
+    fill('tsp6-hl10k', 10_000);
+    const c10 = conf(big, { subnet: '10.246.0.0/16' }, '1.0.0', 'tsp6-hl10');
+    const c10k = conf(big, { subnet: '10.246.0.0/16' }, '1.0.0', 'tsp6-hl10k');
+    const once = async (c: Conf, id: string) => {
+      const t0 = performance.now();
+      await ours('ADD', c, id);
+      await ours('DEL', c, id);
+      return performance.now() - t0;
     };
-    fill(0, 10);
-    await measure(20); // warm-up
-    const at10 = await measure(200);
-    fill(10, 10_000);
-    const at10k = await measure(200);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      a.push(await once(c10, `m${i}`));
+      b.push(await once(c10k, `m${i}`));
+    }
+    const median = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1]!;
+    const [at10, at10k] = [median(a.slice(20)), median(b.slice(20))];
     console.log(`host-local ADD+DEL: ${(at10 * 1000).toFixed(0)} µs at 10, ${(at10k * 1000).toFixed(0)} µs at 10,000 (${(at10k / at10).toFixed(2)}×)`);
-    expect(at10k / at10).toBeLessThan(1.5);
+    // loose on purpose (a shared, loaded machine); the reference measured 9× here
+    expect(at10k / at10).toBeLessThan(2.5);
   });
 });
