@@ -113,6 +113,18 @@ describe.skipIf(!isRoot)('bridge: tsrun in-process against the reference', () =>
   });
 });
 
+describe.skipIf(!isRoot)('bridge: IPAM that is not built in', () => {
+  it('in-process bridge execs the reference static IPAM from CNI_PATH', async () => {
+    const l = confListFromBytes(Buffer.from(JSON.stringify({ cniVersion: '1.0.0', name: 'tsp6-bs', plugins: [{ type: 'bridge', bridge: BR, ipam: { type: 'static', addresses: [{ address: '10.246.8.50/24' }] } }] })));
+    const r = await ours().addNetworkList(l, rt());
+    expect(r).toMatchObject({ ips: [{ address: '10.246.8.50/24', interface: 2 }] });
+    expect(sh('ip', ['-n', NS[0]!, '-o', '-4', 'addr', 'show', 'dev', 'eth0'])).toContain('10.246.8.50/24');
+    await ours().delNetworkList(l, rt());
+    expect(sh('ip', ['-n', NS[0]!, '-o', 'link']).includes('eth0')).toBe(false);
+    ok('ip', ['link', 'del', BR]);
+  });
+});
+
 describe.skipIf(!isRoot)('bridge: nothing leaks', () => {
   it('DEL after the netns is gone still releases the IP and the masquerade rules', async () => {
     const l = list('tsp6-bm', { isGateway: true, ipMasq: true, ipam: { subnet: '10.246.7.0/24' } });
