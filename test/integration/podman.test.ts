@@ -20,7 +20,7 @@ const missing = !isRoot ? 'needs root' : havePodman();
 
 let pm: PodmanEnv;
 const ids = new Set<string>();
-let before: { netns: string[]; iptables: string; devNull: string; parentCgroups: string[] };
+let before: { netns: string[]; devNull: string; parentCgroups: string[] };
 
 /** `podman run --rm ARGS` in our env. */
 function run(args: string[], input?: string) {
@@ -95,7 +95,7 @@ async function inTerminal(session: string, args: string[], typed: string, until:
 
 describe.skipIf(missing !== undefined)(`podman with ${runtime} as its runtime${missing ? ` (skipped: ${missing})` : ''}`, () => {
   beforeAll(() => {
-    before = { netns: netnsNames(), iptables: iptablesDump(), devNull: nodeIdentity('/dev/null'), parentCgroups: podmanParentCgroups() };
+    before = { netns: netnsNames(), devNull: nodeIdentity('/dev/null'), parentCgroups: podmanParentCgroups() };
     pm = new PodmanEnv('p7', runtime, NET);
     pm.importImage();
   }, 120_000);
@@ -130,9 +130,10 @@ describe.skipIf(missing !== undefined)(`podman with ${runtime} as its runtime${m
     expect(expectRun(['--hostname', 'tspod-host', IMAGE, 'hostname'], 0).stdout).toBe('tspod-host\n');
   });
 
-  it('--read-only: / is read-only, podman\'s tmpfs on /tmp and /run are writable', () => {
-    const r = expectRun(['--read-only', IMAGE, 'sh', '-c', 'touch /x 2>/dev/null && echo wrote-root; touch /tmp/t /run/r && echo tmpfs-ok; grep " / " /proc/mounts | cut -d" " -f4 | cut -d, -f1'], 0);
-    expect(r.stdout).toBe('tmpfs-ok\nro\n');
+  it('--read-only: / is read-only, podman\'s tmpfs (tmpcopyup) on /tmp, /run and a --tmpfs dir are writable and keep the image\'s files', () => {
+    const script = 'touch /x 2>/dev/null && echo wrote-root; touch /tmp/t /run/r /var/www/new && echo tmpfs-ok; cat /var/www/index.html; grep -E " / | /var/www " /proc/mounts | cut -d" " -f2-4 | cut -d, -f1';
+    const r = expectRun(['--read-only', '--tmpfs', '/var/www', IMAGE, 'sh', '-c', script], 0);
+    expect(r.stdout).toBe('tmpfs-ok\n<h1>hello from tsrun</h1>\n/ ext4 ro\n/var/www tmpfs rw\n');
   });
 
   it('-i passes stdin', () => {
