@@ -20,4 +20,6 @@ const common = {
 await build({ ...common, entryPoints: { tsrun: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunk-[hash]' });
 // The init: one file, so its Node boot reads a single module.
 await build({ ...common, entryPoints: { 'init-main': 'src/runtime/process/init-main.ts' }, outdir: 'dist' });
+// The CNI plugins' multi-call executable: one file, since every plugin exec is a Node boot.
+await build({ ...common, entryPoints: { 'cni-plugin-main': 'src/cni-plugin-main.ts' }, outdir: 'dist', allowOverwrite: true });
 chmodSync('dist/tsrun.js', 0o755);
