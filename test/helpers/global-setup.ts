@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
+import { removeNewSharedChains, snapshotSharedChains } from './shared-chains.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -50,8 +51,9 @@ export default function setup(): () => void {
     if (!existsSync(resolve(REPO, f))) throw new Error(`${f} is missing: run "npm test" (it builds), or scripts/setup.sh`);
   }
   const devNull = hostDevNull();
+  const chains = snapshotSharedChains();
   return () => {
-    const found = leaks(devNull);
+    const found = [...leaks(devNull), ...removeNewSharedChains(chains).map((r) => `CNI rule left: ${r}`)];
     if (found.length) throw new Error(`the suite left things behind:\n  ${found.join('\n  ')}`);
     process.stdout.write('leak check: no container inits, test mounts or /dev/null changes left\n');
   };
