@@ -164,6 +164,8 @@ describe.skipIf(!isRoot)('tsrun run --net (CNI hook with the reference plugins)'
       expectNothingLeft(id);
     }
     expect(allocations(NET)).toEqual([]);
+    // The kernel destroys a dead netns's devices asynchronously: give the veth pair a moment to go.
+    await waitFor(() => bridgePorts('tsn5br0') === '', 'the bridge to lose its ports').catch(() => undefined);
     expect(bridgePorts('tsn5br0')).toBe('');
     // the poststop half again, by hand: nothing to do, still success
     const again = spawnSync(process.execPath, [CLI, 'hook', 'cni', '--network', NET, ...netFlags()], {
@@ -197,12 +199,14 @@ describe.skipIf(!isRoot)('tsrun run --net (CNI hook with the reference plugins)'
     expectNothingLeft('n5-anno');
   });
 
-  it('a failing plugin midway: the run fails with its error and nothing is left', () => {
+  it('a failing plugin midway: the run fails with its error and nothing is left', async () => {
     const r = run('n5-bad', bundle(['true'], 'n5-bad'), ['--net', FAILNET]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('plugin type="n5fail" name="n5-fail" failed (add): n5fail says no');
     expectNothingLeft('n5-bad', FAILNET);
     expect(allocations(FAILNET)).toEqual([]);
+    // The kernel destroys a dead netns's devices asynchronously: give the veth pair a moment to go.
+    await waitFor(() => bridgePorts('tsn5br1') === '', 'the bridge to lose its ports').catch(() => undefined);
     expect(bridgePorts('tsn5br1')).toBe('');
     expect(tsrun(s.root, ['list', '--format', 'json']).stdout).not.toContain('n5-bad');
   });
