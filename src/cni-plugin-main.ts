@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { realDeps } from './network/plugins/deps.js';
 import { CNI_CODE, cniError } from './network/plugins/errors.js';
 import { isBuiltin } from './network/plugins/registry.js';
-import { cniErrorJson, runBuiltin, type RunCommand } from './network/plugins/run.js';
+import { cniErrorJson, requestFromEnv, runBuiltin, type RunCommand } from './network/plugins/run.js';
 
 // The built-in plugins as ordinary CNI executables: one multi-call entry,
 // reached through links named after the plugin (dist/cni/bridge → this file)
@@ -32,14 +32,7 @@ async function main(): Promise<number> {
     } catch (err) {
       throw cniError(`error parsing configuration: ${(err as Error).message}`, CNI_CODE.DECODE_FAILURE);
     }
-    const out = await runBuiltin(type, command, {
-      containerId: env.CNI_CONTAINERID ?? '',
-      netns: env.CNI_NETNS ?? '',
-      ifName: env.CNI_IFNAME ?? '',
-      args: env.CNI_ARGS ?? '',
-      path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
-      conf,
-    }, await realDeps());
+    const out = await runBuiltin(type, command, requestFromEnv(env, conf), await realDeps());
     if (out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
     return 0;
   } catch (err) {

@@ -9,7 +9,7 @@ import { configureIface, delLinkByName, setupVeth } from './link.js';
 import { isNetnsGone, openIn } from './netns.js';
 import { asV1, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
 import { Undo } from './undo.js';
-import { idsWithRules, sweep, validContainers } from './gc.js';
+import { gcIpamAndMasq, teardownMasqOnDel } from './gc.js';
 
 // bridge: a Linux bridge on the host (created or reused), a veth pair from it
 // into the container, addresses from IPAM, optionally the gateway address on
@@ -138,21 +138,12 @@ export const bridge: Plugin = {
       }
     }
     if (c.ipamType) await deps.ipam(c.ipamType, req);
-    if (c.ipamType && c.ipMasq) {
-      const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
-      const known = [...addrs, ...(prev?.ips ?? []).map((i) => i.address)];
-      await teardownIpMasq(deps.iptables, chainName(c.name, req.containerId), known.length ? familiesOf(known) : [4, 6]);
-    }
+    if (c.ipamType && c.ipMasq) await teardownMasqOnDel(req, deps.iptables, c.name, addrs);
   },
 
   /** Spec 1.1 GC: IPAM drops stale allocations; stale masquerade chains go by their comments. */
   async gc(req: PluginRequest, deps: PluginDeps): Promise<void> {
-    const c = loadBridgeConf(req.conf);
-    if (c.ipamType) await deps.ipam(c.ipamType, req);
-    if (!c.ipMasq) return;
-    const stale = await idsWithRules(deps.iptables, c.name, '');
-    const errors = await sweep(stale, validContainers(req), (id, f) => teardownIpMasq(deps.iptables, chainName(c.name, id), [f]));
-    if (errors.length) throw cniError(`gc: ${errors.join('; ')}`);
+    await gcIpamAndMasq(req, deps, loadBridgeConf(req.conf));
   },
 
   async check(req: PluginRequest, deps: PluginDeps): Promise<void> {

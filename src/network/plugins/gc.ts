@@ -1,6 +1,8 @@
 import type { Iptables } from './iptables.js';
 import { listTable } from './iptables.js';
-import type { PluginRequest } from './skel.js';
+import { asV1, type PluginDeps, type PluginRequest } from './skel.js';
+import { chainName, familiesOf, teardownIpMasq } from './ipmasq.js';
+import { cniError } from './errors.js';
 
 // Spec 1.1 GC helpers: which containers are still valid, and which of a
 // network's containers still have rules (found by the reference's comments,
@@ -37,4 +39,20 @@ export async function sweep(byFamily: Map<4 | 6, Set<string>>, valid: Set<string
     }
   }
   return errors;
+}
+
+/** Spec 1.1 GC of a plugin with IPAM and ipMasq: IPAM drops stale allocations; stale masquerade chains go by their comments. */
+export async function gcIpamAndMasq(req: PluginRequest, deps: PluginDeps, c: { name: string; ipMasq: boolean; ipamType?: string }): Promise<void> {
+  if (c.ipamType) await deps.ipam(c.ipamType, req);
+  if (!c.ipMasq) return;
+  const stale = await idsWithRules(deps.iptables, c.name, '');
+  const errors = await sweep(stale, validContainers(req), (id, f) => teardownIpMasq(deps.iptables, chainName(c.name, id), [f]));
+  if (errors.length) throw cniError(`gc: ${errors.join('; ')}`);
+}
+
+/** DEL's masquerade teardown, by chain name: for the families of the addresses known, or both when none are. */
+export async function teardownMasqOnDel(req: PluginRequest, x: Iptables, network: string, addrs: string[]): Promise<void> {
+  const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
+  const known = [...addrs, ...(prev?.ips ?? []).map((i) => i.address)];
+  await teardownIpMasq(x, chainName(network, req.containerId), known.length ? familiesOf(known) : [4, 6]);
 }

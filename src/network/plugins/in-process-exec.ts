@@ -1,6 +1,6 @@
 import type { PluginExec, PluginOutcome } from '../cni/exec.js';
 import { isBuiltin } from './registry.js';
-import { cniErrorJson, runBuiltin, type RunCommand } from './run.js';
+import { cniErrorJson, requestFromEnv, runBuiltin, type RunCommand } from './run.js';
 import type { PluginDeps } from './skel.js';
 
 // A PluginExec that runs the built-in plugin types in this process (no exec:
@@ -39,14 +39,7 @@ export class InProcessPluginExec implements PluginExec {
       return fail({ cniVersion: '1.0.0', code: 6, msg: `error parsing configuration: ${(err as Error).message}` });
     }
     try {
-      const out = await runBuiltin(type, env.CNI_COMMAND as RunCommand, {
-        containerId: env.CNI_CONTAINERID ?? '',
-        netns: env.CNI_NETNS ?? '',
-        ifName: env.CNI_IFNAME ?? '',
-        args: env.CNI_ARGS ?? '',
-        path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
-        conf,
-      }, await this.pluginDeps());
+      const out = await runBuiltin(type, env.CNI_COMMAND as RunCommand, requestFromEnv(env, conf), await this.pluginDeps());
       return { exitCode: 0, stdout: out === undefined ? '' : JSON.stringify(out), stderr: '' };
     } catch (err) {
       return fail(cniErrorJson(err, String(conf.cniVersion ?? '1.0.0')));

@@ -10,7 +10,7 @@ import { configureIface, delLinkByName, setupVeth } from './link.js';
 import { isNetnsGone, openIn } from './netns.js';
 import { asV1, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
 import { Undo } from './undo.js';
-import { idsWithRules, sweep, validContainers } from './gc.js';
+import { gcIpamAndMasq, teardownMasqOnDel } from './gc.js';
 import type { Dns } from '../cni/result/types.js';
 
 // ptp: a veth pair routed instead of bridged. The container keeps its /24 (or
@@ -109,21 +109,12 @@ export const ptp: Plugin = {
         if (!isNetnsGone(err)) throw err;
       }
     }
-    if (c.ipMasq) {
-      const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
-      const known = [...addrs, ...(prev?.ips ?? []).map((i) => i.address)];
-      await teardownIpMasq(deps.iptables, chainName(c.name, req.containerId), known.length ? familiesOf(known) : [4, 6]);
-    }
+    if (c.ipMasq) await teardownMasqOnDel(req, deps.iptables, c.name, addrs);
   },
 
   /** Spec 1.1 GC: IPAM drops stale allocations; stale masquerade chains go by their comments. */
   async gc(req: PluginRequest, deps: PluginDeps): Promise<void> {
-    const c = loadPtpConf(req.conf);
-    if (c.ipamType) await deps.ipam(c.ipamType, req);
-    if (!c.ipMasq) return;
-    const stale = await idsWithRules(deps.iptables, c.name, '');
-    const errors = await sweep(stale, validContainers(req), (id, f) => teardownIpMasq(deps.iptables, chainName(c.name, id), [f]));
-    if (errors.length) throw cniError(`gc: ${errors.join('; ')}`);
+    await gcIpamAndMasq(req, deps, loadPtpConf(req.conf));
   },
 
   async check(req: PluginRequest, deps: PluginDeps): Promise<void> {

@@ -8,6 +8,18 @@ import { confVersion, PLUGIN_VERSIONS, type PluginDeps, type PluginRequest } fro
 
 export type RunCommand = PluginRequest['command'] | 'VERSION';
 
+/** The request a plugin gets from the CNI_* environment, as the spec defines it (exec and in-process alike). */
+export function requestFromEnv(env: Record<string, string | undefined>, conf: Record<string, unknown>): Omit<PluginRequest, 'command'> {
+  return {
+    containerId: env.CNI_CONTAINERID ?? '',
+    netns: env.CNI_NETNS ?? '',
+    ifName: env.CNI_IFNAME ?? '',
+    args: env.CNI_ARGS ?? '',
+    path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
+    conf,
+  };
+}
+
 export async function runBuiltin(type: string, command: RunCommand, req: Omit<PluginRequest, 'command'>, deps: PluginDeps): Promise<unknown> {
   const plugin = await loadPlugin(type);
   if (!plugin) throw cniError(`unknown built-in plugin "${type}"`);
