@@ -2,8 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TsrunError } from '../../src/errors.js';
 import { envValue, lookPath } from '../../src/runtime/process/lookpath.js';
+import { caught } from '../helpers/caught.js';
 
 // lookPath resolves args[0] like execvp, with the container's PATH, and fails
 // with the words podman maps to 127 ("no such file or directory") and 126
@@ -30,15 +30,6 @@ file('a/only-noexec', 0o644);
 file('b/exec-other', 0o744);
 mkdirSync(join(dir, 'a/adir'));
 
-function caught(fn: () => unknown): TsrunError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TsrunError);
-    return err as TsrunError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('lookPath', () => {
   it('takes the first executable hit in PATH order', () => {

@@ -2,24 +2,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TsrunError } from '../../src/errors.js';
 import { defaultSpec } from '../../src/spec/defaults.js';
 import { loadBundle, loadSpecFile, parseSpec } from '../../src/spec/load.js';
+import { caught } from '../helpers/caught.js';
 
 // Tests poke at raw, possibly invalid JSON.
 type Json = Record<string, any>;
 
 const clone = (): Json => JSON.parse(JSON.stringify(defaultSpec())) as Json;
 
-function caught(fn: () => unknown): TsrunError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TsrunError);
-    return err as TsrunError;
-  }
-  throw new Error('expected a TsrunError');
-}
 
 /** A runc 1.1-era config as `runc spec` wrote it, plus what podman adds. */
 const runcLike: Json = {

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TsrunError } from '../../src/errors.js';
 import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
 import { O } from '../../src/runtime/sys/constants.js';
 import {
@@ -17,6 +16,7 @@ import {
   writeFileAtomic,
   type ContainerRecord,
 } from '../../src/runtime/state-store.js';
+import { caught } from '../helpers/caught.js';
 
 // <root>/<id>/state.json: atomic replacement, ids that cannot escape the
 // root, clear errors for missing and corrupt state, the per-container lock.
@@ -34,15 +34,6 @@ function record(id: string, over: Partial<ContainerRecord> = {}): ContainerRecor
   };
 }
 
-function caught(fn: () => unknown): TsrunError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TsrunError);
-    return err as TsrunError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('writeFileAtomic', () => {
   it('replaces the file by rename: a reader holding the old file keeps the old content whole', () => {
