@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,12 +215,12 @@ export function podmanParentCgroups(): string[] {
 }
 
 /**
- * Removes podman's parent cgroups that did not exist before the test (podman never
- * does). rmdir of a cgroup that still has processes or children fails: never forced.
+ * Removes podman's parent cgroups (podman never does). rmdir of a cgroup that
+ * still has processes or children fails, so one in use by another podman stays.
  */
-export function removeNewParentCgroups(existedBefore: string[]): string[] {
+export function removeParentCgroups(): string[] {
   const left: string[] = [];
-  for (const dir of podmanParentCgroups().filter((d) => !existedBefore.includes(d))) {
+  for (const dir of podmanParentCgroups()) {
     for (const d of [join(dir, 'conmon'), dir]) {
       try {
         if (existsSync(d)) rmdirSync(d);
@@ -230,4 +230,24 @@ export function removeNewParentCgroups(existedBefore: string[]): string[] {
     }
   }
   return left;
+}
+
+/**
+ * An exclusive flock held by a child `flock … cat` until release() closes its
+ * stdin. Runs of this file in other checkouts or suites on the same machine
+ * share the bridge name, subnet and host port: they wait for each other.
+ */
+export async function holdLock(file: string, timeoutSec: number): Promise<() => Promise<void>> {
+  const child = spawn('flock', ['-x', '-w', String(timeoutSec), file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`flock ${file} (waited ${timeoutSec}s): exit ${code} ${stderr}`)));
+  });
+  return async () => {
+    child.stdin!.end();
+    await exited;
+  };
 }

@@ -1,15 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot } from '../helpers/bundle.js';
 import { nodeIdentity } from '../helpers/leak-check.js';
-import { IMAGE, PodmanEnv, cgroupsOf, havePodman, iptablesDump, netnsNames, podmanParentCgroups, processesMentioning, removeNewParentCgroups } from '../helpers/podman.js';
+import { IMAGE, PodmanEnv, cgroupsOf, havePodman, holdLock, iptablesDump, netnsNames, processesMentioning, removeParentCgroups } from '../helpers/podman.js';
 
 // Podman 4.3 + conmon driving tsrun (issue 7's "Must show"). The control run is
 // the same file with runc: TSRUN_PODMAN_RUNTIME=runc npx vitest run test/integration/podman.test.ts
 // Names unique to this file: bridge tspod7 (runc: tspod7r), 10.247.7.0/24
-// (runc: 10.247.8.0/24), host port 18780 (runc: 18781), tmux socket tspod7-<pid>.
+// (runc: 10.247.8.0/24), host port 18780 (runc: 18781), tmux socket tspod7-<pid>;
+// concurrent runs of this file (other suites on the machine) wait on a flock in os.tmpdir().
 // Only our bridge's addresses and 127.0.0.1 are ever contacted.
 
 const runtime = process.env.TSRUN_PODMAN_RUNTIME === 'runc' ? 'runc' : 'tsrun';
@@ -19,8 +22,9 @@ const TMUX = ['tmux', '-L', `tspod7-${process.pid}`];
 const missing = !isRoot ? 'needs root' : havePodman();
 
 let pm: PodmanEnv;
+let releaseLock: (() => Promise<void>) | undefined;
 const ids = new Set<string>();
-let before: { netns: string[]; devNull: string; parentCgroups: string[] };
+let before: { netns: string[]; devNull: string };
 
 /** `podman run --rm ARGS` in our env. */
 function run(args: string[], input?: string) {
@@ -94,13 +98,22 @@ async function inTerminal(session: string, args: string[], typed: string, until:
 }
 
 describe.skipIf(missing !== undefined)(`podman with ${runtime} as its runtime${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  beforeAll(() => {
-    before = { netns: netnsNames(), devNull: nodeIdentity('/dev/null'), parentCgroups: podmanParentCgroups() };
+  beforeAll(async () => {
+    releaseLock = await holdLock(join(tmpdir(), 'tsrun-podman-test.lock'), 300);
+    before = { netns: netnsNames(), devNull: nodeIdentity('/dev/null') };
     pm = new PodmanEnv('p7', runtime, NET);
     pm.importImage();
-  }, 120_000);
+  }, 420_000);
 
-  afterAll(() => {
+  afterAll(async () => {
+    try {
+      cleanUp();
+    } finally {
+      await releaseLock?.();
+    }
+  }, 180_000);
+
+  function cleanUp(): void {
     if (!pm) return;
     for (const id of pm.containerIds()) ids.add(id);
     pm.remove();
@@ -117,9 +130,9 @@ describe.skipIf(missing !== undefined)(`podman with ${runtime} as its runtime${m
     spawnSync('ip', ['link', 'del', NET.bridge]);
     if (existsSync(`/sys/class/net/${NET.bridge}`)) throw new Error(`bridge ${NET.bridge} is still there`);
     // podman (cgroupfs) makes /libpod_parent/conmon and never removes it; busy ones stay
-    const busy = removeNewParentCgroups(before.parentCgroups);
+    const busy = removeParentCgroups();
     if (busy.length) console.warn(`podman's parent cgroups still in use (another podman running?): ${busy.join(', ')}`);
-  }, 180_000);
+  }
 
   it('runs echo, returns exit code 42, passes -e, --workdir, --user, --hostname', () => {
     expect(expectRun([IMAGE, 'echo', 'hello from podman'], 0).stdout).toBe('hello from podman\n');
