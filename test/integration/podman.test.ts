@@ -11,14 +11,13 @@ import { IMAGE, PodmanEnv, cgroupsOf, havePodman, holdLock, iptablesDump, netnsN
 // Podman 4.3 + conmon driving tsrun (issue 7's "Must show"). The control run is
 // the same file with runc: TSRUN_PODMAN_RUNTIME=runc npx vitest run test/integration/podman.test.ts
 // Names unique to this file: bridge tspod7 (runc: tspod7r), 10.247.7.0/24
-// (runc: 10.247.8.0/24), host port 18780 (runc: 18781), tmux socket tspod7-<pid>;
+// (runc: 10.247.8.0/24), host port 18780 (runc: 18781), tmux socket in the temp dir;
 // concurrent runs of this file (other suites on the machine) wait on a flock in os.tmpdir().
 // Only our bridge's addresses and 127.0.0.1 are ever contacted.
 
 const runtime = process.env.TSRUN_PODMAN_RUNTIME === 'runc' ? 'runc' : 'tsrun';
 const NET = runtime === 'tsrun' ? { name: 'tspod7', bridge: 'tspod7', prefix: '10.247.7' } : { name: 'tspod7r', bridge: 'tspod7r', prefix: '10.247.8' };
 const HOST_PORT = runtime === 'tsrun' ? 18780 : 18781;
-const TMUX = ['tmux', '-L', `tspod7-${process.pid}`];
 const missing = !isRoot ? 'needs root' : havePodman();
 
 let pm: PodmanEnv;
@@ -83,17 +82,20 @@ function httpGet(host: string, port: number): Promise<string> {
 
 const hostPing = (ip: string) => spawnSync('busybox', ['ping', '-c1', '-W2', ip], { encoding: 'utf8' }).status === 0;
 
+/** tmux with a server of our own, its socket in our temp dir (removed with it). */
+const tmux = (args: string[], encoding?: 'utf8') => spawnSync('tmux', ['-S', join(pm.dir, 'tmux.sock'), ...args], { encoding });
+
 /** Runs `podman ARGS` in a tmux pane (a real terminal), types `typed`, returns the pane's text once `until` shows. */
 async function inTerminal(session: string, args: string[], typed: string, until: RegExp): Promise<string> {
   const cmd = `${pm.commandLine(args)}; echo podman-exit=$?; sleep 60`;
-  expect(spawnSync(TMUX[0]!, [...TMUX.slice(1), 'new-session', '-d', '-s', session, '-x', '100', '-y', '30', cmd]).status).toBe(0);
-  const pane = () => spawnSync(TMUX[0]!, [...TMUX.slice(1), 'capture-pane', '-p', '-t', session], { encoding: 'utf8' }).stdout ?? '';
+  expect(tmux(['new-session', '-d', '-s', session, '-x', '100', '-y', '30', cmd]).status).toBe(0);
+  const pane = () => tmux(['capture-pane', '-p', '-t', session], 'utf8').stdout?.toString() ?? '';
   try {
     await waitFor('the container shell', () => /ready/.test(pane()), 30_000);
-    spawnSync(TMUX[0]!, [...TMUX.slice(1), 'send-keys', '-t', session, typed, 'Enter']);
+    tmux(['send-keys', '-t', session, typed, 'Enter']);
     return await waitFor(`${until} in the pane`, () => (until.test(pane()) ? pane() : false), 30_000);
   } finally {
-    spawnSync(TMUX[0]!, [...TMUX.slice(1), 'kill-session', '-t', session]);
+    tmux(['kill-session', '-t', session]);
   }
 }
 
@@ -116,8 +118,8 @@ describe.skipIf(missing !== undefined)(`podman with ${runtime} as its runtime${m
   function cleanUp(): void {
     if (!pm) return;
     for (const id of pm.containerIds()) ids.add(id);
+    tmux(['kill-server']);
     pm.remove();
-    spawnSync(TMUX[0]!, [...TMUX.slice(1), 'kill-server']);
     // conmon and container processes of our storage only (their command lines name our dir)
     for (const pid of processesMentioning(pm.dir)) {
       try {
