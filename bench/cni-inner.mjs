@@ -46,7 +46,7 @@ function floorDel(rt, result, perPlugin) {
 }
 
 // --- the CLI
-const cli = join(p.repo, 'dist/cli/main.js');
+const cli = join(p.repo, 'dist/tsrun.js');
 function tsrunNet(cmd, rt) {
   const args = [cli, 'net', cmd, conflist.name, rt.netns, '--conf-dir', p.confDir, '--cni-path', p.cniPath, '--cache-dir', p.cacheDir, '--container-id', rt.containerId];
   if (cmd === 'add') args.push('--cap-args', JSON.stringify(capArgs));

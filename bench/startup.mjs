@@ -26,7 +26,8 @@ export async function benchStartup({ repo, n, warmup, log, progress = () => {}, 
   const tsRoot = join(tmp, 'tsrun-root');
   const rcRoot = join(tmp, 'runc-root');
   const node = process.execPath;
-  const cli = join(repo, 'dist/cli/main.js');
+  // The shipped entry: the esbuild bundle (bin in package.json).
+  const cli = join(repo, 'dist/tsrun.js');
   const tsrun = (...a) => [node, [cli, '--root', tsRoot, ...a]];
   const runc = (...a) => ['runc', ['--root', rcRoot, ...a]];
   const r = new Runner(log);
