@@ -3,4 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+
+# The podman test once more with runc as podman's runtime: the control that shows
+# a failure of the tsrun run is tsrun's. First, so the suite's own summary is last.
+if [[ $# -eq 0 && -z ${TSRUN_SKIP_CONTROL:-} ]] && command -v podman >/dev/null && command -v runc >/dev/null; then
+  echo "control: test/integration/podman.test.ts with runc as podman's runtime" >&2
+  TSRUN_PODMAN_RUNTIME=runc npx vitest run test/integration/podman.test.ts
+fi
+
 exec npx vitest run "$@"
