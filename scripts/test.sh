@@ -11,4 +11,11 @@ if [[ $# -eq 0 && -z ${TSRUN_SKIP_CONTROL:-} ]] && command -v podman >/dev/null 
   TSRUN_PODMAN_RUNTIME=runc npx vitest run test/integration/podman.test.ts
 fi
 
-exec npx vitest run "$@"
+mkdir -p .tmp
+rm -f .tmp/vitest-results.json
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-results.json "$@"
+code=$?
+set -e
+node scripts/test-summary.mjs .tmp/vitest-results.json || code=1
+exit "$code"
