@@ -2,7 +2,7 @@
 // npm run bench → scripts/bench.sh → this. One run: start-up, syscall cost and
 // CNI latency, each against its reference measured in the same run, printed as
 // tables and written to bench/results/latest.json (git-ignored).
-// Flags: --quick (N=5), --n N, --warmup W, --only startup,syscalls,cni, --calls C (syscall loop).
+// Flags: --quick (N=5), --n N, --warmup W, --only startup,syscalls,cni,plugins,netrun, --calls C (syscall loop).
 // Benchmarks are not tests: nothing here fails on time.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,13 +11,15 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchStartup } from './startup.mjs';
 import { benchCni, SUBNET } from './cni.mjs';
+import { benchPlugins, CHAIN_SUBNET, CHAIN_BRIDGE, HL_SUBNET, HL_SIZES } from './plugins.mjs';
+import { benchNetrun, RUN_SUBNET, RUN_BRIDGE, HOST_PORT } from './netrun.mjs';
 import { table, fmtMs, fmtX, fmtKb, ratio } from './lib/stats.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repo = resolve(here, '..');
 
 function parseArgs(argv) {
-  const o = { n: 20, warmup: 3, only: ['startup', 'syscalls', 'cni'], calls: 1_000_000 };
+  const o = { n: 20, warmup: 3, only: ['startup', 'syscalls', 'cni', 'plugins', 'netrun'], calls: 1_000_000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') { o.n = 5; o.warmup = 1; o.calls = 200_000; }
@@ -26,7 +28,7 @@ function parseArgs(argv) {
     else if (a === '--calls') o.calls = Number(argv[++i]);
     else if (a === '--only') o.only = argv[++i].split(',');
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--n N] [--warmup W] [--only startup,syscalls,cni] [--calls C]');
+      console.log('usage: npm run bench -- [--quick] [--n N] [--warmup W] [--only startup,syscalls,cni,plugins,netrun] [--calls C]');
       process.exit(0);
     } else throw new Error(`unknown flag ${a}`);
   }
@@ -161,6 +163,73 @@ if (opts.only.includes('cni')) {
     row('DEL tsrun net del (CLI)', 'cli.del', 'floor.del'),
     row('DEL CniClient in-process', 'lib.del', 'floor.del'),
   ]));
+}
+
+if (opts.only.includes('plugins')) {
+  const c = await benchPlugins({ repo, n: opts.n, warmup: opts.warmup, log, progress, onCleanup });
+  results.plugins = c;
+  const m = (k) => c.samples[k]?.medianMs;
+  const p9 = (k) => fmtMs(c.samples[k]?.p90Ms);
+  const row = (label, key, ref, note = '') => [label, fmtMs(m(key)), p9(key), ref ? fmtX(ratio(m(key), m(ref))) : '', note];
+  print();
+  print(`Plugins (issue 6): bridge (${CHAIN_BRIDGE}, host-local ${CHAIN_SUBNET}, isGateway, ipMasq) → portmap (1 port) → firewall (reference, iptables backend),`);
+  print('         ADD then DEL on a fresh netns; host side in a private netns. firewall is exec\'d in every row (not built in).');
+  print(table([
+    ['', 'median', 'p90', 'vs reference', ''],
+    ['ADD reference plugins exec\'d directly (floor)', fmtMs(m('chain.floor.add')), p9('chain.floor.add'), fmtX(ratio(m('chain.floor.add'), m('chain.ref.add'))), ''],
+    ...['bridge', 'portmap', 'firewall'].map((t) => [`  of which ${t}${t === 'bridge' ? ' (+host-local)' : ''}`, fmtMs(m(`chain.floor.${t}.ADD`)), p9(`chain.floor.${t}.ADD`), '', '']),
+    ['ADD CniClient forceExec (reference executables)', fmtMs(m('chain.ref.add')), p9('chain.ref.add'), '1.00×', ''],
+    row('ADD CniClient in-process (tsrun built-ins)', 'chain.lib.add', 'chain.ref.add', 'target ≤ 0.30×'),
+    ['DEL reference plugins exec\'d directly (floor)', fmtMs(m('chain.floor.del')), p9('chain.floor.del'), fmtX(ratio(m('chain.floor.del'), m('chain.ref.del'))), ''],
+    ...['firewall', 'portmap', 'bridge'].map((t) => [`  of which ${t}${t === 'bridge' ? ' (+host-local)' : ''}`, fmtMs(m(`chain.floor.${t}.DEL`)), p9(`chain.floor.${t}.DEL`), '', '']),
+    ['DEL CniClient forceExec (reference executables)', fmtMs(m('chain.ref.del')), p9('chain.ref.del'), '1.00×', ''],
+    row('DEL CniClient in-process (tsrun built-ins)', 'chain.lib.del', 'chain.ref.del', 'target ≤ 0.30×'),
+    ['ADD+DEL CniClient forceExec (reference)', fmtMs(m('chain.ref.add') + m('chain.ref.del')), '', '1.00×', ''],
+    ['ADD+DEL CniClient in-process (tsrun)', fmtMs(m('chain.lib.add') + m('chain.lib.del')), '', fmtX(ratio(m('chain.lib.add') + m('chain.lib.del'), m('chain.ref.add') + m('chain.ref.del'))), 'target ≤ 0.30×'],
+  ]));
+  const [small, big] = HL_SIZES;
+  const hl = (tool, size, cmd) => `hl.${tool}.${size}.${cmd}`;
+  const hlRow = (label, tool, cmd) => [
+    label,
+    fmtMs(m(hl(tool, small, cmd))), p9(hl(tool, small, cmd)),
+    fmtMs(m(hl(tool, big, cmd))), p9(hl(tool, big, cmd)),
+    fmtX(ratio(m(hl(tool, big, cmd)), m(hl(tool, small, cmd)))),
+    tool === 'tsrun' && cmd === 'add' ? 'target ≤ 1.10×' : '',
+  ];
+  print();
+  print(`host-local (issue 6): one ADD then DEL per sample, ${HL_SUBNET}, dataDir pre-filled with ${small} and ${big} allocations (the reference's files)`);
+  print(table([
+    ['', `at ${small} median`, 'p90', `at ${big} median`, 'p90', `at ${big}/at ${small}`, ''],
+    hlRow('ADD tsrun host-local in-process', 'tsrun', 'add'),
+    hlRow('ADD reference host-local exec\'d', 'ref', 'add'),
+    hlRow('DEL tsrun host-local in-process', 'tsrun', 'del'),
+    hlRow('DEL reference host-local exec\'d', 'ref', 'del'),
+  ]));
+  print(`host iptables-save (filter, nat; v4, v6): ${c.hostFirewall?.identical ? 'identical before/after' : `changed (${c.hostFirewall?.ours} line(s) ours, ${c.hostFirewall?.others} not ours)`}`);
+}
+
+if (opts.only.includes('netrun')) {
+  const c = await benchNetrun({ repo, n: opts.n, warmup: opts.warmup, log, progress, onCleanup });
+  results.netrun = c;
+  const m = (k) => c.samples[k]?.medianMs;
+  const row = (label, key, ref, note = '') => [label, fmtMs(m(key)), fmtMs(c.samples[key]?.p90Ms), ref ? fmtX(ratio(m(key), m(ref))) : '', note];
+  print();
+  print(`Networked run (issue 5): /bin/true with bridge (${RUN_BRIDGE}, host-local ${RUN_SUBNET}, ipMasq, isGateway) → portmap → firewall, -p ${HOST_PORT}:80,`);
+  print('         network set up by a createRuntime hook and torn down by a poststop hook (ADD + DEL); runtime in a private "host" netns');
+  print(table([
+    ['', 'median', 'p90', 'vs runc+hook (ref)', ''],
+    row('runc run, no network', 'runc.nonet', null),
+    row('tsrun run, no network', 'tsrun.nonet', 'runc.nonet', 'vs runc, no network'),
+    row('runc run + tsrun hook cni, reference executables', 'runc.ref', 'runc.ref'),
+    row('tsrun run --net (built-ins in-process)', 'tsrun.net', 'runc.ref', 'tsrun/runc'),
+    row('tsrun run --net, reference executables', 'tsrun.ref', 'runc.ref'),
+    row('runc run + tsrun hook cni, built-ins in-process', 'runc.builtin', 'runc.ref'),
+  ]));
+  print('reference executables: the hook has no switch to force exec (--cni-path /usr/lib/cni still runs bridge, host-local and');
+  print('portmap in-process), so those rows name the reference binaries by aliased types (tsref-bridge, tsref-portmap → /usr/lib/cni)');
+  const lo = c.leftovers ?? {};
+  print(`left after the runs: ${lo.ips?.length ?? '?'} host-local IP(s), ${lo.cacheResults?.length ?? '?'} cached CNI result(s) (poststop should leave 0)`);
+  print(`host iptables-save (filter, nat; v4, v6): ${c.hostFirewall?.identical ? 'identical before/after' : `changed (${c.hostFirewall?.ours} line(s) ours, ${c.hostFirewall?.others} not ours)`}`);
 }
 
 results.machine.loadavgEnd = loadavg();
