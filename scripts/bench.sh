@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench [-- --quick | --n N | --only startup,syscalls,cni]
+# npm run bench [-- --quick | --n N | --only startup,syscalls,cni,plugins,netrun]
 # Makes sure what the benchmarks need exists (runc, busybox-static, the reference
 # CNI plugins, dist/ and the example bundle: scripts/setup.sh), then runs them.
 # Prints tables of tsrun against runc, `node -e 0` and the reference plugins,
