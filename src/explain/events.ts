@@ -9,7 +9,7 @@ export type ExplainFormat = 'text' | 'json';
 
 export interface ExplainEvent {
   /** who did it: the CLI ("runtime"), the container's init, or an exec'd process's init */
-  actor: 'runtime' | 'init';
+  actor: 'runtime' | 'init' | 'hook';
   pid: number;
   kind: 'syscall' | 'hook' | 'cni' | 'step';
   /** the call as written in C, e.g. mount("proc", "/proc", "proc", nosuid|nodev|noexec, NULL) */
@@ -33,6 +33,29 @@ export function startExplaining(s: ExplainSink, who: ExplainEvent['actor']): voi
 
 export function explaining(): boolean {
   return sink !== undefined;
+}
+
+/** Passes on an event another tsrun process reported (a hook run with --explain=json). */
+export function forward(e: ExplainEvent): void {
+  sink?.(e);
+}
+
+/** Splits a child's stderr into the explain events it reported and the rest. */
+export function takeEvents(stderr: string): { events: ExplainEvent[]; rest: string } {
+  const events: ExplainEvent[] = [];
+  const rest: string[] = [];
+  for (const line of stderr.split('\n')) {
+    if (line.startsWith('{"actor":')) {
+      try {
+        events.push(JSON.parse(line) as ExplainEvent);
+        continue;
+      } catch {
+        // not ours after all
+      }
+    }
+    rest.push(line);
+  }
+  return { events, rest: rest.join('\n') };
 }
 
 export function emit(kind: ExplainEvent['kind'], call: string, result = 'ok', why = currentReason()): void {

@@ -1,6 +1,7 @@
 import { spawnWithInput } from '../spawn-with-input.js';
 import type { Hook } from '../spec/types.js';
 import { checkHookOutcome, explainHook, hookRequest, type HookPhase, type OciState } from './outcome.js';
+import { explaining, forward, takeEvents } from '../explain/events.js';
 
 // Runs OCI hooks from the runtime (prestart, createRuntime, poststart,
 // poststop): the state as JSON on stdin, killed after `timeout` seconds.
@@ -9,6 +10,12 @@ export type { HookPhase, OciState } from './outcome.js';
 
 export async function runHook(phase: HookPhase, index: number, hook: Hook, state: OciState): Promise<void> {
   const outcome = await spawnWithInput(hookRequest(hook, state));
+  if (explaining()) {
+    // A tsrun hook run with --explain=json reported its own calls: show them in order, before the hook's line.
+    const { events, rest } = takeEvents(outcome.stderr);
+    events.forEach(forward);
+    outcome.stderr = rest;
+  }
   explainHook(phase, index, hook, state, outcome);
   checkHookOutcome(phase, index, hook, outcome);
 }

@@ -42,8 +42,10 @@ export interface NetPlan {
 }
 
 /** The hook entry that runs `tsrun hook cni` with these options. */
-export function cniHook(o: HookOptions): Hook {
-  return { path: process.execPath, args: [process.execPath, CLI_MAIN, 'hook', 'cni', ...hookArgs(o)], env: [`PATH=${process.env.PATH || HOOK_PATH}`] };
+export function cniHook(o: HookOptions, explain?: 'text' | 'json'): Hook {
+  // Under --explain the hook reports its own calls as JSON on stderr; the runtime shows them.
+  const global = explain ? ['--explain=json'] : [];
+  return { path: process.execPath, args: [process.execPath, CLI_MAIN, ...global, 'hook', 'cni', ...hookArgs(o)], env: [`PATH=${process.env.PATH || HOOK_PATH}`] };
 }
 
 function withNetns(spec: Spec, path?: string): Spec {
@@ -62,7 +64,7 @@ function withHooks(spec: Spec, hook: Hook, teardown: boolean): Spec {
   return { ...spec, hooks };
 }
 
-export function planNetwork(ctx: Pick<Context, 'root' | 'sys' | 'log'>, req: NetRequest): NetPlan {
+export function planNetwork(ctx: Pick<Context, 'root' | 'sys' | 'log' | 'explain'>, req: NetRequest): NetPlan {
   let chosen: HookOptions | undefined;
   const adjustSpec = (spec: Spec): Spec => {
     const annotations = (spec.annotations ?? {}) as Record<string, string>;
@@ -87,7 +89,7 @@ export function planNetwork(ctx: Pick<Context, 'root' | 'sys' | 'log'>, req: Net
     if (req.cacheDir) args.push('--cache-dir', resolve(req.cacheDir));
     publish.forEach(parsePublish); // reject a bad -p before anything runs
     chosen = parseHookArgs(args);
-    return withHooks(withNetns(spec), cniHook(chosen), net !== 'none');
+    return withHooks(withNetns(spec), cniHook(chosen, ctx.explain), net !== 'none');
   };
   const cleanupAfterFailure = async (id: string): Promise<void> => {
     if (!chosen || chosen.network === 'none' || existsSync(containerDir(ctx.root, id))) return;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO, Scratch } from '../helpers/bundle.js';
@@ -54,5 +54,35 @@ describe.skipIf(!hasStrace)('--explain (strace is needed to compare; setup.sh in
     expect(initCalls.some((e) => e.call.startsWith('unshare(CLONE_NEWNET)') && e.why?.startsWith('linux.namespaces['))).toBe(true);
     expect(initCalls.some((e) => e.call.startsWith('mount("proc"') && e.why?.startsWith('mounts['))).toBe(true);
     expect(initCalls.at(-1)!.call.startsWith('execve(')).toBe(true);
+  });
+});
+
+describe('--explain with a network', () => {
+  it('shows the CNI hook\'s own calls (netns handle, plugin ADD and DEL with env and result) in order', () => {
+    const conf = join(s.dir, 'cni-conf');
+    const cache = join(s.dir, 'cni-cache');
+    mkdirSync(conf, { recursive: true });
+    writeFileSync(join(conf, 'expl.conflist'), JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'expl-net',
+      plugins: [{ type: 'bridge', bridge: 'tsexpl0', isGateway: true, ipam: { type: 'host-local', subnet: '10.248.9.0/24', dataDir: join(s.dir, 'ipam') } }],
+    }));
+    try {
+      const r = spawnSync(process.execPath, [join(REPO, 'dist/cli/main.js'), '--root', s.root, '--explain=json', 'run', '--net', 'expl-net', '--conf-dir', conf, '--cache-dir', cache, s.bundle(['true'])], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ExplainEvent);
+      const add = events.findIndex((e) => e.actor === 'hook' && e.kind === 'cni' && e.call.startsWith('bridge ADD'));
+      const del = events.findIndex((e) => e.actor === 'hook' && e.kind === 'cni' && e.call.startsWith('bridge DEL'));
+      const handle = events.findIndex((e) => e.actor === 'hook' && e.call.startsWith('mount("/proc/') && e.call.includes('/run/netns/'));
+      expect(handle).toBeGreaterThanOrEqual(0);
+      expect(add).toBeGreaterThan(handle);
+      expect(events[add]!.call).toContain('CNI_NETNS=/run/netns/');
+      expect(events[add]!.result).toMatch(/^ok: .*10\.248\.9\.\d+\/24/);
+      expect(del).toBeGreaterThan(add);
+      const initExec = events.findIndex((e) => e.actor === 'init' && e.call.startsWith('execve('));
+      expect(add).toBeLessThan(initExec);
+    } finally {
+      spawnSync('ip', ['link', 'del', 'tsexpl0']);
+    }
   });
 });

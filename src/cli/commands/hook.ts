@@ -6,6 +6,8 @@ import { setupNetwork } from '../../network/hook/setup.js';
 import { parseState, stageOf } from '../../network/hook/state.js';
 import { teardownNetwork } from '../../network/hook/teardown.js';
 import { realSyscalls } from '../../runtime/sys/index.js';
+import { traceSyscalls } from '../../runtime/sys/tracing.js';
+import { fdSink, startExplaining } from '../../explain/events.js';
 import type { Command } from '../command.js';
 
 // tsrun hook cni: an OCI hook (for tsrun, runc or crun). As createRuntime or
@@ -16,14 +18,19 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 
 export const command: Command = {
   usage: HOOK_USAGE,
-  async run(argv) {
+  async run(argv, g) {
     const [kind, ...rest] = argv;
     if (kind !== 'cni') throw new TsrunError('BAD_INPUT', `hook: unknown hook "${kind ?? ''}"`, { hint: `usage: ${HOOK_USAGE}` });
     const o = parseHookArgs(rest);
     const state = parseState(readFileSync(0, 'utf8'));
     // Runtimes give hooks only the env the config lists; plugins need iptables on PATH.
     process.env.PATH ||= DEFAULT_PATH;
-    const deps = { sys: await realSyscalls(), warn: (m: string) => process.stderr.write(`tsrun: warning: ${m}\n`) };
+    let sys = await realSyscalls();
+    if (g.explain) {
+      startExplaining(fdSink(2, g.explain), 'hook');
+      sys = traceSyscalls(sys);
+    }
+    const deps = { sys, warn: (m: string) => process.stderr.write(`tsrun: warning: ${m}\n`) };
     if (stageOf(state, o.stage) === 'setup') {
       await setupNetwork(deps, state, o);
       return 0;

@@ -2,6 +2,7 @@ import { TsrunError, wrap } from '../../errors.js';
 import type { NetworkConfigList, PluginConf } from './conf.js';
 import { decodeOutcome, type PluginExec } from './exec.js';
 import type { CniResult } from './result/types.js';
+import { emit, explaining } from '../../explain/events.js';
 
 // One plugin invocation: the stdin config libcni would build, the spec's
 // environment, and the decoded reply.
@@ -72,7 +73,30 @@ export async function invokePlugin(
 ): Promise<unknown> {
   const pluginPath = ctx.exec.findInPath(type, ctx.path);
   const outcome = await ctx.exec.run(pluginPath, JSON.stringify(stdinConf), pluginEnv(command, rt, ctx.path), ctx.timeoutMs);
-  return decodeOutcome(outcome, ctx.timeoutMs);
+  try {
+    const result = decodeOutcome(outcome, ctx.timeoutMs);
+    if (explaining()) explainPlugin(type, command, stdinConf, rt, resultSummary(result));
+    return result;
+  } catch (err) {
+    if (explaining()) explainPlugin(type, command, stdinConf, rt, err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
+
+/** --explain: the call as the plugin sees it (command, the env that matters, a stdin summary) and what it answered. */
+function explainPlugin(type: string, command: CniCommand, conf: Record<string, unknown>, rt: Partial<RuntimeConf>, result: string): void {
+  const stdin = [`name: ${String(conf.name)}`, `cniVersion: ${String(conf.cniVersion)}`, conf.prevResult ? 'prevResult' : '', conf.runtimeConfig ? `runtimeConfig: ${Object.keys(conf.runtimeConfig).join(',')}` : '']
+    .filter(Boolean)
+    .join(', ');
+  emit('cni', `${type} ${command} (CNI_CONTAINERID=${rt.containerId ?? ''} CNI_NETNS=${rt.netns ?? ''} CNI_IFNAME=${rt.ifName ?? ''}) <<< {${stdin}}`, result, `network "${String(conf.name)}": plugin type "${type}"`);
+}
+
+function resultSummary(result: unknown): string {
+  const r = result as { ips?: { address?: string }[]; interfaces?: { name?: string }[] } | undefined;
+  if (!r) return 'ok';
+  const ips = (r.ips ?? []).map((i) => i.address).filter(Boolean);
+  const ifs = (r.interfaces ?? []).map((i) => i.name).filter(Boolean);
+  return ips.length || ifs.length ? `ok: ${[...ifs, ...ips].join(' ')}` : 'ok';
 }
 
 /** `plugin type="bridge" name="net1" failed (add): <msg>`, keeping the CNI code. */
