@@ -2,6 +2,7 @@ import type { Hook } from '../spec/types.js';
 import type { SpawnOutcome, SpawnRequest } from '../spawn-with-input.js';
 import { TsrunError } from '../errors.js';
 import { emit } from '../explain/events.js';
+import { existsSync } from 'node:fs';
 
 // What the async runner (runtime side) and the sync runner (inside the init)
 // share: how a hook is started and how its outcome becomes an error.
@@ -17,11 +18,21 @@ export interface OciState {
   annotations?: Record<string, string>;
 }
 
+// Node cannot give a child a parent-death signal; util-linux's setpriv can, so a
+// hook dies with a runtime that was killed mid-create instead of running on.
+const SETPRIV = '/usr/bin/setpriv';
+const hasSetpriv = existsSync(SETPRIV);
+
 export function hookRequest(hook: Hook, state: OciState): SpawnRequest {
   const env = Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const args = (hook.args ?? []).slice(1);
+  if (hasSetpriv) {
+    // (setpriv execs the hook with its path as argv[0].)
+    return { path: SETPRIV, args: ['--pdeathsig', 'KILL', '--', hook.path, ...args], env, input: JSON.stringify(state), timeoutMs: hook.timeout ? hook.timeout * 1000 : undefined };
+  }
   return {
     path: hook.path,
-    args: (hook.args ?? []).slice(1),
+    args,
     argv0: hook.args?.[0],
     env,
     input: JSON.stringify(state),

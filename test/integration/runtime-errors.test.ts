@@ -201,6 +201,9 @@ describe.skipIf(!isRoot)('bad input leaves nothing behind', () => {
       expect(init).toBeGreaterThan(0);
       create.child.kill('SIGKILL');
       await create.done;
+      // The hook dies with the runtime (a parent-death signal set through setpriv).
+      const hook = Number(readFileSync(hookPid, 'utf8'));
+      await waitFor(() => !existsSync(`/proc/${hook}`) || readFileSync(`/proc/${hook}/stat`, 'utf8').includes(') Z'), 'the hook to die with the runtime');
       const st = stateOf(root, c);
       expect(st?.status).toBe('stopped');
       const del = tsrun(root, ['delete', '--force', c]);
