@@ -49,6 +49,7 @@ export const command: Command = {
       detach: bool(p, 'detach'),
       keep: bool(p, 'keep'),
       adjustSpec: async (spec) => {
+        if (!request.net && !request.publish.length && !spec.annotations?.['org.tsrun.network']) return spec;
         net = (await import('../../network/container-net.js')).planNetwork(ctx, request);
         return net.adjustSpec(spec);
       },
