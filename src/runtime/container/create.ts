@@ -209,6 +209,8 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     saveRecord(ctx.root, record);
     if (opts.pidFile) writeFileAtomic(opts.pidFile, String(init.pid), 0o644);
     init.channel.send({ type: 'release' });
+    // The init holds PDEATHSIG until it has read "release": exiting before its answer would kill it.
+    await init.channel.expect('released');
     init.channel.close();
     return { record, child: init.child };
   } catch (err) {

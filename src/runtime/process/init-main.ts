@@ -59,6 +59,8 @@ if (cfg.mode === 'exec') {
     ch.send({ type: 'ready' });
     ch.expect('release');
     because('the state is saved: the container outlives `tsrun create`', () => sys.prctl(PR.SET_PDEATHSIG, 0));
+    // Only now may the runtime exit: before this, its death would still kill us.
+    ch.send({ type: 'released' });
     closeSync(3);
   } catch (err) {
     reportAndExit(err);

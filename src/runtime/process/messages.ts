@@ -9,7 +9,8 @@ import type { OciState } from '../../hooks/outcome.js';
 //   ◀──────────────── nsReady ──   (parent: cgroups, createRuntime hooks)
 //   ── continue ────────────────▶  cgroup ns, rootfs, pivot_root, devices, …
 //   ◀────────────────── ready ──   (parent: saves state, pid file)
-//   ── release ─────────────────▶  drops PDEATHSIG, blocks on exec.fifo
+//   ── release ─────────────────▶  drops PDEATHSIG
+//   ◀─────────────── released ──   (parent may exit now); init blocks on exec.fifo
 //
 // Either side may send `error` instead; the init then exits.
 
@@ -47,6 +48,7 @@ export type InitMessage =
   | { type: 'userns' }
   | { type: 'initPid'; pid: number }
   | { type: 'nsReady' }
+  | { type: 'released' }
   | { type: 'ready' }
   | { type: 'warning'; message: string }
   | { type: 'debug'; message: string }
