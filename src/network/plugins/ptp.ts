@@ -7,7 +7,7 @@ import { dnsSet } from './bridge-config.js';
 import { cniError } from './errors.js';
 import { chainName, comment, familiesOf, setupIpMasq, teardownIpMasq } from './ipmasq.js';
 import { configureIface, delLinkByName, setupVeth } from './link.js';
-import { isNetnsGone, openIn } from './netns.js';
+import { delContainerIface, openIn } from './netns.js';
 import { asV1, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
 import { Undo } from './undo.js';
 import { gcIpamAndMasq, teardownMasqOnDel } from './gc.js';
@@ -96,19 +96,7 @@ export const ptp: Plugin = {
   async del(req: PluginRequest, deps: PluginDeps): Promise<void> {
     const c = loadPtpConf(req.conf);
     await deps.ipam(c.ipamType, req);
-    let addrs: string[] = [];
-    if (req.netns) {
-      try {
-        const cont = deps.netlink.open(req.netns);
-        try {
-          addrs = delLinkByName(cont, req.ifName);
-        } finally {
-          cont.close();
-        }
-      } catch (err) {
-        if (!isNetnsGone(err)) throw err;
-      }
-    }
+    const addrs = delContainerIface(deps, req.netns, req.ifName);
     if (c.ipMasq) await teardownMasqOnDel(req, deps.iptables, c.name, addrs);
   },
 
