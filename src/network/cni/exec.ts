@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawnWithInput } from '../../spawn-with-input.js';
 import { TsrunError } from '../../errors.js';
 
 // How a plugin is found and run. Injectable (libcni's invoke.Exec): the real
@@ -41,32 +41,10 @@ export class RealPluginExec implements PluginExec {
     });
   }
 
-  // node:child_process rather than execa here: importing execa costs ~100 ms per
-  // tsrun process (measured), a plugin exec needs only stdin, env, output and a
-  // timeout, and `tsrun net add` should cost little more than the plugins.
-  run(pluginPath: string, stdin: string, env: Record<string, string>, timeoutMs: number): Promise<PluginOutcome> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(pluginPath, [], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      // On timeout, answer at once: a grandchild may still hold the pipes open.
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve({ exitCode: null, stdout: '', stderr: '', timedOut: true });
-      }, timeoutMs);
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-      child.stdin.on('error', () => {}); // a plugin may exit without reading stdin
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(new TsrunError('CNI_PLUGIN', `exec ${pluginPath}: ${e.message}`));
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ exitCode: code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-      });
-      child.stdin.end(stdin);
-    });
+  async run(pluginPath: string, stdin: string, env: Record<string, string>, timeoutMs: number): Promise<PluginOutcome> {
+    const o = await spawnWithInput({ path: pluginPath, env: { ...process.env, ...env } as Record<string, string>, input: stdin, timeoutMs });
+    if (o.spawnError) throw new TsrunError('CNI_PLUGIN', `exec ${pluginPath}: ${o.spawnError.message}`);
+    return { exitCode: o.exitCode, stdout: o.stdout, stderr: o.stderr, timedOut: o.timedOut || undefined };
   }
 }
 
