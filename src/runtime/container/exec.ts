@@ -1,5 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
 import type { Namespace, Process } from '../../spec/types.js';
 import { TsrunError } from '../../errors.js';
 import { spawnInit } from '../process/spawn-init.js';
@@ -8,6 +6,7 @@ import { writeFileAtomic } from '../state-store.js';
 import type { Context } from './context.js';
 import { inspect } from './inspect.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
+import { exitStatus, forwardSignals } from './foreground.js';
 import { connectConsoleSocket } from '../terminal.js';
 
 // exec: a new process in a running container's namespaces and cgroup, with
@@ -26,15 +25,6 @@ const PROC_NS: Record<string, string> = { network: 'net', mount: 'mnt', pid: 'pi
 /** The container's namespaces, each joined through its init's /proc entry. */
 function joinedNamespaces(pid: number, list: Namespace[] | undefined): Namespace[] {
   return (list ?? []).map((n) => ({ ...n, path: `/proc/${pid}/ns/${PROC_NS[n.type]}` }));
-}
-
-function exitCode(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const done = (code: number | null, signal: NodeJS.Signals | null): void =>
-      resolve(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 0));
-    if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode, child.signalCode);
-    else child.once('exit', done);
-  });
 }
 
 export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<number> {
@@ -87,19 +77,11 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
     init.child.unref();
     return 0;
   }
-  const forward = (sig: NodeJS.Signals): void => {
-    try {
-      process.kill(init.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-  for (const s of signals) process.on(s, forward);
+  const stopForwarding = forwardSignals(init.pid, ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
   try {
-    return await exitCode(init.child);
+    return await exitStatus(init.child);
   } finally {
     relay?.stop();
-    for (const s of signals) process.off(s, forward);
+    stopForwarding();
   }
 }

@@ -1,11 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
 import type { Context } from './context.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { startContainer } from './start.js';
 import { deleteContainer } from './delete.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
 import { because } from '../../explain/events.js';
+import { exitStatus, forwardSignals } from './foreground.js';
 
 // run = create + start. In the foreground it forwards signals to the
 // container and returns its exit code (128+n when killed by signal n), then
@@ -16,16 +15,6 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 export interface RunOptions extends CreateOptions {
   detach?: boolean;
   keep?: boolean;
-}
-
-function waitExit(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const done = (code: number | null, signal: NodeJS.Signals | null): void => {
-      resolve(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 0));
-    };
-    if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode, child.signalCode);
-    else child.once('exit', done);
-  });
 }
 
 export async function runContainer(ctx: Context, opts: RunOptions): Promise<number> {
@@ -52,15 +41,8 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     await startContainer(ctx, record.id);
     return 0;
   }
-  const exit = waitExit(child);
-  const forward = (sig: NodeJS.Signals): void => {
-    try {
-      process.kill(record.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  for (const s of FORWARDED) process.on(s, forward);
+  const exit = exitStatus(child);
+  const stopForwarding = forwardSignals(record.pid, FORWARDED);
   try {
     try {
       await startContainer(ctx, record.id);
@@ -73,6 +55,6 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     return code;
   } finally {
     relay?.stop();
-    for (const s of FORWARDED) process.off(s, forward);
+    stopForwarding();
   }
 }
