@@ -5,7 +5,7 @@ import type { CniResult, Result100 } from '../cni/result/types.js';
 import { dnsSet, loadBridgeConf, type BridgeConf } from './bridge-config.js';
 import { cniError } from './errors.js';
 import { chainName, comment, familiesOf, setupIpMasq, teardownIpMasq } from './ipmasq.js';
-import { configureIface, delLinkByName, setupVeth } from './link.js';
+import { checkContainerIface, configureIface, delLinkByName, setupVeth } from './link.js';
 import { delContainerIface, openIn } from './netns.js';
 import { asV1, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
 import { Undo } from './undo.js';
@@ -141,14 +141,7 @@ export const bridge: Plugin = {
     try {
       const br = host.linkByName(c.bridge);
       if (!br || br.kind !== 'bridge') throw cniError(`bridge "${c.bridge}" not found`);
-      const link = cont.linkByName(req.ifName);
-      if (!link) throw cniError(`failed to find container interface "${req.ifName}"`);
-      const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
-      const have = new Set(cont.addrs().filter((a) => a.index === link.index).map((a) => `${a.address}/${a.prefixLen}`));
-      for (const ip of prev?.ips ?? []) {
-        const want = parseCidr(ip.address);
-        if (!have.has(`${want.address}/${want.prefixLen}`)) throw cniError(`address ${ip.address} is missing from "${req.ifName}"`);
-      }
+      await checkContainerIface(cont, req);
     } finally {
       host.close();
       cont.close();

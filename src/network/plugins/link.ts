@@ -3,7 +3,7 @@ import { isErrno, type LinkInfo, type Netlink } from '../rtnetlink/netlink.js';
 import { familyOf, parseCidr } from '../rtnetlink/ip.js';
 import type { Result100 } from '../cni/result/types.js';
 import { cniError } from './errors.js';
-import type { PluginDeps } from './skel.js';
+import { asV1, type PluginDeps, type PluginRequest } from './skel.js';
 
 // Shared by bridge and ptp: the veth pair (host end "veth<8 hex>", container
 // end CNI_IFNAME, created from the host side with the peer placed straight
@@ -105,5 +105,17 @@ export async function settleAddresses(nl: Netlink, index: number, timeoutMs: num
     if (!mine.some((a) => a.flags & IFA_F.TENTATIVE)) return;
     if (Date.now() > deadline) throw cniError(`link ${index} still has tentative IPv6 addresses after ${timeoutMs / 1000}s`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** CHECK's container side: the interface exists and holds every address of the previous result. */
+export async function checkContainerIface(cont: Netlink, req: PluginRequest): Promise<void> {
+  const link = cont.linkByName(req.ifName);
+  if (!link) throw cniError(`failed to find container interface "${req.ifName}"`);
+  const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
+  const have = new Set(cont.addrs().filter((a) => a.index === link.index).map((a) => `${a.address}/${a.prefixLen}`));
+  for (const ip of prev?.ips ?? []) {
+    const want = parseCidr(ip.address);
+    if (!have.has(`${want.address}/${want.prefixLen}`)) throw cniError(`address ${ip.address} is missing from "${req.ifName}"`);
   }
 }

@@ -6,7 +6,7 @@ import { networkOf } from './host-local/range.js';
 import { dnsSet } from './bridge-config.js';
 import { cniError } from './errors.js';
 import { chainName, comment, familiesOf, setupIpMasq, teardownIpMasq } from './ipmasq.js';
-import { configureIface, delLinkByName, setupVeth } from './link.js';
+import { checkContainerIface, configureIface, delLinkByName, setupVeth } from './link.js';
 import { delContainerIface, openIn } from './netns.js';
 import { asV1, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
 import { Undo } from './undo.js';
@@ -108,14 +108,7 @@ export const ptp: Plugin = {
   async check(req: PluginRequest, deps: PluginDeps): Promise<void> {
     const cont = openIn(deps, req.netns);
     try {
-      const link = cont.linkByName(req.ifName);
-      if (!link) throw cniError(`failed to find container interface "${req.ifName}"`);
-      const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
-      const have = new Set(cont.addrs().filter((a) => a.index === link.index).map((a) => `${a.address}/${a.prefixLen}`));
-      for (const ip of prev?.ips ?? []) {
-        const want = parseCidr(ip.address);
-        if (!have.has(`${want.address}/${want.prefixLen}`)) throw cniError(`address ${ip.address} is missing from "${req.ifName}"`);
-      }
+      await checkContainerIface(cont, req);
     } finally {
       cont.close();
     }
