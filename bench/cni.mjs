@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { netnsCleanup, runChild, sh } from './lib/netenv.mjs';
 
 // CNI latency: ADD and DEL of a bridge (+ host-local) → portmap chain on a fresh
 // netns, three ways: the reference plugins exec'd directly (the floor),
@@ -20,12 +20,6 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const SUBNET = '10.251.0.0/24';
 
-function sh(cmd, args, allowFail = false) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0 && !allowFail) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error?.message}`);
-  return r.stdout ?? '';
-}
-
 const firewall = () => ['filter', 'nat', 'mangle'].map((t) => `# ${t}\n${sh('iptables', ['-t', t, '-S'], true)}`).join('');
 
 export async function benchCni({ repo, n, warmup, log, progress = () => {}, onCleanup = () => {} }) {
@@ -36,14 +30,7 @@ export async function benchCni({ repo, n, warmup, log, progress = () => {}, onCl
   const netnses = [];
   const fwBefore = firewall();
   const routesBefore = sh('ip', ['route', 'show', 'table', 'all'], true);
-  let cleaned = false;
-  const cleanup = () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const ns of netnses) sh('ip', ['netns', 'del', ns], true);
-    sh('ip', ['netns', 'del', hostNs], true);
-    rmSync(tmp, { recursive: true, force: true });
-  };
+  const cleanup = netnsCleanup(netnses, hostNs, tmp);
   onCleanup(cleanup);
   try {
     const conf = join(tmp, 'net.d');
@@ -73,24 +60,7 @@ export async function benchCni({ repo, n, warmup, log, progress = () => {}, onCl
       netnses.push(ns);
     }
     const params = { repo, n, warmup, confDir: conf, cacheDir: join(tmp, 'cache'), cniPath: '/usr/lib/cni', netnses, out: join(tmp, 'out.json') };
-    const fd = openSync(log, 'a');
-    try {
-      // stderr stays ours for progress lines; stdout (plugin output) goes to the log
-      // async, so a SIGINT/SIGTERM handler of the caller can run (and kill it) meanwhile
-      const child = spawn('ip', ['netns', 'exec', hostNs, process.execPath, join(here, 'cni-inner.mjs'), JSON.stringify(params)], {
-        stdio: ['ignore', fd, 'inherit'],
-      });
-      onCleanup(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }, true);
-      const [code, signal] = await new Promise((res, rej) => {
-        child.once('error', rej);
-        child.once('exit', (c, s) => res([c, s]));
-      });
-      if (code !== 0) throw new Error(`cni-inner.mjs failed (exit ${code ?? signal}); see ${log}`);
-    } finally {
-      closeSync(fd);
-    }
+    await runChild(['ip', 'netns', 'exec', hostNs], join(here, 'cni-inner.mjs'), params, log, onCleanup);
     return JSON.parse(readFileSync(params.out, 'utf8'));
   } finally {
     cleanup();

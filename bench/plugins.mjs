@@ -1,8 +1,8 @@
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkHostFirewall, hostFirewall, netnsHandles, runChild, sh } from './lib/netenv.mjs';
+import { checkHostFirewall, hostFirewall, netnsCleanup, netnsHandles, runChild, sh } from './lib/netenv.mjs';
 
 // Issue 6's numbers, in one run:
 //  - the chain bridge (ipMasq, isGateway) → portmap (1 port) → firewall (the
@@ -29,14 +29,7 @@ export async function benchPlugins({ repo, n, warmup, log, progress = () => {}, 
   const total = (warmup + n) * chainVariants;
   const netnses = [];
   const fwBefore = hostFirewall();
-  let cleaned = false;
-  const cleanup = () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const ns of netnses) sh('ip', ['netns', 'del', ns], true);
-    sh('ip', ['netns', 'del', hostNs], true);
-    rmSync(tmp, { recursive: true, force: true });
-  };
+  const cleanup = netnsCleanup(netnses, hostNs, tmp);
   onCleanup(cleanup);
   let hostCheck;
   let result;

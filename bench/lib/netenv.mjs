@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, rmSync } from 'node:fs';
 
-// Shared by the network benches (plugins.mjs, netrun.mjs): the private "host"
+// Shared by the network benches (cni.mjs, plugins.mjs, netrun.mjs): the private "host"
 // netns everything runs in, the child that measures inside it, and the check
 // that the machine's own firewall (iptables-save: filter and nat, v4 and v6)
 // is the same after the bench as before.
@@ -71,3 +71,15 @@ export async function runChild(wrap, script, params, log, onCleanup) {
 }
 
 export const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+/** An idempotent clean-up: the container netns, the private "host" netns, the temp dir. */
+export function netnsCleanup(netnses, hostNs, tmp) {
+  let cleaned = false;
+  return () => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const ns of netnses) sh('ip', ['netns', 'del', ns], true);
+    sh('ip', ['netns', 'del', hostNs], true);
+    rmSync(tmp, { recursive: true, force: true });
+  };
+}
