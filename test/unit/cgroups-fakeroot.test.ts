@@ -176,4 +176,16 @@ describe('destroy', () => {
     );
     expect(existsSync(paths.cpu)).toBe(false);
   });
+
+  it('removes the default /tsrun parent with its last container, and keeps it while another one lives', async () => {
+    const a = { pids: join(root, 'pids/tsrun/a') };
+    const b = { pids: join(root, 'pids/tsrun/b') };
+    mkdirSync(a.pids, { recursive: true });
+    mkdirSync(b.pids, { recursive: true });
+    await cgroupManagerFromPaths(a).destroy();
+    expect(existsSync(join(root, 'pids/tsrun/b'))).toBe(true);
+    await cgroupManagerFromPaths(b).destroy();
+    expect(existsSync(join(root, 'pids/tsrun'))).toBe(false);
+    expect(existsSync(join(root, 'pids'))).toBe(true);
+  });
 });

@@ -9,8 +9,12 @@ import { applyWrite, readOptional, writeControl } from './files.js';
 // preparations, then the planned writes. Whatever this made is removed again
 // (deepest first) when a later step fails, so a failed create leaks no directory.
 
-/** mkdir -p, returning the directories it made, outermost first. */
-function mkdirs(dir: string, made: string[]): void {
+/**
+ * mkdir -p, returning the directories it made, outermost first. A parent that
+ * vanishes meanwhile (a concurrent delete removing the empty /tsrun parent) is
+ * made again.
+ */
+function mkdirs(dir: string, made: string[], tries = 3): void {
   const missing: string[] = [];
   for (let d = dir; !existsSync(d); d = dirname(d)) {
     missing.unshift(d);
@@ -22,6 +26,7 @@ function mkdirs(dir: string, made: string[]): void {
       made.push(d);
     } catch (err) {
       if (errnoCode(err) === 'EEXIST') continue;
+      if (errnoCode(err) === 'ENOENT' && tries > 1) return mkdirs(dir, made, tries - 1);
       const errno = errnoCode(err) ?? 'EIO';
       throw new TsrunError('SYSCALL', `mkdir ${d}: ${errno}`, { file: d, errno, cause: err });
     }

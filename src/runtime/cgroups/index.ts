@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TeardownError, TsrunError } from '../../errors.js';
 import { errnoCode } from '../../spec/fs-error.js';
@@ -9,7 +9,7 @@ import type { CgroupPlan, Skipped } from './files.js';
 import { procsRecursive, removeCgroupTree, sleepSync, writeControl } from './files.js';
 import { freeze, freezerOf, isFrozen, thaw } from './freezer.js';
 import { type CgroupMode, detectLayout } from './layout.js';
-import { hierarchyPaths, resolveCgroupPath } from './paths.js';
+import { DEFAULT_PARENT, hierarchyPaths, resolveCgroupPath } from './paths.js';
 import { type CgroupStats, readStats } from './stats.js';
 import { v1Plan } from './v1.js';
 import { v2Plan } from './v2.js';
@@ -174,6 +174,16 @@ class CgroupfsManager implements CgroupManager {
         removeCgroupTree(dir);
       } catch (err) {
         errors.push(err);
+      }
+    }
+    // The default parent (/tsrun) goes with its last container; another container keeps it (ENOTEMPTY/EBUSY).
+    for (const dir of deepestFirst) {
+      const parent = dirname(dir);
+      if (basename(parent) !== basename(DEFAULT_PARENT)) continue;
+      try {
+        rmdirSync(parent);
+      } catch {
+        // still in use, or already gone
       }
     }
     if (errors.length === 1) throw errors[0];
