@@ -1,52 +1,94 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { TsrunError, errorMessage } from '../errors.js';
-import type { Hook, Spec } from '../spec/types.js';
-import { containerDir } from '../runtime/state-store.js';
-import { inspect } from '../runtime/container/inspect.js';
-import type { Context } from '../runtime/container/context.js';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { TsrunError } from '../errors.js';
+import type { OciState } from '../hooks/outcome.js';
+import type { Spec } from '../spec/types.js';
+import type { Syscalls } from '../runtime/sys/syscalls.js';
 import { DEFAULT_CACHE_DIR } from './cni/cache.js';
-import { hookArgs, parseHookArgs, parsePublish, type HookOptions } from './hook/options.js';
+import { DEFAULT_CONF_DIR } from './cni/conf.js';
+import { DEFAULT_CNI_PATH } from './cni/exec.js';
+import { etcMounts, prepareTargets, removeCreated } from './hook/etc-mounts.js';
+import { parseHookArgs, parseNetworks, parsePublish, type HookOptions } from './hook/options.js';
 import { readRecord } from './hook/record.js';
+import { setupNetwork, type HookDeps } from './hook/setup.js';
+import { readBundle } from './hook/state.js';
 import { teardownNetwork } from './hook/teardown.js';
 
-// `tsrun run --net …` (or the org.tsrun.network annotation) turned into
-// changes of the validated spec, made in memory through CreateOptions.adjustSpec
-// (config.json on disk is never edited):
-//   NAME            a new netns + `tsrun hook cni` as createRuntime and poststop hooks
-//   none            a new netns with only loopback up (the hook with --network none)
+// `tsrun run --net …` (or the org.tsrun.network annotation), run in the CLI's
+// own process: no hook process. It becomes
+//   - changes of the validated spec (CreateOptions.adjustSpec; config.json on
+//     disk is never edited): a new netns, and bind mounts of the container's
+//     own resolv.conf and hosts over the image's;
+//   - in-process createRuntime and poststop hooks (CreateOptions.inProcessHooks)
+//     that run the CNI chains and tear them down.
+// A note in the container's state dir (<state>/net/network.json) lets a later
+// `tsrun delete` (another process) find what to tear down.
+//   NAME[,NAME2…]   CNI networks in order: eth0, eth1, … (NAME:ifname=IF names one)
+//   none            a new netns with only loopback up
 //   host            no network namespace: the host's network
-//   container:ID    join container ID's netns (/proc/<pid>/ns/net)
+//   container:ID    join container ID's netns, and its resolv.conf and hosts
+// This module knows nothing of the runtime: the caller says where the state
+// dirs are and how to find another container.
 
 export const NETWORK_ANNOTATION = 'org.tsrun.network';
 /** optional, with the annotation: "18080:80,53:53/udp" */
 export const PUBLISH_ANNOTATION = 'org.tsrun.publish';
 
-const HOOK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-// The hook runs the same CLI that is running now (bundled dist/tsrun.js or dist/cli/main.js).
-const CLI_MAIN = /(?:tsrun|cli\/main)\.js$/.test(process.argv[1] ?? '') ? resolve(process.argv[1]!) : fileURLToPath(new URL('../cli/main.js', import.meta.url));
-
 export interface NetRequest {
-  net?: string;
+  /** --net, repeated; each may also be a comma-separated list */
+  nets?: string[];
   publish?: string[];
   confDir?: string;
   cniPath?: string;
   cacheDir?: string;
 }
 
-export interface NetPlan {
-  adjustSpec: (spec: Spec) => Spec;
-  /** after a failed run: tears down what the hook set up when the container is gone */
-  cleanupAfterFailure: (id: string) => Promise<void>;
+export interface ContainerDirs {
+  /** the container's state dir: its network files and note go in <stateDir>/net */
+  stateDir: string;
+  /** --net container:ID: the other container's netns path and state dir; throws when it is not alive */
+  peer(id: string): { netns: string; stateDir: string };
 }
 
-/** The hook entry that runs `tsrun hook cni` with these options. */
-export function cniHook(o: HookOptions, explain?: 'text' | 'json'): Hook {
-  // Under --explain the hook reports its own calls as JSON on stderr; the runtime shows them.
-  const global = explain ? ['--explain=json'] : [];
-  return { path: process.execPath, args: [process.execPath, CLI_MAIN, ...global, 'hook', 'cni', ...hookArgs(o)], env: [`PATH=${process.env.PATH || HOOK_PATH}`] };
+/** Same shape as the runtime's CreateOptions.inProcessHooks. */
+export interface InProcessHooks {
+  createRuntime?: (state: OciState) => Promise<void>;
+  poststop?: (state: OciState) => Promise<void>;
 }
+
+export interface NetPlan {
+  adjustSpec: (spec: Spec) => Spec;
+  hooks: InProcessHooks;
+}
+
+/** What the state dir remembers for a later delete. */
+interface Note {
+  /** the CNI cache holding the hook record and results */
+  cacheDir?: string;
+  /** created in the rootfs to mount the peer's files over (container:ID) */
+  created?: string[];
+}
+
+export type NetDeps = HookDeps;
+
+export const netDir = (stateDir: string): string => join(stateDir, 'net');
+const noteFile = (stateDir: string): string => join(netDir(stateDir), 'network.json');
+
+function writeNote(stateDir: string, note: Note): void {
+  mkdirSync(netDir(stateDir), { recursive: true, mode: 0o755 });
+  writeFileSync(noteFile(stateDir), JSON.stringify(note), { mode: 0o600 });
+}
+
+function readNote(stateDir: string): Note | undefined {
+  try {
+    return JSON.parse(readFileSync(noteFile(stateDir), 'utf8')) as Note;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a container's state dir says it has a network to tear down (cheap: no CNI code loaded). */
+export const hasNetworkNote = (stateDir: string): boolean => existsSync(noteFile(stateDir));
 
 function withNetns(spec: Spec, path?: string): Spec {
   const others = (spec.linux?.namespaces ?? []).filter((n) => n.type !== 'network');
@@ -57,57 +99,79 @@ function withoutNetns(spec: Spec): Spec {
   return { ...spec, linux: { ...spec.linux, namespaces: (spec.linux?.namespaces ?? []).filter((n) => n.type !== 'network') } };
 }
 
-function withHooks(spec: Spec, hook: Hook, teardown: boolean): Spec {
-  const hooks = { ...spec.hooks };
-  hooks.createRuntime = [...(hooks.createRuntime ?? []), hook];
-  if (teardown) hooks.poststop = [hook, ...(hooks.poststop ?? [])];
-  return { ...spec, hooks };
-}
+const withMounts = (spec: Spec, dir: string): Spec => ({ ...spec, mounts: [...(spec.mounts ?? []), ...etcMounts(dir)] });
 
-export function planNetwork(ctx: Pick<Context, 'root' | 'sys' | 'log' | 'explain'>, req: NetRequest): NetPlan {
+export function planNetwork(deps: NetDeps, req: NetRequest, dirs: ContainerDirs): NetPlan {
   let chosen: HookOptions | undefined;
+  let peerFiles = false;
+  let created: string[] = [];
   const adjustSpec = (spec: Spec): Spec => {
     const annotations = (spec.annotations ?? {}) as Record<string, string>;
-    const net = req.net ?? annotations[NETWORK_ANNOTATION];
+    const given = req.nets?.length ? req.nets : annotations[NETWORK_ANNOTATION] ? [annotations[NETWORK_ANNOTATION]] : [];
+    const nets = given.flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean);
     const publish = req.publish?.length ? req.publish : (annotations[PUBLISH_ANNOTATION]?.split(',').filter(Boolean) ?? []);
-    if (!net) {
+    if (!nets.length) {
       if (publish.length) throw new TsrunError('BAD_INPUT', '--publish needs a network: add --net NAME');
       return spec;
     }
-    const hasOwnNetns = (spec.linux?.namespaces ?? []).some((n) => n.type === 'network' && n.path);
-    if (net === 'host' || net.startsWith('container:')) {
-      if (publish.length) throw new TsrunError('BAD_INPUT', `--publish cannot be used with --net ${net}`);
-      if (net === 'host') return withoutNetns(spec);
-      return withNetns(spec, netnsOfContainer(ctx.root, net.slice('container:'.length)));
+    const special = nets.find((n) => n === 'host' || n.startsWith('container:'));
+    if (special) {
+      if (nets.length > 1) throw new TsrunError('BAD_INPUT', `--net ${special} cannot be combined with other networks`);
+      if (publish.length) throw new TsrunError('BAD_INPUT', `--publish cannot be used with --net ${special}`);
+      if (special === 'host') return withoutNetns(spec);
+      const peer = dirs.peer(special.slice('container:'.length));
+      const joined = withNetns(spec, peer.netns);
+      peerFiles = existsSync(join(netDir(peer.stateDir), 'resolv.conf'));
+      return peerFiles ? withMounts(joined, netDir(peer.stateDir)) : joined;
     }
-    if (hasOwnNetns) {
-      throw new TsrunError('SPEC_INVALID', `--net ${net} needs a new network namespace, but the config joins one`, { jsonPath: 'linux.namespaces' });
+    if ((spec.linux?.namespaces ?? []).some((n) => n.type === 'network' && n.path)) {
+      throw new TsrunError('SPEC_INVALID', `--net ${nets.join(',')} needs a new network namespace, but the config joins one`, { jsonPath: 'linux.namespaces' });
     }
-    const args = ['--network', net, '--ifname', 'eth0', ...publish.flatMap((p) => ['-p', p])];
-    if (req.confDir) args.push('--conf-dir', resolve(req.confDir));
-    if (req.cniPath) args.push('--cni-path', req.cniPath);
-    if (req.cacheDir) args.push('--cache-dir', resolve(req.cacheDir));
-    publish.forEach(parsePublish); // reject a bad -p before anything runs
-    chosen = parseHookArgs(args);
-    return withHooks(withNetns(spec), cniHook(chosen, ctx.explain), net !== 'none');
+    const networks = parseNetworks(nets, '--net');
+    if (networks[0]!.name === 'none' && publish.length) throw new TsrunError('BAD_INPUT', '--publish cannot be used with --net none');
+    const env = process.env;
+    chosen = {
+      networks,
+      confDir: req.confDir ? resolve(req.confDir) : (env.NETCONFPATH ?? DEFAULT_CONF_DIR),
+      cniPath: (req.cniPath ?? env.CNI_PATH)?.split(':').filter(Boolean) ?? DEFAULT_CNI_PATH,
+      cacheDir: req.cacheDir ? resolve(req.cacheDir) : DEFAULT_CACHE_DIR,
+      publish: publish.map(parsePublish), // a bad -p fails before anything runs
+    };
+    if (networks[0]!.name === 'none') return withNetns(spec);
+    return withMounts(withNetns(spec), netDir(dirs.stateDir));
   };
-  const cleanupAfterFailure = async (id: string): Promise<void> => {
-    if (!chosen || chosen.network === 'none' || existsSync(containerDir(ctx.root, id))) return;
-    try {
-      await teardownNetwork({ sys: ctx.sys, warn: ctx.log.warn }, id, { cacheDir: chosen.cacheDir, cniPath: chosen.cniPath });
-    } catch (err) {
-      ctx.log.warn(`network teardown after failed run: ${errorMessage(err)}`);
+
+  const createRuntime = async (state: OciState): Promise<void> => {
+    if (peerFiles) {
+      // The targets the peer's files are mounted over, noted before they are made.
+      writeNote(dirs.stateDir, { created: [] });
+      created = prepareTargets(readBundle(state.bundle).rootfs);
+      writeNote(dirs.stateDir, { created });
+      return;
     }
+    if (!chosen) return;
+    if (chosen.networks[0]!.name !== 'none') writeNote(dirs.stateDir, { cacheDir: chosen.cacheDir });
+    await setupNetwork(deps, state, chosen, { dir: netDir(dirs.stateDir), mount: 'spec' });
   };
-  return { adjustSpec, cleanupAfterFailure };
+
+  // In this process the plan is known; the state dir may be gone already (a failed create removes it first).
+  const poststop = async (state: OciState): Promise<void> => {
+    if (created.length) removeCreated(created, deps.warn);
+    if (chosen && chosen.networks[0]!.name !== 'none') await teardownNetwork(deps, state.id, { cacheDir: chosen.cacheDir, cniPath: chosen.cniPath });
+  };
+  return { adjustSpec, hooks: { createRuntime, poststop } };
 }
 
-function netnsOfContainer(root: string, id: string): string {
-  const c = inspect(root, id);
-  if (c.status !== 'created' && c.status !== 'running' && c.status !== 'paused') {
-    throw new TsrunError('BAD_STATE', `--net container:${id}: the container is ${c.status}`, { hint: 'its network namespace lives only while it runs' });
-  }
-  return `/proc/${c.record.pid}/ns/net`;
+/**
+ * `tsrun delete` of a container networked in-process (maybe by a CLI that is
+ * gone): DEL what its note's cache holds for it, remove what was created to
+ * mount over. Idempotent.
+ */
+export async function teardownFromNote(deps: NetDeps, stateDir: string, id: string): Promise<void> {
+  const note = readNote(stateDir);
+  if (!note) return;
+  if (note.created?.length) removeCreated(note.created, deps.warn);
+  if (note.cacheDir) await teardownNetwork(deps, id, { cacheDir: note.cacheDir });
 }
 
 /** The `tsrun hook cni` options of each network hook in a spec (duplicates across phases folded). */
@@ -121,7 +185,7 @@ export function networkHooksOf(spec: Spec): HookOptions[] {
     try {
       const env = Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
       const o = parseHookArgs(args.slice(at + 2), env);
-      if (o.network !== 'none') seen.set(`${o.cacheDir}\0${o.network}\0${o.ifName}`, o);
+      if (o.networks[0]!.name !== 'none') seen.set(`${o.cacheDir}\0${o.networks.map((n) => `${n.name}/${n.ifName}`).join(',')}`, o);
     } catch {
       // not a hook we can read: nothing of ours to tear down
     }
@@ -130,13 +194,14 @@ export function networkHooksOf(spec: Spec): HookOptions[] {
 }
 
 /**
- * What `tsrun delete` adds after the poststop hooks: DEL of whatever the
- * container still has cached (its poststop never ran, or failed), then the
- * netns handle. A no-op when poststop already did it. With the state gone
- * (`delete --force` of an unknown id), looks for the hook's record in the
- * default cache dir. Errors are returned, not thrown: delete keeps going.
+ * What `tsrun delete` adds after the poststop hooks for a config that carries
+ * `tsrun hook cni` itself: DEL whatever the container still has cached (its
+ * poststop never ran, or failed), then the netns handle. A no-op when poststop
+ * already did it. With the state gone (`delete --force` of an unknown id),
+ * looks for the hook's record in the default cache dir. Errors are returned,
+ * not thrown: delete keeps going.
  */
-export async function teardownLeftovers(ctx: Pick<Context, 'sys' | 'log'>, id: string, spec: Spec | undefined): Promise<unknown[]> {
+export async function teardownLeftovers(ctx: { sys: Syscalls; log: { warn(m: string): void } }, id: string, spec: Spec | undefined): Promise<unknown[]> {
   const targets: { cacheDir: string; cniPath?: string[] }[] = spec ? networkHooksOf(spec) : [];
   if (!spec && readRecord(DEFAULT_CACHE_DIR, id)) targets.push({ cacheDir: DEFAULT_CACHE_DIR });
   const errors: unknown[] = [];

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { parseFlags, str, bool, expectArgs } from '../args.js';
 import { makeContext } from '../context.js';
 import { createContainer } from '../../runtime/container/create.js';
+import { networkOptions } from '../container-network.js';
 
 const flags = [
   { name: 'bundle', short: 'b', value: true },
@@ -24,11 +25,8 @@ export const command: Command = {
       pidFile: str(p, 'pid-file'),
       consoleSocket: str(p, 'console-socket'),
       noPivot: bool(p, 'no-pivot'),
-      // The org.tsrun.network annotation attaches a CNI network, as with `tsrun run --net`.
-      adjustSpec: async (spec) => {
-        if (!spec.annotations?.['org.tsrun.network']) return spec;
-        return (await import('../../network/container-net.js')).planNetwork(ctx, {}).adjustSpec(spec);
-      },
+      // The org.tsrun.network annotation attaches CNI networks, as with `tsrun run --net`.
+      ...networkOptions(ctx, id!, {}),
     });
     child.unref();
     return 0;

@@ -4,6 +4,7 @@ import { loadConfList } from '../../network/cni/conf.js';
 import { HOOK_USAGE, parseHookArgs } from '../../network/hook/options.js';
 import { setupNetwork } from '../../network/hook/setup.js';
 import { parseState, stageOf } from '../../network/hook/state.js';
+import { hookFilesDir } from '../../network/hook/record.js';
 import { teardownNetwork } from '../../network/hook/teardown.js';
 import { realSyscalls } from '../../runtime/sys/index.js';
 import { traceSyscalls } from '../../runtime/sys/tracing.js';
@@ -32,17 +33,20 @@ export const command: Command = {
     }
     const deps = { sys, warn: (m: string) => process.stderr.write(`tsrun: warning: ${m}\n`) };
     if (stageOf(state, o.stage) === 'setup') {
-      await setupNetwork(deps, state, o);
+      // runc and crun have made the container's mounts: the hook mounts resolv.conf and hosts itself.
+      await setupNetwork(deps, state, o, { dir: hookFilesDir(o.cacheDir, state.id), mount: 'hook' });
       return 0;
     }
-    if (o.network === 'none') return 0;
-    let network;
-    try {
-      network = loadConfList(o.confDir, o.network);
-    } catch (err) {
-      deps.warn(`${(err as Error).message}; tearing down from the cached config only`);
-    }
-    await teardownNetwork(deps, state.id, { cacheDir: o.cacheDir, cniPath: o.cniPath, network, ifName: o.ifName });
+    if (o.networks[0]!.name === 'none') return 0;
+    const only = o.networks.map((ref) => {
+      try {
+        return { ref, list: loadConfList(o.confDir, ref.name) };
+      } catch (err) {
+        deps.warn(`${(err as Error).message}; tearing down from the cached config only`);
+        return { ref };
+      }
+    });
+    await teardownNetwork(deps, state.id, { cacheDir: o.cacheDir, cniPath: o.cniPath, only });
     return 0;
   },
 };

@@ -6,7 +6,7 @@ import { makeContext } from '../context.js';
 import { runContainer } from '../../runtime/container/run.js';
 import { generateId } from '../../runtime/ids.js';
 import { TsrunError } from '../../errors.js';
-import type { NetPlan } from '../../network/container-net.js';
+import { networkOptions } from '../container-network.js';
 
 const flags = [
   { name: 'bundle', short: 'b', value: true },
@@ -16,7 +16,7 @@ const flags = [
   { name: 'no-pivot' },
   { name: 'no-new-keyring' },
   { name: 'keep' },
-  { name: 'net', value: true },
+  { name: 'net', value: true, repeat: true },
   { name: 'publish', short: 'p', value: true, repeat: true },
   { name: 'conf-dir', value: true },
   { name: 'cni-path', value: true },
@@ -27,7 +27,7 @@ const isBundleDir = (p: string): boolean => existsSync(join(p, 'config.json')) &
 
 export const command: Command = {
   usage:
-    'tsrun run [--bundle DIR] [-d] [--pid-file FILE] [--net NAME|none|host|container:ID] [-p HOST:CONTAINER[/tcp|udp]]… ' +
+    'tsrun run [--bundle DIR] [-d] [--pid-file FILE] [--net NAME[:ifname=IF]|none|host|container:ID]… [-p HOST:CONTAINER[/tcp|udp]]… ' +
     '[--conf-dir D] [--cni-path P] [--cache-dir D] ID | tsrun run [flags] BUNDLE-DIR',
   async run(argv, g) {
     const p = parseFlags(argv, flags);
@@ -37,10 +37,9 @@ export const command: Command = {
     const byDir = !str(p, 'bundle') && arg.includes('/') ? true : !str(p, 'bundle') && isBundleDir(arg);
     const ctx = await makeContext(g);
     const id = byDir ? generateId() : arg;
-    // Loaded after the init was spawned (inside adjustSpec): the CNI client pulls in zod.
-    let net: NetPlan | undefined;
-    const request = { net: str(p, 'net'), publish: list(p, 'publish'), confDir: str(p, 'conf-dir'), cniPath: str(p, 'cni-path'), cacheDir: str(p, 'cache-dir') };
-    const run = runContainer(ctx, {
+    // The CNI code is loaded after the init was spawned (inside adjustSpec), and runs in this process.
+    const net = networkOptions(ctx, id, { nets: list(p, 'net'), publish: list(p, 'publish'), confDir: str(p, 'conf-dir'), cniPath: str(p, 'cni-path'), cacheDir: str(p, 'cache-dir') });
+    return runContainer(ctx, {
       id,
       bundle: byDir ? arg : (str(p, 'bundle') ?? '.'),
       pidFile: str(p, 'pid-file'),
@@ -48,15 +47,7 @@ export const command: Command = {
       noPivot: bool(p, 'no-pivot'),
       detach: bool(p, 'detach'),
       keep: bool(p, 'keep'),
-      adjustSpec: async (spec) => {
-        if (!request.net && !request.publish.length && !spec.annotations?.['org.tsrun.network']) return spec;
-        net = (await import('../../network/container-net.js')).planNetwork(ctx, request);
-        return net.adjustSpec(spec);
-      },
-    });
-    return run.catch(async (err: unknown) => {
-      await net?.cleanupAfterFailure(id);
-      throw err;
+      ...net,
     });
   },
 };

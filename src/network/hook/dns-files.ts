@@ -1,13 +1,11 @@
-import { lstatSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError } from '../../errors.js';
-import { secureJoin } from '../../runtime/rootfs/secure-join.js';
 import type { CniResult, Dns } from '../cni/result/types.js';
 
-// /etc/resolv.conf and /etc/hosts for a container, from its CNI result.
-// Rendering is pure; writing goes into the rootfs by temp file + rename, so a
-// symlinked /etc/resolv.conf in the image is replaced, never followed out of
-// the rootfs onto a host file.
+// /etc/resolv.conf and /etc/hosts for a container, from its CNI results.
+// Rendering is pure; the files are written into the container's own directory
+// and bind-mounted over the image's (etc-mounts.ts): the bundle is never written.
 
 export const HOST_RESOLV_CONF = '/etc/resolv.conf';
 
@@ -33,9 +31,10 @@ export function hostDns(text: string): Dns {
   return dns;
 }
 
-/** The result's DNS when it names nameservers; the host's (minus loopback) otherwise. */
-export function chooseDns(result: CniResult, readHost: () => string = () => readFileSync(HOST_RESOLV_CONF, 'utf8')): Dns {
-  if (result.dns?.nameservers?.length) return result.dns;
+/** The DNS of the first result that names nameservers (as podman picks); the host's (minus loopback) otherwise. */
+export function chooseDns(results: CniResult[], readHost: () => string = () => readFileSync(HOST_RESOLV_CONF, 'utf8')): Dns {
+  const first = results.find((r) => r.dns?.nameservers?.length);
+  if (first?.dns) return first.dns;
   let text = '';
   try {
     text = readHost();
@@ -54,35 +53,29 @@ export function renderResolvConf(dns: Dns): string {
   return lines.join('\n') + '\n';
 }
 
-export function renderHosts(hostname: string | undefined, addresses: string[]): string {
+/** localhost, then each address of the container with its names (hostname, then id). */
+export function renderHosts(names: (string | undefined)[], addresses: string[]): string {
   const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
-  if (hostname) for (const a of addresses) lines.push(`${a}\t${hostname}`);
+  const own = names.filter((n, i): n is string => !!n && names.indexOf(n) === i);
+  if (own.length) for (const a of addresses) lines.push(`${a}\t${own.join(' ')}`);
   return lines.join('\n') + '\n';
 }
 
 /**
- * Writes etc/resolv.conf and etc/hosts in `rootfs`: both temp files first, then
- * both renames, so a failure leaves the rootfs as it was. etc is resolved
- * inside the rootfs (symlinks cannot point it outside) and must be a directory.
+ * Writes resolv.conf and hosts into `dir` (the container's own directory, never
+ * the rootfs): temp files first, then both renames, so a failure leaves no half.
  */
-export function writeNetworkFiles(rootfs: string, files: { resolvConf: string; hosts: string }): void {
-  const etc = secureJoin(rootfs, 'etc');
-  let isDir = false;
-  try {
-    isDir = lstatSync(etc).isDirectory();
-  } catch {
-    // missing
-  }
-  if (!isDir) throw new TsrunError('NOT_FOUND', `write resolv.conf/hosts: ${etc} is not a directory in the rootfs`);
+export function writeNetworkFiles(dir: string, files: { resolvConf: string; hosts: string }): void {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
   const plan = [
     { name: 'resolv.conf', text: files.resolvConf },
     { name: 'hosts', text: files.hosts },
-  ].map((f) => ({ ...f, final: join(etc, f.name), tmp: join(etc, `.${f.name}.tsrun-${process.pid}`) }));
+  ].map((f) => ({ ...f, final: join(dir, f.name), tmp: join(dir, `.${f.name}.tsrun-${process.pid}`) }));
   try {
-    for (const f of plan) writeFileSync(f.tmp, f.text, { mode: 0o644, flag: 'wx' });
+    for (const f of plan) writeFileSync(f.tmp, f.text, { mode: 0o644, flag: 'w' });
     for (const f of plan) renameSync(f.tmp, f.final);
   } catch (err) {
     for (const f of plan) rmSync(f.tmp, { force: true });
-    throw new TsrunError('SYSCALL', `write ${etc}/resolv.conf and hosts: ${(err as Error).message}`, { errno: (err as NodeJS.ErrnoException).code, cause: err });
+    throw new TsrunError('SYSCALL', `write ${dir}/resolv.conf and hosts: ${(err as Error).message}`, { errno: (err as NodeJS.ErrnoException).code, cause: err });
   }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkId } from '../../runtime/ids.js';
+import type { NetworkRef } from './options.js';
 
 // The hook's own note, next to libcni's results/: one file per container it
 // networked, written before anything else and removed after the last of it is
@@ -18,10 +19,19 @@ export interface HookRecord {
   /** the container's init, with its start time (pids are reused) */
   pid: number;
   startTime: string;
+  /** the networks in the order they were added (teardown goes backwards) */
+  networks: NetworkRef[];
+  /** the container's resolv.conf and hosts live here */
+  filesDir?: string;
+  /** what was created in the rootfs to mount over (removed at teardown) */
+  created: string[];
 }
 
 const dirOf = (cacheDir: string): string => join(cacheDir, RECORD_DIR);
 export const recordFile = (cacheDir: string, id: string): string => join(dirOf(cacheDir), `${checkId(id)}.json`);
+
+/** The hook's own directory for a container's resolv.conf and hosts (under runc or crun). */
+export const hookFilesDir = (cacheDir: string, id: string): string => join(dirOf(cacheDir), checkId(id));
 
 export function writeRecord(cacheDir: string, r: HookRecord): void {
   const file = recordFile(cacheDir, r.containerId);
@@ -41,7 +51,17 @@ export function readRecord(cacheDir: string, id: string): HookRecord | undefined
   try {
     const j = JSON.parse(readFileSync(file, 'utf8')) as Partial<HookRecord>;
     if (typeof j.containerId !== 'string' || typeof j.netns !== 'string') return undefined;
-    return { containerId: j.containerId, netns: j.netns, cniPath: Array.isArray(j.cniPath) ? j.cniPath.map(String) : [], pid: Number(j.pid) || 0, startTime: String(j.startTime ?? '') };
+    const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+    return {
+      containerId: j.containerId,
+      netns: j.netns,
+      cniPath: strings(j.cniPath),
+      pid: Number(j.pid) || 0,
+      startTime: String(j.startTime ?? ''),
+      networks: Array.isArray(j.networks) ? j.networks.filter((n) => typeof n?.name === 'string' && typeof n?.ifName === 'string') : [],
+      filesDir: typeof j.filesDir === 'string' ? j.filesDir : undefined,
+      created: strings(j.created),
+    };
   } catch {
     return undefined;
   }

@@ -9,21 +9,36 @@ import { invokePlugin } from '../cni/invoke.js';
 import type { CniResult } from '../cni/result/types.js';
 import { NetnsStore } from '../netns.js';
 import { addressesOf, chooseDns, renderHosts, renderResolvConf, writeNetworkFiles } from './dns-files.js';
+import { mountIntoContainer, prepareTargets, removeCreated } from './etc-mounts.js';
 import { capabilityArgs, type HookOptions } from './options.js';
-import { readRecord, removeRecord, writeRecord } from './record.js';
+import { readRecord, removeRecord, writeRecord, type HookRecord } from './record.js';
 import { readBundle } from './state.js';
+import { removeFiles } from './teardown.js';
 
-// The hook's first half (createRuntime/prestart): pin the container's netns at
-// /run/netns/<id>, run the chain's ADD on it, write resolv.conf and hosts.
-// Each step registers its undo as soon as it has done something; a failure
-// runs them in reverse, so a failed hook leaves nothing behind. Run twice on
-// the same container it does nothing new (the cached result is reused).
+// The first half (createRuntime/prestart, or `tsrun run --net` in-process):
+// pin the container's netns at /run/netns/<id>, run each network's ADD on it
+// in order (eth0, eth1, …), write resolv.conf and hosts into the container's
+// own directory and put them over the image's. Each step registers its undo
+// as soon as it has done something; a failure (on any network) runs them in
+// reverse, so nothing is left. Run twice on the same container it does
+// nothing new (the cached results are reused).
 
 export interface HookDeps {
   sys: Syscalls;
   /** /run/netns unless a test says otherwise */
   netnsDir?: string;
   warn: (message: string) => void;
+}
+
+/** Where the container's resolv.conf and hosts go, and who mounts them. */
+export interface FilesPlan {
+  dir: string;
+  /**
+   * "hook": mount them into the container's mount namespace now (runc and crun
+   * have made their mounts when createRuntime runs); "spec": the runtime mounts
+   * them from the config's mounts, so only the mount targets are prepared.
+   */
+  mount: 'hook' | 'spec';
 }
 
 type Undo = () => unknown;
@@ -50,51 +65,64 @@ function containerNetns(state: OciState): string {
   return path;
 }
 
-export async function setupNetwork(deps: HookDeps, state: OciState, o: HookOptions): Promise<CniResult | undefined> {
+export async function setupNetwork(deps: HookDeps, state: OciState, o: HookOptions, files: FilesPlan): Promise<CniResult[]> {
   const nsPath = containerNetns(state);
   const client = new CniClient({ path: o.cniPath, cacheDir: o.cacheDir, warn: deps.warn });
-  if (o.network === 'none') {
+  if (o.networks.length === 1 && o.networks[0]!.name === 'none') {
     // Loopback only: nothing to pin, cache or undo (the netns dies with the container).
     const conf = { cniVersion: '1.0.0', name: 'none', type: 'loopback' };
     await invokePlugin(client.ctx, 'loopback', 'ADD', conf, { containerId: state.id, netns: nsPath, ifName: 'lo' });
-    return undefined;
+    return [];
   }
-  const list = loadConfList(o.confDir, o.network);
+  // Every conflist is read before anything is done: a missing one changes nothing.
+  const lists = o.networks.map((n) => ({ ref: n, list: loadConfList(o.confDir, n.name) }));
   const bundle = readBundle(state.bundle);
   const store = new NetnsStore(deps.sys, deps.netnsDir);
   const handle = store.pathOf(state.id);
-  const rt = { containerId: state.id, netns: handle, ifName: o.ifName, capabilityArgs: capabilityArgs(o) };
+  const rt = (ifName: string, i: number) => ({ containerId: state.id, netns: handle, ifName, capabilityArgs: i === 0 ? capabilityArgs(o) : {} });
   const handleExists = existsSync(handle);
   if (handleExists && !sameNamespace(handle, nsPath)) {
     throw new TsrunError('EXISTS', `hook cni: ${handle} already exists and holds another network namespace`, {
       hint: `a container "${state.id}" was not torn down: tsrun hook cni --stage teardown, or tsrun net gc`,
     });
   }
-  const cached = client.cached(list, rt);
+  const cached = lists.map(({ ref, list }, i) => client.cached(list, rt(ref.ifName, i)));
+  if (handleExists && cached.every((c) => c.result)) return cached.map((c) => c.result!);
   const undo: Undo[] = [];
   try {
-    let result = handleExists ? cached.result : undefined;
-    if (!result) {
-      if (cached.entry) {
-        throw new TsrunError('EXISTS', `hook cni: network "${list.name}" already has an attachment for container "${state.id}" (${o.ifName}) in ${o.cacheDir}`, {
+    lists.forEach(({ ref, list }, i) => {
+      if (cached[i]!.entry) {
+        throw new TsrunError('EXISTS', `hook cni: network "${list.name}" already has an attachment for container "${state.id}" (${ref.ifName}) in ${o.cacheDir}`, {
           hint: 'a container with this id was not torn down: tsrun net gc, or tsrun hook cni --stage teardown',
         });
       }
-      if (!readRecord(o.cacheDir, state.id)) {
-        const pid = state.pid!;
-        writeRecord(o.cacheDir, { containerId: state.id, netns: handle, cniPath: o.cniPath, pid, startTime: readStat(pid)?.startTime ?? '' });
-        undo.push(() => removeRecord(o.cacheDir, state.id));
-      }
-      if (!handleExists) {
-        store.attach(state.id, nsPath);
-        undo.push(() => store.delete(state.id, { missingOk: true }));
-      }
-      result = await client.addNetworkList(list, rt);
-      undo.push(() => client.delNetworkList(list, rt));
+    });
+    const pid = state.pid!;
+    const record: HookRecord = {
+      containerId: state.id, netns: handle, cniPath: o.cniPath, pid, startTime: readStat(pid)?.startTime ?? '',
+      networks: o.networks, filesDir: files.dir, created: [],
+    };
+    if (!readRecord(o.cacheDir, state.id)) {
+      writeRecord(o.cacheDir, record);
+      undo.push(() => removeRecord(o.cacheDir, state.id));
     }
-    const dns = chooseDns(result);
-    writeNetworkFiles(bundle.rootfs, { resolvConf: renderResolvConf(dns), hosts: renderHosts(bundle.hostname, addressesOf(result)) });
-    return result;
+    if (!handleExists) {
+      store.attach(state.id, nsPath);
+      undo.push(() => store.delete(state.id, { missingOk: true }));
+    }
+    const results: CniResult[] = [];
+    for (const [i, { ref, list }] of lists.entries()) {
+      // (addNetworkList rolls back its own plugins when one of them fails.)
+      results.push(await client.addNetworkList(list, rt(ref.ifName, i)));
+      undo.push(() => client.delNetworkList(list, rt(ref.ifName, i)));
+    }
+    const addresses = results.flatMap(addressesOf);
+    writeNetworkFiles(files.dir, { resolvConf: renderResolvConf(chooseDns(results)), hosts: renderHosts([bundle.hostname, state.id], addresses) });
+    undo.push(() => removeFiles(files.dir));
+    record.created = files.mount === 'hook' ? mountIntoContainer(deps.sys, pid, bundle.rootfs, files.dir) : prepareTargets(bundle.rootfs);
+    undo.push(() => removeCreated(record.created, deps.warn));
+    writeRecord(o.cacheDir, record);
+    return results;
   } catch (err) {
     for (const u of undo.reverse()) {
       try {

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { TsrunError, errorMessage } from '../../errors.js';
 import { isAlive } from '../../runtime/proc.js';
 import { CniClient, joinErrors } from '../cni/api.js';
@@ -6,13 +7,15 @@ import type { CacheEntry } from '../cni/cache.js';
 import { confListFromBytes, confListFromConfBytes, type NetworkConfigList } from '../cni/conf.js';
 import { DEFAULT_CNI_PATH } from '../cni/exec.js';
 import { NetnsStore } from '../netns.js';
+import { ETC_FILES, removeCreated } from './etc-mounts.js';
+import type { NetworkRef } from './options.js';
 import { readRecord, recordedIds, removeRecord } from './record.js';
 import type { HookDeps } from './setup.js';
 
-// The hook's second half (poststop), also run by `tsrun delete` and by GC:
-// DEL every cached attachment of the container (with the config cached at ADD,
-// so a changed or removed conf file does not strand it), then unmount and
-// remove the netns handle and the hook's record. Idempotent: a second run
+// The second half (poststop, `tsrun delete`, GC): DEL every cached attachment
+// of the container, the last network added first (with the config cached at
+// ADD, so a changed or removed conf file does not strand it), then remove what
+// was made to mount resolv.conf and hosts over, the netns handle and the record. Idempotent: a second run
 // finds nothing and succeeds. Errors are collected; the handle and record are
 // kept while an attachment is left, so a retry (or `tsrun net gc`) can finish.
 
@@ -20,9 +23,12 @@ export interface TeardownOptions {
   cacheDir: string;
   /** plugin search path; else the one recorded at setup, else the default */
   cniPath?: string[];
-  /** only this network's attachments (the poststop hook of one network) */
-  network?: NetworkConfigList;
-  ifName?: string;
+  /**
+   * only these networks' attachments (a poststop hook tears down its own), with
+   * their conflists when they could be read: an attachment whose ADD never got
+   * to cache a result is deleted with it
+   */
+  only?: { ref: NetworkRef; list?: NetworkConfigList }[];
 }
 
 /** The network config libcni cached with the result (a conflist, or a single plugin conf). */
@@ -34,13 +40,30 @@ function cachedList(entry: CacheEntry): NetworkConfigList {
   }
 }
 
+/** Removes the container's resolv.conf and hosts, and their directory when that is left empty. */
+export function removeFiles(dir: string): void {
+  for (const f of ETC_FILES) rmSync(join(dir, f), { force: true });
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty (someone else's files) or gone
+  }
+}
+
 export async function teardownNetwork(deps: HookDeps, containerId: string, o: TeardownOptions): Promise<{ deleted: string[] }> {
   const record = readRecord(o.cacheDir, containerId);
   const client = new CniClient({ path: o.cniPath ?? (record?.cniPath.length ? record.cniPath : DEFAULT_CNI_PATH), cacheDir: o.cacheDir, warn: deps.warn });
   const store = new NetnsStore(deps.sys, deps.netnsDir);
   const handle = store.pathOf(containerId);
-  const mine = (e: CacheEntry): boolean => (!o.network || e.network === o.network.name) && (!o.ifName || e.ifName === o.ifName);
-  const entries = client.cachedAttachments(containerId).filter(mine);
+  const key = (network: string, ifName: string): string => `${network}\0${ifName}`;
+  const wanted = o.only ? new Set(o.only.map((n) => key(n.ref.name, n.ref.ifName))) : undefined;
+  // Reverse order of setup: the last network added goes first.
+  const order = (record?.networks ?? []).map((n) => key(n.name, n.ifName));
+  const rank = (e: CacheEntry): number => -order.indexOf(key(e.network, e.ifName));
+  const entries = client
+    .cachedAttachments(containerId)
+    .filter((e) => !wanted || wanted.has(key(e.network, e.ifName)))
+    .sort((a, b) => rank(a) - rank(b));
   const errors: TsrunError[] = [];
   const deleted: string[] = [];
   const del = async (list: NetworkConfigList, ifName: string, netns: string): Promise<void> => {
@@ -54,10 +77,17 @@ export async function teardownNetwork(deps: HookDeps, containerId: string, o: Te
   for (const entry of entries) await del(cachedList(entry), entry.ifName, entry.netns ?? handle);
   // An ADD killed before it cached its result may still have made a veth or taken
   // an address: with the network known and the setup begun, DEL without a result.
-  if (entries.length === 0 && o.network && (record || existsSync(handle))) await del(o.network, o.ifName ?? 'eth0', handle);
+  if (record || existsSync(handle)) {
+    const done = new Set(entries.map((e) => key(e.network, e.ifName)));
+    for (const n of [...(o.only ?? [])].reverse()) {
+      if (n.list && !done.has(key(n.ref.name, n.ref.ifName))) await del(n.list, n.ref.ifName, handle);
+    }
+  }
 
   if (client.cachedAttachments(containerId).length === 0) {
     try {
+      if (record) removeCreated(record.created, deps.warn);
+      if (record?.filesDir) removeFiles(record.filesDir);
       store.delete(containerId, { missingOk: true });
       removeRecord(o.cacheDir, containerId);
     } catch (err) {

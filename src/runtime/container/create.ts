@@ -12,6 +12,7 @@ import { readNofile, readStat } from '../proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
 import { spawnInit, type SpawnedInit } from '../process/spawn-init.js';
 import { runHooks, runHooksWarnOnly } from '../../hooks/run.js';
+import type { OciState } from '../../hooks/outcome.js';
 import { O } from '../sys/constants.js';
 import { connectConsoleSocket } from '../terminal.js';
 import { cgroupManager } from '../cgroups/index.js';
@@ -34,6 +35,8 @@ export interface CreateOptions {
   noPivot?: boolean;
   /** lets callers (run --net) adjust the validated spec before it is used */
   adjustSpec?: (spec: Spec) => Spec | Promise<Spec>;
+  /** run in this process right after the config's hooks of the same phase (run --net: the CNI chain) */
+  inProcessHooks?: { createRuntime?: (state: OciState) => Promise<void>; poststop?: (state: OciState) => Promise<void> };
 }
 
 export interface Created {
@@ -144,7 +147,11 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     const bundle = loadBundle(opts.bundle);
     const spec = opts.adjustSpec ? await opts.adjustSpec(bundle.spec) : bundle.spec;
     // The runtime-spec's rule: a create that fails after this point still runs the poststop hooks.
-    poststop = () => runHooksWarnOnly('poststop', spec.hooks?.poststop, { ociVersion: spec.ociVersion, id, status: 'stopped', bundle: bundle.bundle, annotations: (spec.annotations ?? {}) as Record<string, string> }, (m) => ctx.log.warn(m));
+    poststop = async () => {
+      const stopped: OciState = { ociVersion: spec.ociVersion, id, status: 'stopped', bundle: bundle.bundle, annotations: (spec.annotations ?? {}) as Record<string, string> };
+      await runHooksWarnOnly('poststop', spec.hooks?.poststop, stopped, (m) => ctx.log.warn(m));
+      await opts.inProcessHooks?.poststop?.(stopped).catch((err: unknown) => ctx.log.warn(`poststop: ${errorMessage(err)}`));
+    };
     checkSupported(spec.linux?.namespaces, { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings });
     // Plan the filter now so a bad profile fails create, not the later exec.
     if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
@@ -201,6 +208,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     const state = ociState({ record, status: 'creating' });
     await runHooks('prestart', spec.hooks?.prestart, state);
     await runHooks('createRuntime', spec.hooks?.createRuntime, state);
+    await opts.inProcessHooks?.createRuntime?.(state);
     init.channel.send({ type: 'continue', state });
     await init.channel.expect('ready');
 

@@ -8,6 +8,7 @@ import type { Context } from './context.js';
 import { cgroupManagerFromPaths } from '../cgroups/index.js';
 import { containerPids, inspect, ociState } from './inspect.js';
 import type { Spec } from '../../spec/types.js';
+import type { CreateOptions } from './create.js';
 
 /** Only containers with a CNI hook (or unknown ones) pay for loading the CNI client. */
 const mayHaveNetwork = (spec: Spec | undefined): boolean =>
@@ -23,7 +24,8 @@ async function teardownLeftovers(ctx: Context, id: string, spec: Spec | undefine
 // delete: kill what is left (created containers, or anything with --force),
 // run poststop hooks, remove the state. Teardown keeps going on errors.
 
-export async function deleteContainer(ctx: Context, id: string, force = false): Promise<void> {
+/** `inProcess.poststop` runs after the config's poststop hooks (the CLI's network teardown). */
+export async function deleteContainer(ctx: Context, id: string, force = false, inProcess?: Pick<CreateOptions, 'inProcessHooks'>['inProcessHooks']): Promise<void> {
   if (!existsSync(containerDir(ctx.root, id))) {
     // The state is gone (rebooted /run): the CNI hook's record in the default cache may remain.
     if (force) {
@@ -64,7 +66,13 @@ export async function deleteContainer(ctx: Context, id: string, force = false): 
         errors.push(err);
       }
     }
-    await runHooksWarnOnly('poststop', c.record.spec.hooks?.poststop, ociState({ record: c.record, status: 'stopped' }), (m) => ctx.log.warn(m));
+    const stopped = ociState({ record: c.record, status: 'stopped' });
+    await runHooksWarnOnly('poststop', c.record.spec.hooks?.poststop, stopped, (m) => ctx.log.warn(m));
+    try {
+      await inProcess?.poststop?.(stopped);
+    } catch (err) {
+      errors.push(err);
+    }
     // The network, when poststop never ran or failed (a no-op when it did its job).
     errors.push(...(await teardownLeftovers(ctx, id, c.record.spec)));
     try {

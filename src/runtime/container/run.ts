@@ -47,11 +47,11 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     try {
       await startContainer(ctx, record.id);
     } catch (err) {
-      await deleteContainer(ctx, record.id, true);
+      await deleteContainer(ctx, record.id, true, opts.inProcessHooks);
       throw err;
     }
     const code = await exit;
-    if (!opts.keep) await deleteContainer(ctx, record.id, true);
+    if (!opts.keep) await deleteContainer(ctx, record.id, true, opts.inProcessHooks);
     return code;
   } finally {
     relay?.stop();
