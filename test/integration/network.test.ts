@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOTFS, Scratch, baseConfig, isRoot, stateOf, tsrun, tsrunAsync, waitFor, type Config } from '../helpers/bundle.js';
 import { cleanup, iptablesRules, linkExists, ok, sweepIptables, writeConf } from '../helpers/netns.js';
 
-// `tsrun run --net`: the CNI hook (createRuntime + poststop) with the reference
-// plugins. Names unique to this file: ids n5-*, bridges tsn5br0/tsn5br1,
-// 10.245.1.0/24 and 10.245.2.0/24, host port 18580. Each container gets its own
-// copy of the busybox rootfs: the hook writes etc/resolv.conf and etc/hosts.
+// `tsrun run --net`: the CNI chain run in-process (createRuntime, and teardown at
+// delete) with the reference plugins. Names unique to this file: ids n5-*, bridges tsn5br0/tsn5br1,
+// 10.245.1.0/24 and 10.245.2.0/24, host port 18580.
 const NET = 'n5-net';
 const FAILNET = 'n5-fail';
 const BRIDGES = ['tsn5br0', 'tsn5br1'];
@@ -130,7 +129,7 @@ afterAll(() => {
   s.remove();
 });
 
-describe.skipIf(!isRoot)('tsrun run --net (CNI hook with the reference plugins)', () => {
+describe.skipIf(!isRoot)('tsrun run --net (the CNI chain in-process, with the reference plugins)', () => {
   it('two containers on a bridge ping each other and the gateway; resolv.conf from the result; hostname -i from /etc/hosts', async () => {
     expect(run('n5-c1', bundle(['sleep', '600'], 'n5-one'), ['-d', '--net', NET]).code).toBe(0);
     expect(run('n5-c2', bundle(['sleep', '600'], 'n5-two'), ['-d', '--net', NET]).code).toBe(0);
@@ -154,7 +153,7 @@ describe.skipIf(!isRoot)('tsrun run --net (CNI hook with the reference plugins)'
     // an in-container ping, too, from a third container that exits
     const r3 = run('n5-c3', bundle(['sh', '-c', `ping -c1 -W2 ${ip1} && hostname -i && cat /etc/hosts`], 'n5-three'), ['--net', NET]);
     expect(r3.code, r3.stderr).toBe(0);
-    expect(r3.stdout).toMatch(/^10\.245\.1\.\d+\tn5-three$/m);
+    expect(r3.stdout).toMatch(/^10\.245\.1\.\d+\tn5-three n5-c3$/m);
     expectNothingLeft('n5-c3');
   });
 
@@ -190,7 +189,7 @@ describe.skipIf(!isRoot)('tsrun run --net (CNI hook with the reference plugins)'
     expectNothingLeft('n5-web');
   });
 
-  it('the org.tsrun.network annotation adds the hook like --net does', () => {
+  it('the org.tsrun.network annotation networks the container like --net does', () => {
     const b = bundle(['hostname', '-i'], 'n5-anno', (c) => (c.annotations = { 'org.tsrun.network': NET }));
     const r = tsrun(s.root, ['run', ...netFlags(), '-b', b, 'n5-anno']);
     started.add('n5-anno');
@@ -242,7 +241,8 @@ describe.skipIf(!isRoot)('tsrun run --net (CNI hook with the reference plugins)'
     const b = bundle(['true'], 'n5-slow', (c) => (c.hooks = { createContainer: [{ path: '/bin/sleep', args: ['sleep', '30'] }] }));
     const { child } = tsrunAsync(s.root, ['run', '--net', NET, ...netFlags(), '-b', b, 'n5-slow']);
     await waitFor(() => ls(join(dirs().cache, 'results')).some((f) => f.includes('n5-slow')), 'n5-slow ADD', 30_000);
-    await waitFor(() => readdirSync(join(b, 'rootfs', 'etc')).includes('hosts') && readFileSync(join(b, 'rootfs', 'etc', 'hosts'), 'utf8').includes('n5-slow'), 'hosts written', 10_000);
+    const hosts = join(s.root, 'n5-slow', 'net', 'hosts');
+    await waitFor(() => existsSync(hosts) && readFileSync(hosts, 'utf8').includes('n5-slow'), 'hosts written', 10_000);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
