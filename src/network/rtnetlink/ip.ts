@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { IPv4, IPv6 } from 'ip-num';
 import { TsrunError } from '../../errors.js';
 
 // Addresses as netlink carries them (network-order bytes) and as CNI writes
@@ -31,23 +32,24 @@ export function canonicalIp(address: string): string {
   return familyOf(address) === 4 ? address : new URL(`http://[${address}]/`).hostname.slice(1, -1);
 }
 
+/** The address as a number (ip-num): 32 bits for IPv4, 128 for IPv6 (IPv4-mapped "::ffff:a.b.c.d" included). */
+export function ipToNumber(address: string): IPv4 | IPv6 {
+  return familyOf(address) === 4 ? IPv4.fromString(address) : IPv6.fromString(address);
+}
+
+export function numberToIp(value: bigint, family: 4 | 6): string {
+  return family === 4 ? new IPv4(value).toString() : canonicalIp(new IPv6(value).toString());
+}
+
+/** Network-order bytes: 4 for IPv4, 16 for IPv6. */
 export function ipToBytes(address: string): Buffer {
-  if (familyOf(address) === 4) return Buffer.from(address.split('.').map(Number));
-  const [head = '', tail] = address.split('::');
-  const groups = (s: string): string[] => (s === '' ? [] : s.split(':'));
-  const h = groups(head);
-  const t = tail === undefined ? [] : groups(tail);
-  const all = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
+  const n = ipToNumber(address);
+  const len = n instanceof IPv4 ? 4 : 16;
+  return Buffer.from(n.getValue().toString(16).padStart(len * 2, '0'), 'hex');
 }
 
 export function bytesToIp(b: Buffer): string {
-  if (b.length === 4) return [...b].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  return canonicalIp(groups.join(':'));
+  return numberToIp(BigInt(`0x${b.toString('hex')}`), b.length === 4 ? 4 : 6);
 }
 
 export function macToBytes(mac: string): Buffer {

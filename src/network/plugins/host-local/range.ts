@@ -1,9 +1,11 @@
-import { canonicalIp, familyOf, ipToBytes, parseCidr } from '../../rtnetlink/ip.js';
+import { IPv4CidrRange, IPv6CidrRange } from 'ip-num';
+import { familyOf, ipToNumber, numberToIp, parseCidr } from '../../rtnetlink/ip.js';
 import { configError } from '../errors.js';
 
 // One host-local range (subnet, rangeStart..rangeEnd, gateway), canonicalised
 // the way the reference does: gateway defaults to .1, the range to .1 up to
-// the last address (IPv4 skips the broadcast). IPs are BigInts for the math.
+// the last address (IPv4 skips the broadcast). Address and range math is
+// ip-num's; a Range keeps the addresses' values (bigint) for comparisons.
 
 export interface RangeConf {
   subnet?: string;
@@ -26,18 +28,14 @@ export interface Range {
 
 export const bits = (f: 4 | 6): number => (f === 4 ? 32 : 128);
 
-export function ipToBig(ip: string): bigint {
-  return BigInt(`0x${ipToBytes(ip).toString('hex')}`);
-}
+export const ipToBig = (ip: string): bigint => ipToNumber(ip).getValue();
 
-export function bigToIp(n: bigint, family: 4 | 6): string {
-  const hex = n.toString(16).padStart(bits(family) / 4, '0');
-  return canonicalIp(family === 4 ? [0, 2, 4, 6].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.') : hex.match(/.{4}/g)!.join(':'));
-}
+export const bigToIp = (n: bigint, family: 4 | 6): string => numberToIp(n, family);
 
-function mask(prefixLen: number, family: 4 | 6): bigint {
-  const total = BigInt(bits(family));
-  return ((1n << BigInt(prefixLen)) - 1n) << (total - BigInt(prefixLen));
+/** The first and last address of the subnet an address and prefix length are in (ip-num's CIDR ranges). */
+function bounds(address: string, prefixLen: number, family: 4 | 6): { first: bigint; last: bigint } {
+  const r = family === 4 ? IPv4CidrRange.fromCidr(`${address}/${prefixLen}`) : IPv6CidrRange.fromCidr(`${address}/${prefixLen}`);
+  return { first: r.getFirst().getValue(), last: r.getLast().getValue() };
 }
 
 export function canonicalizeRange(rc: RangeConf): Range {
@@ -52,11 +50,10 @@ export function canonicalizeRange(rc: RangeConf): Range {
   const subnet = `${cidr.address}/${prefixLen}`;
   if (prefixLen > bits(family) - 2) throw configError(`Network ${subnet} too small to allocate from`);
   const addr = ipToBig(cidr.address);
-  const network = addr & mask(prefixLen, family);
+  const { first: network, last } = bounds(cidr.address, prefixLen, family);
   if (network !== addr) {
     throw configError(`Network has host bits set. For a subnet mask of length ${prefixLen} the network address is ${bigToIp(network, family)}`);
   }
-  const last = network | (~mask(prefixLen, family) & ((1n << BigInt(bits(family))) - 1n));
   const r: Range = { family, subnet, prefixLen, network, start: network + 1n, end: family === 4 ? last - 1n : last, gateway: network + 1n, gatewaySet: !!rc.gateway };
   const inSubnet = (n: bigint): boolean => n >= network && n <= last;
   const parse = (key: 'gateway' | 'rangeStart' | 'rangeEnd'): bigint | undefined => {
@@ -89,7 +86,7 @@ export const rangeContains = (r: Range, ip: bigint, family: 4 | 6): boolean => f
 
 export function rangesOverlap(a: Range, b: Range): boolean {
   if (a.family !== b.family) return false;
-  const last = (r: Range): bigint => r.network | (~mask(r.prefixLen, r.family) & ((1n << BigInt(bits(r.family))) - 1n));
+  const last = (r: Range): bigint => bounds(bigToIp(r.network, r.family), r.prefixLen, r.family).last;
   return a.network <= last(b) && b.network <= last(a);
 }
 
@@ -98,7 +95,7 @@ export const describeRange = (r: Range): string => `${bigToIp(r.start, r.family)
 /** The network address of a CIDR as a BigInt ("10.0.0.7/24" → 10.0.0.0). */
 export function networkBig(cidr: string): bigint {
   const a = parseCidr(cidr);
-  return ipToBig(a.address) & mask(a.prefixLen, a.family);
+  return bounds(a.address, a.prefixLen, a.family).first;
 }
 
 /** "10.0.0.7/24" → "10.0.0.0/24". */
