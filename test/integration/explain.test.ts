@@ -58,7 +58,7 @@ describe.skipIf(!hasStrace)('--explain (strace is needed to compare; setup.sh in
 });
 
 describe('--explain with a network', () => {
-  it('shows the CNI hook\'s own calls (netns handle, plugin ADD and DEL with env and result) in order', () => {
+  it('shows the in-process CNI calls (netns handle, plugin ADD and DEL with env and result) in order, before the init execs', () => {
     const conf = join(s.dir, 'cni-conf');
     const cache = join(s.dir, 'cni-cache');
     mkdirSync(conf, { recursive: true });
@@ -71,9 +71,9 @@ describe('--explain with a network', () => {
       const r = spawnSync(process.execPath, [join(REPO, 'dist/cli/main.js'), '--root', s.root, '--explain=json', 'run', '--net', 'expl-net', '--conf-dir', conf, '--cache-dir', cache, s.bundle(['true'])], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ExplainEvent);
-      const add = events.findIndex((e) => e.actor === 'hook' && e.kind === 'cni' && e.call.startsWith('bridge ADD'));
-      const del = events.findIndex((e) => e.actor === 'hook' && e.kind === 'cni' && e.call.startsWith('bridge DEL'));
-      const handle = events.findIndex((e) => e.actor === 'hook' && e.call.startsWith('mount("/proc/') && e.call.includes('/run/netns/'));
+      const add = events.findIndex((e) => e.actor === 'runtime' && e.kind === 'cni' && e.call.startsWith('bridge ADD'));
+      const del = events.findIndex((e) => e.actor === 'runtime' && e.kind === 'cni' && e.call.startsWith('bridge DEL'));
+      const handle = events.findIndex((e) => e.actor === 'runtime' && e.call.startsWith('mount("/proc/') && e.call.includes('/run/netns/'));
       expect(handle).toBeGreaterThanOrEqual(0);
       expect(add).toBeGreaterThan(handle);
       expect(events[add]!.call).toContain('CNI_NETNS=/run/netns/');
