@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, cpSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOTFS, Scratch, baseConfig, isRoot, stateOf, tsrun } from '../helpers/bundle.js';
+import { CLI, ROOTFS, Scratch, baseConfig, isRoot, stateOf, tsrun, waitFor } from '../helpers/bundle.js';
 import { cleanup, ok, sweepIptables, writeConf } from '../helpers/netns.js';
 
 // `tsrun net show` on real containers, every value checked against what
@@ -28,20 +28,24 @@ const showJson = (args: string[]): any => {
   return JSON.parse(r.stdout);
 };
 
-function bundle(args: string[]): string {
+const hasRunc = ok('sh', ['-c', 'command -v runc']);
+const runc = (args: string[]) => spawnSync('runc', ['--root', join(s.dir, 'runc'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+function bundle(args: string[], edit?: (cfg: ReturnType<typeof baseConfig>) => void): string {
   const dir = s.rawBundle(undefined);
   cpSync(ROOTFS, join(dir, 'rootfs'), { recursive: true, verbatimSymlinks: true }); // the hook writes etc/resolv.conf
   const cfg = baseConfig();
   cfg.root = { path: 'rootfs', readonly: true };
   cfg.hostname = 'ns17-host';
   cfg.process.args = args;
+  edit?.(cfg);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
   return dir;
 }
 
-function run(id: string, extra: string[]) {
+function run(id: string, extra: string[], args = ['sleep', '600']) {
   started.add(id);
-  const r = tsrun(s.root, ['run', '-d', ...extra, ...netFlags(), '-b', bundle(['sleep', '600']), id], { timeoutMs: 60_000 });
+  const r = tsrun(s.root, ['run', '-d', ...extra, ...netFlags(), '-b', bundle(args), id], { timeoutMs: 60_000 });
   expect(r.code, r.stderr).toBe(0);
 }
 
@@ -78,6 +82,7 @@ beforeAll(() => {
 afterAll(() => {
   if (!isRoot) return;
   netAddB('del');
+  if (hasRunc) runc(['delete', '--force', 'ns17-r1']);
   for (const id of started) tsrun(s.root, ['delete', '--force', id]);
   cleanup({ links: BRIDGES });
   sweepIptables(NET_A);
@@ -232,6 +237,46 @@ describe.skipIf(!isRoot)('tsrun net show', () => {
     expect(host.attachments).toEqual([]);
     expect(show(['ns17-host']).stdout).toContain("the host's network namespace (--net host)");
     expect(show(['ns17-host', '--format', 'mermaid']).stdout).toContain("shares the host's network namespace");
+  });
+
+  it('a stopped container: its network lives on at the handle until delete, and says so', async () => {
+    run('ns17-stop', ['--net', NET_B], ['true']);
+    await waitFor(() => stateOf(s.root, 'ns17-stop')?.status === 'stopped', 'ns17-stop to exit');
+    const v = showJson(['ns17-stop']);
+    expect(v.container).toEqual({ id: 'ns17-stop', status: 'stopped' });
+    expect(v.mode).toBe('cni');
+    expect(v.netns.path).toBe('/run/netns/ns17-stop');
+    expect(v.notes).toEqual(['the container is stopped: its network namespace lives on at /run/netns/ns17-stop until tsrun delete']);
+    expect(v.attachments[0].container.addresses[0]).toMatch(/^10\.237\.72\.\d+\/24$/);
+    expect(v.attachments[0].problems).toEqual([]);
+    expect(v.problems).toEqual([]);
+    expect(tsrun(s.root, ['delete', 'ns17-stop']).code).toBe(0);
+    expect(existsSync('/run/netns/ns17-stop')).toBe(false);
+  });
+
+  it.skipIf(!hasRunc)('--netns shows a runc container networked by `tsrun hook cni` (skipped without runc)', () => {
+    const hook = { path: process.execPath, args: ['node', CLI, 'hook', 'cni', '--network', NET_B, ...netFlags()], env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] };
+    const b = bundle(['sleep', '600'], (cfg) => (cfg.hooks = { createRuntime: [hook], poststop: [hook] }));
+    const errFile = join(s.dir, 'runc-d.err');
+    const fd = openSync(errFile, 'w'); // a detached runc container keeps runc's stdio: a file, not a pipe
+    const r = spawnSync('runc', ['--root', join(s.dir, 'runc'), 'run', '-d', '-b', b, 'ns17-r1'], { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    expect(r.status, readFileSync(errFile, 'utf8')).toBe(0);
+    const v = showJson(['--netns', '/run/netns/ns17-r1', '--cache-dir', dirs().cache]);
+    expect(v.mode).toBe('cni');
+    expect(v.attachments.map((a: { network: string; containerId: string }) => `${a.network} ${a.containerId}`)).toEqual([`${NET_B} ns17-r1`]);
+    const [a] = v.attachments;
+    const eth0 = ipj(['-n', 'ns17-r1', 'addr', 'show', 'dev', 'eth0'])[0]!;
+    expect(a.container.mac).toBe(eth0.address);
+    expect(a.container.addresses[0]).toBe(`${eth0.addr_info[0].local}/${eth0.addr_info[0].prefixlen}`);
+    expect(a.hostVeth.master).toBe('tsns17b');
+    expect(a.problems).toEqual([]);
+    const hosts = v.dns.find((d: { name: string }) => d.name === '/etc/hosts');
+    expect(hosts.path).toMatch(/^\/proc\/\d+\/root\/etc\/hosts$/);
+    expect(hosts.text).toContain(`${eth0.addr_info[0].local}\tns17-host`);
+    const del = runc(['delete', '--force', 'ns17-r1']);
+    expect(del.status, del.stderr).toBe(0);
+    expect(existsSync('/run/netns/ns17-r1')).toBe(false);
   });
 
   it('an unknown id, a missing netns and a bad format are clear errors', () => {

@@ -25,10 +25,11 @@ export interface ShowTarget {
   entries: { entry: CacheEntry; file: string }[];
   dns: DnsPlaces;
   problems?: string[];
+  notes?: string[];
 }
 
 export function collect(deps: ShowDeps, t: ShowTarget): NetView {
-  const view: NetView = { ...(t.container ? { container: t.container } : {}), mode: t.mode, attachments: [], dns: [], problems: [...(t.problems ?? [])] };
+  const view: NetView = { ...(t.container ? { container: t.container } : {}), mode: t.mode, attachments: [], dns: [], problems: [...(t.problems ?? [])], notes: [...(t.notes ?? [])] };
   let ns: Netlink | undefined;
   const host = deps.netlink.open();
   try {

@@ -116,4 +116,6 @@ export interface NetView {
   dns: DnsFileView[];
   /** problems not tied to one attachment */
   problems: string[];
+  /** facts worth knowing that are not problems (a stopped container's netns kept by its handle) */
+  notes: string[];
 }

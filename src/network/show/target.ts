@@ -74,6 +74,11 @@ export function containerTarget(root: string, id: string, extraCacheDirs: string
   const handle = join(NETNS_DIR, id);
   if (existsSync(handle)) target.handle = handle;
   if (!live) {
+    // A stopped container keeps its network until delete: the handle pins the namespace.
+    if (target.handle && (refs.length || found.length)) {
+      target.notes = [`the container is ${status}: its network namespace lives on at ${target.handle} until tsrun delete`];
+      return { ...target, mode: 'cni', netnsPath: target.handle };
+    }
     target.mode = 'gone';
     target.problems!.push(`the container is ${status}: it has no network namespace to read`);
     if (found.length) target.problems!.push('its CNI cache entries are left over: tsrun delete (or tsrun net gc) removes them');

@@ -82,6 +82,10 @@ export function renderText(v: NetView): string {
       for (const l of d.text!.trimEnd().split('\n')) out.push(`    ${l}`);
     }
   }
+  if (v.notes.length) {
+    out.push('');
+    for (const n of v.notes) out.push(`note: ${n}`);
+  }
   if (v.problems.length) {
     out.push('');
     for (const p of v.problems) out.push(`PROBLEM ${p}`);
