@@ -3,7 +3,7 @@ import type { Netlink, NetlinkOpener } from '../rtnetlink/netlink.js';
 import { bridgeNameOf, cachedFacts, wantsFirewallRules, wantsMasquerade } from './cached.js';
 import { nameserversOf, readDnsFiles, type DnsPlaces } from './dns.js';
 import { hostLinkView, hostPeerOf, interfaceView, readNetns } from './live.js';
-import type { AttachmentView, NetView, NetnsView, PortView } from './model.js';
+import type { AttachmentView, ChainView, NetView, NetnsView, PortView } from './model.js';
 import { dnatsOf, masqueradeOf, parseSave, portmapOf, rulesNaming, type Ruleset } from './rules.js';
 
 // Puts the live kernel next to the CNI cache, one attachment at a time, and
@@ -38,7 +38,7 @@ export function collect(deps: ShowDeps, t: ShowTarget): NetView {
       ns = deps.netlink.open(t.netnsPath);
       view.netns = readNetns(ns, t.netnsPath);
       if (t.handle) view.netns.handle = t.handle;
-      nsid = host.nsidOf(t.netnsPath);
+      nsid = nsidOf(host, t.netnsPath);
     }
     const rules = loadRules(deps, t.entries.length > 0);
     for (const { entry, file } of t.entries) view.attachments.push(attachment(host, view.netns, nsid, rules, entry, file));
@@ -158,4 +158,13 @@ function attachment(host: Netlink, ns: NetnsView | undefined, nsid: number | und
   return a;
 }
 
-const merge = (x: AttachmentView['masquerade'] & object, y: AttachmentView['masquerade'] & object) => ({ ...x, entries: [...x.entries, ...y.entries], rules: [...x.rules, ...y.rules] });
+const merge = (x: ChainView, y: ChainView): ChainView => ({ ...x, entries: [...x.entries, ...y.entries], rules: [...x.rules, ...y.rules] });
+
+/** The host's id for the container's namespace; without one, the peer is matched by ifindex alone. */
+function nsidOf(host: Netlink, path: string): number | undefined {
+  try {
+    return host.nsidOf(path);
+  } catch {
+    return undefined;
+  }
+}
