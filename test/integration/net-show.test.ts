@@ -205,6 +205,18 @@ describe.skipIf(!isRoot)('tsrun net show', () => {
     expect(resolv.text).toContain('nameserver 10.237.71.53');
   });
 
+  it('a --net container:ID container shows the namespace and attachments it shares', () => {
+    run('ns17-join', ['--net', `container:${C1}`]);
+    const v = showJson(['ns17-join']);
+    expect(v.mode).toBe('joined');
+    expect(v.notes).toEqual([`it shares the network namespace of container ${C1}`]);
+    expect(v.netns.interfaces.map((i: { name: string }) => i.name)).toEqual(['lo', 'eth0', 'eth1']);
+    expect(v.attachments.map((a: { network: string; containerId: string }) => `${a.network} ${a.containerId}`)).toEqual([`${NET_A} ${C1}`, `${NET_B} ${C1}`]);
+    expect(v.attachments.map((a: { problems: string[] }) => a.problems)).toEqual([[], []]);
+    expect(show(['ns17-join']).stdout).toContain(`note: it shares the network namespace of container ${C1}`);
+    expect(tsrun(s.root, ['delete', '--force', 'ns17-join']).code).toBe(0);
+  });
+
   it('reports a deleted host veth as missing, in text, JSON and mermaid', () => {
     const before = showJson([C1]);
     const veth = before.attachments[1].hostVeth.name;

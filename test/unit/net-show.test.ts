@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -140,6 +140,16 @@ describe('net show, cache next to the kernel', () => {
     host.setMaster(host.linkByName('vethu1')!.index, 0);
     host.delLink(host.linkByName('ubr0')!.index);
     expect(show().attachments[0]!.problems).toEqual(['10.9.0.2/24 (cached) is not on eth0', 'bridge ubr0 is gone', 'host veth vethu1 is not a port of ubr0']);
+  });
+
+  it("reports cached nameservers the container's resolv.conf lacks", () => {
+    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 10.9.0.99\n');
+    const t = { ...target(), dns: { stateDir: dir } };
+    const v = collect({ netlink: world, iptablesSave: () => save() }, t);
+    expect(v.dns[0]).toEqual({ name: '/etc/resolv.conf', path: join(dir, 'resolv.conf'), text: 'nameserver 10.9.0.99\n' });
+    expect(v.attachments[0]!.problems).toEqual(["the cached DNS names 10.9.0.53, the container's /etc/resolv.conf does not"]);
+    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 10.9.0.53\n');
+    expect(collect({ netlink: world, iptablesSave: () => save() }, t).attachments[0]!.problems).toEqual([]);
   });
 
   it('reports an interface no cache entry accounts for', () => {

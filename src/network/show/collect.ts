@@ -54,7 +54,8 @@ export function collect(deps: ShowDeps, t: ShowTarget): NetView {
   }
   if (t.mode !== 'host') view.dns = readDnsFiles(t.dns);
   const resolv = view.dns.find((d) => d.name === '/etc/resolv.conf')?.text;
-  for (const a of view.attachments) {
+  // Only the container the network was added for gets its DNS files (a joiner keeps its own).
+  for (const a of t.mode === 'cni' ? view.attachments : []) {
     const want = a.cached.dns?.nameservers ?? [];
     const have = resolv === undefined ? [] : nameserversOf(resolv);
     const lacking = want.filter((n) => !have.includes(n));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TsrunError } from '../../errors.js';
 import { inspect } from '../../runtime/container/inspect.js';
 import { nsInode } from '../../runtime/proc.js';
-import { containerDir, type ContainerRecord } from '../../runtime/state-store.js';
+import { containerDir, listIds, loadRecord, type ContainerRecord } from '../../runtime/state-store.js';
 import { DEFAULT_CACHE_DIR, ResultCache } from '../cni/cache.js';
 import { networkHooksOf } from '../container-net.js';
 import { NETNS_DIR } from '../netns.js';
@@ -58,7 +58,17 @@ export function containerTarget(root: string, id: string, extraCacheDirs: string
   if (!netNs) return { ...target, mode: 'host' };
   if (netNs.path) {
     if (!existsSync(netNs.path)) target.problems!.push(`the network namespace it joined (${netNs.path}) is gone`);
-    return { ...target, mode: 'joined', netnsPath: live && existsSync(netNs.path) ? netNs.path : undefined };
+    const joined: ShowTarget = { ...target, mode: 'joined', netnsPath: live && existsSync(netNs.path) ? netNs.path : undefined };
+    const owner = live ? ownerOf(root, id, netNs.path) : undefined;
+    if (owner) {
+      // --net container:ID: the attachments are the other container's.
+      const dirs = [...networksOf(owner).map((r) => r.cacheDir), ...extraCacheDirs];
+      const { entries, problems } = entriesIn(dirs, () => true, owner.id);
+      joined.entries = entries;
+      joined.problems!.push(...problems);
+      joined.notes = [`it shares the network namespace of container ${owner.id}`];
+    }
+    return joined;
   }
   const refs = networksOf(record);
   const dirs = [...refs.map((r) => r.cacheDir), ...extraCacheDirs];
@@ -87,6 +97,21 @@ export function containerTarget(root: string, id: string, extraCacheDirs: string
   target.netnsPath = `/proc/${record.pid}/ns/net`;
   target.mode = refs.length || found.length ? 'cni' : 'none';
   return target;
+}
+
+/** The other container of this root whose init lives in the namespace at `path`. */
+function ownerOf(root: string, self: string, path: string): ContainerRecord | undefined {
+  const link = nsLinkOf(path);
+  for (const other of listIds(root)) {
+    if (other === self) continue;
+    try {
+      const rec = loadRecord(root, other);
+      if (link && rec.pid > 0 && nsInode(rec.pid, 'net') === link) return rec;
+    } catch {
+      // a container being deleted meanwhile
+    }
+  }
+  return undefined;
 }
 
 /** "net:[4026532]" of a namespace file, the form /proc/PID/ns/net links to. */
