@@ -11,6 +11,7 @@ import type { Command } from '../command.js';
 // tsrun net: what cnitool does (add/check/del), plus gc and status.
 
 const usage =
+  'tsrun net show ID | --netns PATH [--format text|json|mermaid] | ' +
   'tsrun net add|check|del NETWORK NETNS | gc NETWORK [NETNS] [--valid CID/IFNAME]… | gc (the hook\'s attachments of gone containers) | status NETWORK  ' +
   '[--ifname eth0] [--args K=V;…] [--cap-args JSON] [--conf-dir D] [--cni-path P] [--cache-dir D] [--container-id ID]';
 
@@ -28,7 +29,8 @@ const flags: FlagSpec[] = [
 
 export const command: Command = {
   usage,
-  async run(argv) {
+  async run(argv, globals) {
+    if (argv[0] === 'show') return (await import('./net-show.js')).runShow(argv.slice(1), globals);
     const p = parseFlags(argv, flags);
     const [sub, network, netns] = p.positionals;
     if (sub === 'gc' && !network) {

@@ -12,6 +12,7 @@ export const RTM = {
   NEWLINK: 16, DELLINK: 17, GETLINK: 18, SETLINK: 19,
   NEWADDR: 20, DELADDR: 21, GETADDR: 22,
   NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26,
+  NEWNSID: 88, GETNSID: 90,
 } as const;
 
 export const NLM_F = {
@@ -34,7 +35,10 @@ export const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 export const VETH_INFO_PEER = 1;
 export const IFLA_BRPORT_MODE = 4; // hairpin
 
-export const IFF = { UP: 0x1, LOOPBACK: 0x8, PROMISC: 0x100 } as const;
+/** RTM_GETNSID/RTM_NEWNSID attributes (<linux/net_namespace.h>) */
+export const NETNSA = { NSID: 1, FD: 3 } as const;
+
+export const IFF = { UP: 0x1, LOOPBACK: 0x8, PROMISC: 0x100, LOWER_UP: 0x10000 } as const;
 
 export const IFA = { ADDRESS: 1, LOCAL: 2, BROADCAST: 4, FLAGS: 8 } as const;
 export const IFA_F = { NODAD: 0x02, DADFAILED: 0x08, TENTATIVE: 0x40, PERMANENT: 0x80 } as const;

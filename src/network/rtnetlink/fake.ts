@@ -2,7 +2,7 @@ import { TsrunError } from '../../errors.js';
 import { errnoText } from '../../runtime/sys/errno.js';
 import { IFF, RT_SCOPE, RT_TABLE_MAIN, RTPROT } from './constants.js';
 import { ipToBytes, parseCidr } from './ip.js';
-import { NetlinkError, type AddrInfo, type LinkInfo, type Netlink, type NetlinkOpener, type RouteInfo, type RouteSpec, type VethPeer } from './netlink.js';
+import { NetlinkError, type AddrInfo, type BridgePortInfo, type LinkInfo, type Netlink, type NetlinkOpener, type RouteInfo, type RouteSpec, type VethPeer } from './netlink.js';
 
 // An in-memory rtnetlink for unit tests (netavark/youki style): namespaces
 // keyed by path ("" is the caller's own), kernel-like errors (EEXIST, ENODEV,
@@ -13,6 +13,10 @@ export class FakeNamespace {
   addrs: AddrInfo[] = [];
   routes: RouteInfo[] = [];
   nextIndex = 2;
+  /** ports with hairpin mode on */
+  hairpin = new Set<number>();
+  /** ids this namespace gives other namespaces (by path), assigned on first ask */
+  nsids = new Map<string, number>();
 }
 
 interface Failure {
@@ -139,6 +143,8 @@ class FakeNetlink implements Netlink {
   setHairpin(index: number, on: boolean): void {
     this.op('setHairpin', `${this.link(index).name} ${on}`);
     if (!this.link(index).master) fail(`hairpin ${index}`, 'EOPNOTSUPP');
+    if (on) this.ns.hairpin.add(index);
+    else this.ns.hairpin.delete(index);
   }
   delLink(index: number): void {
     const l = this.link(index);
@@ -205,6 +211,16 @@ class FakeNetlink implements Netlink {
     const i = this.ns.routes.findIndex((x) => x.dst === `${c.address}/${c.prefixLen}` && (!r.gateway || x.gateway === r.gateway) && (!r.oif || x.oif === r.oif));
     if (i < 0) fail(`delete route ${r.dst}`, 'ESRCH');
     this.ns.routes.splice(i, 1);
+  }
+  bridgePorts(): BridgePortInfo[] {
+    const ns = this.ns;
+    return ns.links.filter((l) => l.master).map((l) => ({ index: l.index, name: l.name, master: l.master, hairpin: ns.hairpin.has(l.index) }));
+  }
+  nsidOf(netnsPath: string): number | undefined {
+    this.world.ns(netnsPath);
+    const ns = this.ns;
+    if (!ns.nsids.has(netnsPath)) ns.nsids.set(netnsPath, ns.nsids.size);
+    return ns.nsids.get(netnsPath);
   }
   close(): void {
     this.closed = true;

@@ -1,7 +1,7 @@
-import { AF, IFA, IFA_F, IFF, IFLA, IFLA_BRPORT_MODE, IFLA_INFO, RTA, RT_SCOPE, RT_TABLE_MAIN, RTN_UNICAST, RTPROT, VETH_INFO_PEER } from './constants.js';
+import { AF, IFA, IFA_F, IFF, IFLA, IFLA_BRPORT_MODE, IFLA_INFO, NETNSA, RTA, RT_SCOPE, RT_TABLE_MAIN, RTN_UNICAST, RTPROT, VETH_INFO_PEER } from './constants.js';
 import { attrString, attrU32, bytes, decodeAttrs, encodeAttrs, ifaddrmsg, ifinfomsg, nest, rtmsg, str, u32, u8, type Attr } from './codec.js';
 import { bytesToIp, bytesToMac, ipToBytes, macToBytes, parseCidr } from './ip.js';
-import type { AddrInfo, LinkInfo, RouteInfo, RouteSpec, VethPeer } from './netlink.js';
+import type { AddrInfo, BridgePortInfo, LinkInfo, RouteInfo, RouteSpec, VethPeer } from './netlink.js';
 
 // Request bodies (family header + attributes) and reply parsers. Pure, so the
 // wire format is unit-tested without a kernel.
@@ -108,7 +108,25 @@ export function parseLink(p: Buffer): LinkInfo {
     master: attrU32(a.get(IFLA.MASTER)),
     peerIndex: attrU32(a.get(IFLA.LINK)),
     kind: info ? attrString(decodeAttrs(info).get(IFLA_INFO.KIND)) : undefined,
+    linkNetnsId: a.get(IFLA.LINK_NETNSID)?.readInt32LE(0),
   };
+}
+
+/** A link of an AF_BRIDGE dump: ports carry their options nested in IFLA_PROTINFO. */
+export function parseBridgePort(p: Buffer): BridgePortInfo {
+  const a = decodeAttrs(p.subarray(16));
+  const prot = a.get(IFLA.PROTINFO);
+  const mode = prot ? decodeAttrs(prot).get(IFLA_BRPORT_MODE) : undefined;
+  return { index: p.readInt32LE(4), name: attrString(a.get(IFLA.IFNAME)) ?? '', master: attrU32(a.get(IFLA.MASTER)), hairpin: !!mode && mode.readUInt8(0) === 1 };
+}
+
+/** RTM_GETNSID: which id does this namespace give the namespace behind `fd`? (rtgenmsg header, 4 bytes aligned) */
+export const getNsid = (fd: number): Body => ({ header: Buffer.alloc(4), attrs: [u32(NETNSA.FD, fd)] });
+
+/** The id in an RTM_NEWNSID reply; -1 (NETNSA_NSID_NOT_ASSIGNED) becomes undefined. */
+export function parseNsid(p: Buffer): number | undefined {
+  const id = decodeAttrs(p.subarray(4)).get(NETNSA.NSID)?.readInt32LE(0);
+  return id === undefined || id < 0 ? undefined : id;
 }
 
 export function parseAddr(p: Buffer): AddrInfo {

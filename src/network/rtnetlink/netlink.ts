@@ -16,6 +16,18 @@ export interface LinkInfo {
   master?: number;
   /** IFLA_LINK: for a veth, the peer's ifindex (in the peer's namespace) */
   peerIndex?: number;
+  /** IFLA_LINK_NETNSID: the id (as this namespace numbers them) of the namespace the peer lives in */
+  linkNetnsId?: number;
+}
+
+/** A bridge port as an AF_BRIDGE link dump shows it. */
+export interface BridgePortInfo {
+  index: number;
+  name: string;
+  /** ifindex of the bridge */
+  master?: number;
+  /** IFLA_BRPORT_MODE */
+  hairpin: boolean;
 }
 
 export interface AddrInfo {
@@ -82,6 +94,10 @@ export interface Netlink {
   routeGet(ip: string): RouteInfo | undefined;
   addRoute(route: RouteSpec, opts?: { replace?: boolean }): void;
   delRoute(route: RouteSpec): void;
+  /** Every bridge port of this namespace with its port options (`bridge -d link`). */
+  bridgePorts(): BridgePortInfo[];
+  /** The id this namespace gives the namespace at `netnsPath` (RTM_GETNSID); undefined when it has none. */
+  nsidOf(netnsPath: string): number | undefined;
   close(): void;
 }
 

@@ -4,7 +4,7 @@ import { AF, IFLA, NETLINK_EXT_ACK, NETLINK_ROUTE, NLM_F, NLMSG, NLMSGERR_ATTR_M
 import { attrString, decodeAttrs, decodeMessages, encodeMessage, ifaddrmsg, ifinfomsg, rtmsg, str } from './codec.js';
 import * as m from './messages.js';
 import { inNetns, openNetns } from './netns-switch.js';
-import { NetlinkError, type AddrInfo, type LinkInfo, type Netlink, type NetlinkOpener, type RouteInfo, type RouteSpec, type VethPeer } from './netlink.js';
+import { NetlinkError, type AddrInfo, type BridgePortInfo, type LinkInfo, type Netlink, type NetlinkOpener, type RouteInfo, type RouteSpec, type VethPeer } from './netlink.js';
 
 // rtnetlink over a NETLINK_ROUTE socket, through the Syscalls seam. Requests
 // are synchronous: the kernel answers rtnetlink requests inside sendto, so a
@@ -136,6 +136,17 @@ export class SocketNetlink implements Netlink {
   }
   delRoute(r: RouteSpec): void {
     this.request(RTM.DELROUTE, 0, m.route(r, true), `delete route ${describeRoute(r)}`);
+  }
+  bridgePorts(): BridgePortInfo[] {
+    return this.dump(RTM.GETLINK, ifinfomsg(AF.BRIDGE, 0)).map(m.parseBridgePort);
+  }
+  nsidOf(netnsPath: string): number | undefined {
+    const fd = openNetns(this.sys, netnsPath);
+    try {
+      return this.exchange(RTM.GETNSID, NLM_F.REQUEST, m.getNsid(fd), `get nsid of ${netnsPath}`).map(m.parseNsid)[0];
+    } finally {
+      this.sys.close(fd);
+    }
   }
   close(): void {
     this.sys.close(this.fd);
