@@ -79,7 +79,7 @@ function writeNote(stateDir: string, note: Note): void {
   writeFileSync(noteFile(stateDir), JSON.stringify(note), { mode: 0o600 });
 }
 
-function readNote(stateDir: string): Note | undefined {
+export function readNetworkNote(stateDir: string): Note | undefined {
   try {
     return JSON.parse(readFileSync(noteFile(stateDir), 'utf8')) as Note;
   } catch {
@@ -168,7 +168,7 @@ export function planNetwork(deps: NetDeps, req: NetRequest, dirs: ContainerDirs)
  * mount over. Idempotent.
  */
 export async function teardownFromNote(deps: NetDeps, stateDir: string, id: string): Promise<void> {
-  const note = readNote(stateDir);
+  const note = readNetworkNote(stateDir);
   if (!note) return;
   if (note.created?.length) removeCreated(note.created, deps.warn);
   if (note.cacheDir) await teardownNetwork(deps, id, { cacheDir: note.cacheDir });

@@ -5,7 +5,8 @@ import { inspect } from '../../runtime/container/inspect.js';
 import { nsInode } from '../../runtime/proc.js';
 import { containerDir, listIds, loadRecord, type ContainerRecord } from '../../runtime/state-store.js';
 import { DEFAULT_CACHE_DIR, ResultCache } from '../cni/cache.js';
-import { networkHooksOf } from '../container-net.js';
+import { networkHooksOf, readNetworkNote } from '../container-net.js';
+import { readRecord } from '../hook/record.js';
 import { NETNS_DIR } from '../netns.js';
 import type { ShowTarget } from './collect.js';
 
@@ -21,11 +22,16 @@ export interface NetworkRef {
 
 /**
  * The CNI networks a tsrun container was given and the cache dirs holding
- * their results: today the `tsrun hook cni` hooks in its spec. Kept in one
- * place so another way of recording them is a change here only.
+ * their results: those `run --net` attached in-process (the note in its state
+ * dir names the cache, whose hook record lists the networks in order), and
+ * those of `tsrun hook cni` hooks a config carries itself.
  */
-export function networksOf(record: ContainerRecord): NetworkRef[] {
-  return networkHooksOf(record.spec).map((h) => ({ network: h.network, ifName: h.ifName, cacheDir: h.cacheDir }));
+export function networksOf(record: ContainerRecord, stateDir: string): NetworkRef[] {
+  const out: NetworkRef[] = [];
+  const cacheDir = readNetworkNote(stateDir)?.cacheDir;
+  if (cacheDir) for (const n of readRecord(cacheDir, record.id)?.networks ?? []) out.push({ network: n.name, ifName: n.ifName, cacheDir });
+  for (const h of networkHooksOf(record.spec)) for (const n of h.networks) out.push({ network: n.name, ifName: n.ifName, cacheDir: h.cacheDir });
+  return out;
 }
 
 type Entries = ShowTarget['entries'];
@@ -51,7 +57,7 @@ export function containerTarget(root: string, id: string, extraCacheDirs: string
     container: { id, status, ...(live ? { pid: record.pid } : {}) },
     mode: 'none',
     entries: [],
-    dns: { stateDir: containerDir(root, id), rootfs: record.rootfs, ...(live ? { pid: record.pid } : {}) },
+    dns: { stateDir: join(containerDir(root, id), 'net'), rootfs: record.rootfs, ...(live ? { pid: record.pid } : {}) },
     problems: [],
   };
   const netNs = record.spec.linux?.namespaces?.find((n) => n.type === 'network');
@@ -62,7 +68,7 @@ export function containerTarget(root: string, id: string, extraCacheDirs: string
     const owner = live ? ownerOf(root, id, netNs.path) : undefined;
     if (owner) {
       // --net container:ID: the attachments are the other container's.
-      const dirs = [...networksOf(owner).map((r) => r.cacheDir), ...extraCacheDirs];
+      const dirs = [...networksOf(owner, containerDir(root, owner.id)).map((r) => r.cacheDir), ...extraCacheDirs];
       const { entries, problems } = entriesIn(dirs, () => true, owner.id);
       joined.entries = entries;
       joined.problems!.push(...problems);
@@ -70,7 +76,7 @@ export function containerTarget(root: string, id: string, extraCacheDirs: string
     }
     return joined;
   }
-  const refs = networksOf(record);
+  const refs = networksOf(record, containerDir(root, id));
   const dirs = [...refs.map((r) => r.cacheDir), ...extraCacheDirs];
   if (!dirs.length && existsSync(DEFAULT_CACHE_DIR)) dirs.push(DEFAULT_CACHE_DIR);
   const { entries: found, problems } = entriesIn(dirs, () => true, id);
