@@ -45,40 +45,44 @@ function openNull(sys: Syscalls, root: number): number {
 export function maskPaths(sys: Syscalls, paths: string[] | undefined): void {
   if (!paths?.length) return;
   needProc('linux.maskedPaths');
-  withFd(sys, openRootfs(sys, '/'), (root) => {
+  const root = because('linux.maskedPaths: found through an fd of the container\'s root, never by name', () => openRootfs(sys, '/'));
+  because('linux.maskedPaths', () => withFd(sys, root, () => {
     let nullFd: number | undefined;
     try {
       for (const [i, p] of paths.entries()) {
-        const fd = find(sys, root, p, true);
+        const why = `linux.maskedPaths[${i}]: ${p}`;
+        const fd = because(why, () => find(sys, root, p, true));
         if (fd === undefined) continue;
-        withFd(sys, fd, () => {
+        because(why, () => withFd(sys, fd, () => {
           try {
             const type = fileType(sys, fd);
             if (type === S.IFLNK) throw new TsrunError('SPEC_INVALID', 'is a symlink in the container: not followed', { jsonPath: `linux.maskedPaths[${i}]` });
             if (type === S.IFDIR) {
               because(`linux.maskedPaths[${i}]: ${p} is a directory: an empty read-only tmpfs over it`, () => sys.mount('tmpfs', procFd(fd), 'tmpfs', MS.RDONLY, null));
             } else {
-              nullFd ??= openNull(sys, root);
+              nullFd ??= because('linux.maskedPaths: the container\'s /dev/null, checked to be the null device', () => openNull(sys, root));
               const dev = nullFd;
               because(`linux.maskedPaths[${i}]: ${p} is a file: /dev/null bound over it`, () => sys.mount(procFd(dev), procFd(fd), null, MS.BIND, null));
             }
           } catch (err) {
             throw wrap(err, `linux.maskedPaths: ${p}`);
           }
-        });
+        }));
       }
     } finally {
-      if (nullFd !== undefined) sys.close(nullFd);
+      const dev = nullFd;
+      if (dev !== undefined) sys.close(dev);
     }
-  });
+  }));
 }
 
 export function readonlyPaths(sys: Syscalls, paths: string[] | undefined): void {
   if (!paths?.length) return;
   needProc('linux.readonlyPaths');
-  withFd(sys, openRootfs(sys, '/'), (root) => {
+  const root = because('linux.readonlyPaths: found through an fd of the container\'s root, never by name', () => openRootfs(sys, '/'));
+  because('linux.readonlyPaths', () => withFd(sys, root, () => {
     for (const [i, p] of paths.entries()) {
-      const fd = find(sys, root, p);
+      const fd = because(`linux.readonlyPaths[${i}]: ${p}`, () => find(sys, root, p));
       if (fd === undefined) continue;
       try {
         because(`linux.readonlyPaths[${i}]: ${p}`, () => {
@@ -92,7 +96,7 @@ export function readonlyPaths(sys: Syscalls, paths: string[] | undefined): void 
         throw wrap(err, `linux.readonlyPaths: ${p}`);
       }
     }
-  });
+  }));
 }
 
 export function writeSysctls(sysctl: Record<string, string> | undefined): void {

@@ -52,7 +52,7 @@ export function setupRootfs(sys: Syscalls, cfg: RootfsConfig): void {
       );
     }
   } finally {
-    sys.close(root);
+    because('root.path: done with the rootfs fd', () => sys.close(root));
   }
 }
 

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import type { Syscalls } from './syscalls.js';
 import { CLONE, PR, RLIMIT } from './constants.js';
 import { describeAt, describeMountAttr, describeMountFlags, describeOpenFlags, describeResolve } from './flag-names.js';
@@ -7,7 +8,6 @@ import { emit } from '../../explain/events.js';
 // the real one. A Proxy, so a new method is traced without touching this file.
 
 const CLONE_NAMES = Object.entries(CLONE).map(([k, v]) => [`CLONE_NEW${k.replace(/^NEW/, '')}`.replace('CLONE_NEWFS', 'CLONE_FS'), v] as const);
-
 
 const RLIMIT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RLIMIT).map(([k, v]) => [v, k]));
 
@@ -76,19 +76,47 @@ export function formatCall(name: string, args: unknown[]): string {
   }
 }
 
+/**
+ * What each open fd was opened as, so a mount on "/proc/self/fd/N" reads
+ * with the path it stands for: mount("proc", "/proc/self/fd/20" <rootfs/proc>, …).
+ */
+class FdNames {
+  private names = new Map<number, string>();
+
+  opened(name: string, args: unknown[], fd: unknown): void {
+    if (typeof fd !== 'number') return;
+    if (name === 'open') this.names.set(fd, String(args[0]));
+    else if (name === 'openat' || name === 'openat2') this.names.set(fd, posix.join(this.names.get(args[0] as number) ?? `<fd ${args[0]}>`, String(args[1])));
+  }
+
+  closed(fd: unknown): void {
+    this.names.delete(fd as number);
+  }
+
+  annotate(call: string): string {
+    return call.replace(/"\/proc\/self\/fd\/(\d+)"/g, (m, fd: string) => {
+      const name = this.names.get(Number(fd));
+      return name === undefined ? m : `${m} <${name}>`;
+    });
+  }
+}
+
 export function traceSyscalls(inner: Syscalls): Syscalls {
+  const fds = new FdNames();
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       const name = String(prop);
       return (...args: unknown[]) => {
-        const call = formatCall(name, args);
+        const call = fds.annotate(formatCall(name, args));
         try {
           // execve does not return: report it before the call.
           if (name === 'execve') emit('syscall', call);
           const ret = (value as (...a: unknown[]) => unknown).apply(target, args);
           if (name !== 'execve') emit('syscall', call);
+          fds.opened(name, args, ret);
+          if (name === 'close') fds.closed(args[0]);
           return ret;
         } catch (err) {
           emit('syscall', call, (err as { errno?: string }).errno ?? 'error');
