@@ -6,7 +6,7 @@ import { enterNamespaces, findNamespace } from '../namespaces.js';
 import { loopbackUp } from '../loopback.js';
 import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
 import { maskPaths, readonlyPaths, remountRootReadonly, setNames, writeSysctls } from '../rootfs/finish.js';
-import { applyRootPropagation, setupRootfs } from '../rootfs/setup.js';
+import { setupRootfs } from '../rootfs/setup.js';
 import { envValue, lookPath, type Execer } from './lookpath.js';
 import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credentials.js';
 import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
@@ -61,7 +61,6 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
     } else if (cfg.noPivot) moveRoot(sys, cfg.rootfs);
     else pivotRoot(sys, cfg.rootfs);
   });
-  if (hasMountNs) applyRootPropagation(sys, spec);
   if (findNamespace(ns, 'uts')) because('hostname / domainname', () => setNames(sys, spec));
   else if (spec.hostname) throw new TsrunError('SPEC_INVALID', 'hostname is set but the config has no uts namespace', { jsonPath: 'hostname' });
   writeSysctls(spec.linux?.sysctl);

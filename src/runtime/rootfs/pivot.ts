@@ -10,7 +10,8 @@ interface MountEntry {
   fstype: string;
 }
 
-function mountTable(): MountEntry[] {
+/** This mount namespace's mounts, from /proc/self/mountinfo (an inspection, not a kernel effect). */
+export function mountTable(): MountEntry[] {
   const unescape = (p: string) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')

@@ -7,6 +7,7 @@ import { createDevices, createDevSymlinks } from './devices.js';
 import { openInRoot, openRootfs, withFd } from './in-root.js';
 import { parseMountOptions, propagationFlag } from './mount-options.js';
 import { because } from '../../explain/events.js';
+import { mountTable } from './pivot.js';
 
 // The rootfs before pivot_root, in runc's order: propagation, the rootfs bound
 // on itself, the config's mounts, devices, /dev's symlinks. Everything inside
@@ -30,6 +31,7 @@ export function setupRootfs(sys: Syscalls, cfg: RootfsConfig): void {
   because(prop ? `linux.rootfsPropagation: ${prop}` : 'nothing mounted in the container may propagate back to the host', () =>
     sys.mount(null, '/', null, rootFlag, null),
   );
+  because('root.path: its parent mount made private, so the rootfs bound next is private too (as runc)', () => rootfsParentPrivate(sys, cfg.rootfs));
   because('root.path: pivot_root needs the rootfs to be a mount point', () => sys.mount(cfg.rootfs, cfg.rootfs, 'bind', MS.BIND | MS.REC, null));
   const root = because('root.path: every path in the rootfs is found through this fd, never by name', () => openRootfs(sys, cfg.rootfs));
   try {
@@ -56,9 +58,14 @@ export function setupRootfs(sys: Syscalls, cfg: RootfsConfig): void {
   }
 }
 
-/** After pivot_root (runc's order): the config's propagation on the new "/" itself. */
-export function applyRootPropagation(sys: Syscalls, spec: Spec): void {
-  const prop = spec.linux?.rootfsPropagation;
-  const flag = prop && propagationFlag(prop);
-  if (flag) because(`linux.rootfsPropagation: ${prop}, on the container's own root`, () => sys.mount(null, '/', null, flag, null));
+/**
+ * The mount holding the rootfs, made private when it is shared: a bind of a
+ * shared mount joins its peer group, and the container's mounts would then
+ * propagate wherever its peers are (rootfsPropagation shared/rshared).
+ */
+function rootfsParentPrivate(sys: Syscalls, rootfs: string): void {
+  const parent = mountTable()
+    .filter((m) => rootfs === m.mountPoint || rootfs.startsWith(m.mountPoint === '/' ? '/' : `${m.mountPoint}/`))
+    .sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
+  if (parent?.shared) sys.mount(null, parent.mountPoint, null, MS.PRIVATE, null);
 }
