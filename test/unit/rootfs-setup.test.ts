@@ -25,8 +25,14 @@ function spec(mounts: any[], extra: Record<string, unknown> = {}): any {
   return { ociVersion: '1.2.0', root: { path: rootfs }, mounts, linux: { namespaces: [{ type: 'mount' }], devices: [], ...extra } };
 }
 
-/** The calls as [name, ...args], with /proc/self/fd/N written as fd:<what N was opened as>. */
-function steps(sys: FakeSyscalls, calls: Call[] = sys.calls): unknown[][] {
+/** The second call makes the rootfs's parent mount private only when the host's mount table has it shared. */
+const withoutParentPrivate = (calls: Call[]): Call[] => calls.filter((c, i) => !(i === 1 && c.name === 'mount' && c.args[3] === MS.PRIVATE));
+
+/**
+ * The calls as [name, ...args], with /proc/self/fd/N written as fd:<what N was opened as>.
+ * Without the making private of the rootfs's parent mount: the host's mount table decides whether it happens.
+ */
+function steps(sys: FakeSyscalls, calls: Call[] = withoutParentPrivate(sys.calls)): unknown[][] {
   const named = (a: unknown) => (typeof a === 'string' ? a.replace(/^\/proc\/self\/fd\/(\d+)$/, (_m, n: string) => `fd:${sys.fdPaths.get(Number(n))}`) : a);
   return calls.map((c) => [c.name, ...(c.name === 'mount' || c.name === 'statfsFlags' ? c.args.map(named) : c.args)]);
 }
@@ -122,6 +128,7 @@ describe('setupRootfs: the file-system steps, in order', () => {
       const sys = new FakeSyscalls();
       setupRootfs(sys, { rootfs, bundle: rootfs, spec: spec([], { rootfsPropagation: prop }) });
       expect(sys.calls[0]).toEqual({ name: 'mount', args: [null, '/', null, flag, null] });
+      expect(withoutParentPrivate(sys.calls).filter((c) => c.name === 'mount' && c.args[1] === '/')).toHaveLength(1);
     }
   });
 });
