@@ -87,7 +87,7 @@ interface HostHierarchy {
 /** v1 hierarchies and the cgroup2 mount of the host, from mountinfo. */
 function hostCgroupHierarchies(): HostHierarchy[] {
   const out: HostHierarchy[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+  for (const line of readFileSync('/proc/thread-self/mountinfo', 'utf8').split('\n')) {
     const [pre, post] = line.split(' - ');
     if (!pre || !post) continue;
     const [fstype, , superOptions] = post.split(' ');

@@ -10,10 +10,10 @@ interface MountEntry {
   fstype: string;
 }
 
-/** This mount namespace's mounts, from /proc/self/mountinfo (an inspection, not a kernel effect). */
+/** The calling thread's mount namespace's mounts (thread-self: set-up may run on a thread of its own; an inspection, not a kernel effect). */
 export function mountTable(): MountEntry[] {
   const unescape = (p: string) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return readFileSync('/proc/self/mountinfo', 'utf8')
+  return readFileSync('/proc/thread-self/mountinfo', 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => {
