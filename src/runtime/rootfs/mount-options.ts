@@ -1,5 +1,4 @@
 import { MOUNT_ATTR, MS } from '../sys/constants.js';
-import { describeMountFlags } from '../sys/flag-names.js';
 
 // Turns the spec's mount options into mount(2) flags, propagation flags and
 // the filesystem-specific data string, as runc reads them.
@@ -80,5 +79,3 @@ export function propagationFlag(name: string): number | undefined {
   return PROPAGATION[name];
 }
 
-/** Flags in words, for error messages (the kernel door's own words). */
-export const describeFlags = describeMountFlags;
