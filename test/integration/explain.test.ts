@@ -17,7 +17,7 @@ function explainRun(extra: string[] = []) {
   const traceFile = join(s.dir, `strace-${Math.random().toString(36).slice(2)}`);
   const r = spawnSync(
     'strace',
-    ['-f', '-qq', '-o', traceFile, '-e', 'trace=mount,pivot_root,unshare,sethostname,mknod,mknodat', process.execPath, join(REPO, 'dist/cli/main.js'), '--root', s.root, '--explain=json', ...extra, 'run', bundle],
+    ['-f', '-qq', '-o', traceFile, '-e', 'trace=mount,pivot_root,unshare,sethostname,mknod,mknodat,mkdirat,symlinkat,openat2,mount_setattr', process.execPath, join(REPO, 'dist/cli/main.js'), '--root', s.root, '--explain=json', ...extra, 'run', bundle],
     { encoding: 'utf8' },
   );
   const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ExplainEvent);
@@ -25,12 +25,12 @@ function explainRun(extra: string[] = []) {
 }
 
 describe.skipIf(!hasStrace)('--explain (strace is needed to compare; setup.sh installs it)', () => {
-  it('reports the init\'s mounts, pivot_root, unshares, hostname and mknods in the order strace sees them', () => {
+  it('reports the init\'s mounts, pivot_root, unshares, hostname, mknods, mkdirs, symlinks and in-root opens in the order strace sees them', () => {
     const { r, events, strace } = explainRun();
     expect(r.status).toBe(0);
     const spawn = events.find((e) => e.kind === 'step' && e.call.startsWith('spawn '));
     const initPid = Number(/→ pid (\d+)/.exec(spawn!.call)![1]);
-    const names = ['mount', 'pivot_root', 'unshare', 'sethostname', 'mknod'];
+    const names = ['mount', 'pivot_root', 'unshare', 'sethostname', 'mknod', 'mknodat', 'mkdirat', 'symlinkat', 'openat2', 'mount_setattr'];
     const explained = events
       .filter((e) => e.actor === 'init' && e.kind === 'syscall')
       .map((e) => /^(\w+)\(("[^"]*"|NULL)?/.exec(e.call)!)

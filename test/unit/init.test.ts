@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeExec, FakeSyscalls, type Call } from '../../src/runtime/sys/fake.js';
 import { SyscallError } from '../../src/runtime/sys/syscalls.js';
-import { CLONE, CLOSE_RANGE_CLOEXEC, MNT_DETACH, MS, O, PR, S } from '../../src/runtime/sys/constants.js';
+import { AT, CLONE, CLOSE_RANGE_CLOEXEC, MNT_DETACH, MS, O, PR, RESOLVE, S } from '../../src/runtime/sys/constants.js';
 import { execProcess, prepare, type Channel } from '../../src/runtime/process/init.js';
 import { lastCap } from '../../src/runtime/capabilities.js';
 import { makedev } from '../../src/runtime/rootfs/devices.js';
@@ -12,8 +12,8 @@ import type { InitConfig } from '../../src/runtime/process/messages.js';
 
 // The init's steps on the recording fake: what is called, in which order,
 // and how a failing call is reported. No root needed: the rootfs is a temp dir
-// and every kernel call goes to the fake (mknod "fails" with EEXIST so no
-// real chown happens on nodes the fake never made).
+// and every kernel call goes to the fake, file system steps included (the
+// fake's openat2 finds every path unless told otherwise).
 
 const rootfs = mkdtempSync(join(tmpdir(), 'tsrun-unit-init-'));
 for (const d of ['proc', 'dev', 'tmp']) mkdirSync(join(rootfs, d));
@@ -66,9 +66,16 @@ function channel(sys: FakeSyscalls): Channel & { events: { msg: string; at: numb
   };
 }
 
-const fresh = () => new FakeSyscalls().failOn('mknod', 'EEXIST', 1000);
+/** A fake whose /dev/null is the null device, /proc/version a file, and *does-not-exist* missing (for masked paths). */
+const fresh = () =>
+  new FakeSyscalls()
+    .setStat('dev/null', 'chr', 0o666, makedev(1, 3))
+    .setStat('proc/version', 'file')
+    .failOn('openat2', 'ENOENT', 1000, (a) => String(a[1]).includes('does-not-exist'));
 const idx = (calls: Call[], pred: (c: Call) => boolean) => calls.findIndex(pred);
-const mountsOf = (calls: Call[]) => calls.filter((c) => c.name === 'mount').map((c) => c.args);
+/** A mount's arguments, with a /proc/self/fd/N source or target shown as fd:<the path N was opened with>. */
+const mountsOf = (calls: Call[], sys?: FakeSyscalls) =>
+  calls.filter((c) => c.name === 'mount').map((c) => c.args.map((a) => (typeof a === 'string' && sys ? a.replace(/^\/proc\/self\/fd\/(\d+)$/, (_m, n: string) => `fd:${sys.fdPaths.get(Number(n))}`) : a)));
 
 function runPrepare(sys: FakeSyscalls, s: AnySpec) {
   const ch = channel(sys);
@@ -89,46 +96,55 @@ describe('prepare(): namespaces and rootfs', () => {
     expect(c[5]).toEqual({ name: 'unshare', args: [CLONE.NEWCGROUP] });
     expect(c.filter((x) => x.name === 'unshare' && x.args[0] === CLONE.NEWPID)).toEqual([]);
 
-    const mounts = mountsOf(c);
+    const mounts = mountsOf(c, sys);
     // first: nothing mounted later may propagate back to the host
     expect(mounts[0]).toEqual([null, '/', null, MS.SLAVE | MS.REC, null]);
     expect(mounts[1]).toEqual([rootfs, rootfs, 'bind', MS.BIND | MS.REC, null]);
+    // every destination is found through an fd of the rootfs and mounted on as /proc/self/fd/N
     expect(mounts.slice(2, 5)).toEqual([
-      ['proc', join(rootfs, 'proc'), 'proc', 0, null],
-      ['tmpfs', join(rootfs, 'dev'), 'tmpfs', MS.NOSUID, 'mode=755'],
-      ['devpts', join(rootfs, 'dev/pts'), 'devpts', MS.NOSUID, 'gid=5'],
+      ['proc', 'fd:proc', 'proc', 0, null],
+      ['tmpfs', 'fd:dev', 'tmpfs', MS.NOSUID, 'mode=755'],
+      ['devpts', 'fd:dev/pts', 'devpts', MS.NOSUID, 'gid=5'],
     ]);
-    // devices after /dev is mounted, under the rootfs, never on the host
-    const mknod = c.filter((x) => x.name === 'mknod');
-    expect(mknod[0]!.args).toEqual([join(rootfs, 'dev/null'), S.IFCHR | 0o666, makedev(1, 3)]);
-    expect(mknod.map((x) => x.args[0])).toEqual(['null', 'zero', 'full', 'random', 'urandom', 'tty'].map((d) => join(rootfs, 'dev', d)));
-    expect(idx(c, (x) => x.name === 'mknod')).toBeGreaterThan(idx(c, (x) => x.name === 'mount' && x.args[2] === 'tmpfs'));
+    const rootFd = Number([...sys.fdPaths].find(([, p]) => p === rootfs)![0]);
+    expect(c.filter((x) => x.name === 'openat2' && x.args[1] === 'proc')[0]!.args).toEqual([rootFd, 'proc', O.PATH | O.CLOEXEC, 0, RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS]);
+    // devices after /dev is mounted, made in the rootfs's /dev through its fd, never on the host
+    const mknod = c.filter((x) => x.name === 'mknodat');
+    expect(sys.fdPaths.get(mknod[0]!.args[0] as number)).toBe('dev');
+    expect(mknod[0]!.args.slice(1)).toEqual(['null', S.IFCHR | 0o666, makedev(1, 3)]);
+    expect(mknod.map((x) => x.args[1])).toEqual(['null', 'zero', 'full', 'random', 'urandom', 'tty']);
+    expect(idx(c, (x) => x.name === 'mknodat')).toBeGreaterThan(idx(c, (x) => x.name === 'mount' && x.args[2] === 'tmpfs'));
+    const chown = c.findIndex((x) => x.name === 'fchownat');
+    expect(c[chown]!.args).toEqual([mknod[0]!.args[0], 'null', 0, 0, AT.SYMLINK_NOFOLLOW]);
+    expect(c.some((x) => x.name === 'mknod')).toBe(false);
 
     // exec.fifo comes in as fd 4, opened by the runtime: the init never opens it by path.
     // (pivotRoot may first make a shared parent mount private; the host's table decides, so skip those.)
     c = c.filter((x) => !(x.name === 'mount' && x.args[3] === MS.PRIVATE));
     expect(c.some((x) => x.name === 'open' && String(x.args[0]).endsWith('exec.fifo'))).toBe(false);
     const pivot = idx(c, (x) => x.name === 'pivotRoot');
+    const oldRoot = Math.min(...[...sys.fdPaths].filter(([, p]) => p === '/').map(([fd]) => fd));
+    const newRoot = oldRoot + 1;
     expect(c.slice(pivot - 3, pivot + 7).map((x) => [x.name, ...x.args])).toEqual([
       ['open', '/', O.DIRECTORY | O.RDONLY | O.CLOEXEC, 0],
       ['open', rootfs, O.DIRECTORY | O.RDONLY | O.CLOEXEC, 0],
-      ['fchdir', 102],
+      ['fchdir', newRoot],
       ['pivotRoot', '.', '.'],
-      ['fchdir', 101],
+      ['fchdir', oldRoot],
       ['mount', null, '.', null, MS.SLAVE | MS.REC, null],
       ['umount2', '.', MNT_DETACH],
       ['chdir', '/'],
-      ['close', 101],
-      ['close', 102],
+      ['close', oldRoot],
+      ['close', newRoot],
     ]);
     const host = idx(c, (x) => x.name === 'sethostname');
     expect(c[host]!.args).toEqual(['unit-host']);
     expect(host).toBeGreaterThan(pivot);
-    // readonly paths after pivot_root, remounted read-only; root readonly last
-    const after = mountsOf(c.slice(pivot));
+    // readonly paths after pivot_root, found through an fd of the new root, remounted read-only; root readonly last
+    const after = mountsOf(c.slice(pivot), sys);
     expect(after.slice(1)).toEqual([
-      ['/proc/sys', '/proc/sys', null, MS.BIND | MS.REC, null],
-      ['/proc/sys', '/proc/sys', null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | MS.NOSUID | MS.NODEV | MS.NOEXEC, null],
+      ['fd:proc/sys', 'fd:proc/sys', null, MS.BIND | MS.REC, null],
+      ['fd:proc/sys', 'fd:proc/sys', null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | MS.NOSUID | MS.NODEV | MS.NOEXEC, null],
       [null, '/', null, MS.BIND | MS.REMOUNT | MS.RDONLY, null],
     ]);
     expect(c.filter((x) => x.name === 'execve' || x.name === 'setresuid' || x.name === 'capset')).toEqual([]);
@@ -155,13 +171,24 @@ describe('prepare(): namespaces and rootfs', () => {
   });
 
   it('a masked directory gets a read-only tmpfs, a masked file /dev/null; missing paths are skipped', () => {
-    const sys = fresh();
+    const sys = fresh().failOn('openat2', 'ENOENT', 1, (a) => a[1] === 'proc/rt-unit-none');
     runPrepare(sys, spec((s) => (s.linux.maskedPaths = ['/proc/self', '/proc/version', '/proc/rt-unit-none'])));
     const pivot = idx(sys.calls, (x) => x.name === 'pivotRoot');
-    const after = mountsOf(sys.calls.slice(pivot));
-    expect(after).toContainEqual(['tmpfs', '/proc/self', 'tmpfs', MS.RDONLY, null]);
-    expect(after).toContainEqual(['/dev/null', '/proc/version', null, MS.BIND, null]);
-    expect(after.some((m) => m[1] === '/proc/rt-unit-none')).toBe(false);
+    const after = mountsOf(sys.calls.slice(pivot), sys);
+    expect(after).toContainEqual(['tmpfs', 'fd:proc/self', 'tmpfs', MS.RDONLY, null]);
+    expect(after).toContainEqual(['fd:dev/null', 'fd:proc/version', null, MS.BIND, null]);
+    expect(after.some((m) => m[1] === 'fd:proc/rt-unit-none')).toBe(false);
+    // masked paths are opened without following a last symlink
+    const opened = sys.calls.filter((x) => x.name === 'openat2' && x.args[1] === 'proc/version');
+    expect(opened.at(-1)!.args[2]).toBe(O.PATH | O.CLOEXEC | O.NOFOLLOW);
+  });
+
+  it('a masked path that is a symlink is refused, and a /dev/null that is not the null device is never bound', () => {
+    const link = fresh().setStat('proc/rt-unit-link', 'link');
+    expect(() => runPrepare(link, spec((s) => (s.linux.maskedPaths = ['/proc/rt-unit-link'])))).toThrowError(/maskedPaths: \/proc\/rt-unit-link: is a symlink in the container: not followed/);
+    const fakeNull = new FakeSyscalls().setStat('dev/null', 'file').setStat('proc/version', 'file');
+    expect(() => runPrepare(fakeNull, spec((s) => (s.linux.maskedPaths = ['/proc/version'])))).toThrowError(/\/dev\/null is not the null device/);
+    expect(mountsOf(fakeNull.calls, fakeNull).some((m) => m[1] === 'fd:proc/version')).toBe(false);
   });
 
   it('--no-pivot moves the rootfs over / and chroots instead', () => {
@@ -200,8 +227,8 @@ describe('prepare(): namespaces and rootfs', () => {
   });
 
   it('failing pivot_root and mknod name the call and errno', () => {
-    expect(() => runPrepare(new FakeSyscalls().failOn('mknod', 'EEXIST', 1000).failOn('pivotRoot', 'EINVAL'), spec())).toThrowError(/pivotRoot\(.*\): EINVAL/);
-    expect(() => runPrepare(new FakeSyscalls().failOn('mknod', 'EPERM'), spec())).toThrowError(/device \/dev\/null: mknod\(.*dev\/null.*\): EPERM/);
+    expect(() => runPrepare(fresh().failOn('pivotRoot', 'EINVAL'), spec())).toThrowError(/pivotRoot\(.*\): EINVAL/);
+    expect(() => runPrepare(fresh().failOn('mknodat', 'EPERM'), spec())).toThrowError(/device \/dev\/null: mknodat\(.*"null".*\): EPERM/);
   });
 
   it('a binary that is not on the PATH fails with "no such file or directory"', () => {

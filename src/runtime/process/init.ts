@@ -3,12 +3,10 @@ import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { CLOSE_RANGE_CLOEXEC, MS, O, PR } from '../sys/constants.js';
 import { enterNamespaces, findNamespace } from '../namespaces.js';
-import { mountOne } from '../rootfs/mounts.js';
 import { loopbackUp } from '../loopback.js';
-import { createDevices, createDevSymlinks } from '../rootfs/devices.js';
 import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
 import { maskPaths, readonlyPaths, remountRootReadonly, setNames, writeSysctls } from '../rootfs/finish.js';
-import { propagationFlag } from '../rootfs/mount-options.js';
+import { setupRootfs } from '../rootfs/setup.js';
 import { envValue, lookPath, type Execer } from './lookpath.js';
 import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credentials.js';
 import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
@@ -74,23 +72,6 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   checkCwd(proc.cwd);
   const binary = lookPath(proc.args[0]!, proc.env, execer(proc));
   return { binary, fifoFd, state };
-}
-
-function setupRootfs(sys: Syscalls, cfg: InitConfig): void {
-  const spec = cfg.spec;
-  const prop = spec.linux?.rootfsPropagation;
-  const rootFlag = (prop && propagationFlag(prop)) || MS.SLAVE | MS.REC;
-  because(prop ? `linux.rootfsPropagation: ${prop}` : 'nothing mounted in the container may propagate back to the host', () =>
-    sys.mount(null, '/', null, rootFlag | MS.REC, null),
-  );
-  because('root.path: pivot_root needs the rootfs to be a mount point', () => sys.mount(cfg.rootfs, cfg.rootfs, 'bind', MS.BIND | MS.REC, null));
-  const inUserNs = findNamespace(spec.linux?.namespaces, 'user') !== undefined;
-  const ownCgroupNs = findNamespace(spec.linux?.namespaces, 'cgroup') !== undefined;
-  (spec.mounts ?? []).forEach((m, i) => because(`mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}`, () => mountOne(sys, cfg.rootfs, cfg.bundle, m, i, inUserNs, ownCgroupNs)));
-  because(inUserNs ? 'default devices and linux.devices: bound from the host (mknod is not allowed in a user namespace)' : 'default devices and linux.devices: made with mknod inside the container, never bound from the host', () =>
-    createDevices(sys, cfg.rootfs, spec.linux?.devices, inUserNs),
-  );
-  createDevSymlinks(cfg.rootfs, (spec.mounts ?? []).some((m) => m.type === 'devpts'));
 }
 
 /** setresgid/setresuid to 0 when 0 is mapped: full capabilities in the namespace, owned files as its root. */

@@ -1,19 +1,21 @@
-import { chmodSync, closeSync, copyFileSync, lchownSync, lstatSync, statSync, mkdirSync, openSync, readdirSync, readlinkSync, symlinkSync, utimesSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, lchownSync, lstatSync, statSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Syscalls } from '../sys/syscalls.js';
+import { mkdirAllInRoot, openInRoot, procFd, withFd } from './in-root.js';
 
 // `tmpcopyup` (a runc/crun mount option podman adds for --read-only and
 // --tmpfs): the new tmpfs starts with a copy of the directory it covers. The
-// directory is opened before the mount; afterwards /proc/self/fd/N still
-// leads to the covered one. Synchronous only, as everything in the init.
+// directory is held by an fd found in the rootfs before the mount; afterwards
+// /proc/self/fd/N of it still leads to the covered one, and the new tmpfs is
+// found again through the rootfs fd. Files are copied by name only inside
+// that fresh tmpfs, which nothing else can see yet. Synchronous only, as
+// everything in the init.
 
-export function withCopyUp(dest: string, mount: () => void): void {
-  const fd = openSync(dest, 'r');
-  try {
-    mount();
-    copyTree(`/proc/self/fd/${fd}`, dest, true);
-  } finally {
-    closeSync(fd);
-  }
+export function withCopyUp(sys: Syscalls, rootFd: number, dest: string, mount: (target: string) => void): void {
+  withFd(sys, mkdirAllInRoot(sys, rootFd, dest), (under) => {
+    mount(procFd(under));
+    withFd(sys, openInRoot(sys, rootFd, dest), (fresh) => copyTree(procFd(under), procFd(fresh), true));
+  });
 }
 
 function copyTree(from: string, to: string, top: boolean): void {
@@ -28,7 +30,7 @@ function copyTree(from: string, to: string, top: boolean): void {
   } else {
     return; // devices, fifos and sockets are not copied (as runc)
   }
-  lchownSync(to, st.uid, st.gid);
+  (top ? chownSync : lchownSync)(to, st.uid, st.gid); // the top is /proc/self/fd/N: follow it
   if (!st.isSymbolicLink()) {
     chmodSync(to, st.mode & 0o7777);
     utimesSync(to, st.atime, st.mtime);

@@ -1,14 +1,14 @@
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, symlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Device } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { MS, S } from '../sys/constants.js';
-import { SyscallError } from '../sys/syscalls.js';
-import { secureJoin } from './secure-join.js';
+import { AT, MS, S } from '../sys/constants.js';
+import { ensureFileInRoot, errnoOf, openInRoot, openRootfs, parentInRoot, procFd, withFd } from './in-root.js';
 import { wrap } from '../../errors.js';
 
 // Device nodes are created fresh inside the container (mknod), never
 // bind-mounted from the host, so nothing a container does can change a host node.
+// Each is made with mknodat on an fd of its directory, found inside the rootfs
+// (in-root.ts), and chowned there without following a symlink.
 
 const DEFAULT_DEVICES: Device[] = [
   { path: '/dev/null', type: 'c', major: 1, minor: 3 },
@@ -42,36 +42,43 @@ export function devicesToCreate(configured: Device[] | undefined): Device[] {
  * instead (its owner and mode stay the host's; the container cannot chmod it
  * unless its root is mapped to host root).
  */
-function bindHostDevice(sys: Syscalls, d: Device, dest: string): void {
-  if (!existsSync(dest)) closeSync(openSync(dest, 'a', 0o600));
-  sys.mount(d.path, dest, 'bind', MS.BIND, null);
+function bindHostDevice(sys: Syscalls, rootFd: number, d: Device): void {
+  withFd(sys, ensureFileInRoot(sys, rootFd, d.path, 0o600), (fd) => sys.mount(d.path, procFd(fd), 'bind', MS.BIND, null));
 }
 
-export function createDevices(sys: Syscalls, rootfs: string, configured: Device[] | undefined, inUserNs = false): void {
-  for (const d of devicesToCreate(configured)) {
+function makeNode(sys: Syscalls, rootFd: number, d: Device): void {
+  const { dir, name } = parentInRoot(sys, rootFd, d.path);
+  withFd(sys, dir, () => {
+    const mode = (d.fileMode ?? 0o666) & 0o7777;
     try {
-      const dest = secureJoin(rootfs, d.path);
-      mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
-      if (inUserNs) {
-        bindHostDevice(sys, d, dest);
-        continue;
-      }
-      const mode = (d.fileMode ?? 0o666) & 0o7777;
-      try {
-        sys.mknod(dest, typeBits(d.type) | mode, d.type === 'p' ? 0n : makedev(d.major ?? 0, d.minor ?? 0));
-      } catch (err) {
-        if (!(err instanceof SyscallError && err.errno === 'EEXIST')) throw err;
-        continue;
-      }
-      chownSync(dest, d.uid ?? 0, d.gid ?? 0);
+      sys.mknodat(dir, name, typeBits(d.type) | mode, d.type === 'p' ? 0n : makedev(d.major ?? 0, d.minor ?? 0));
     } catch (err) {
-      throw wrap(err, `device ${d.path}`);
+      if (errnoOf(err) === 'EEXIST') return;
+      throw err;
     }
+    sys.fchownat(dir, name, d.uid ?? 0, d.gid ?? 0, AT.SYMLINK_NOFOLLOW);
+  });
+}
+
+/** `rootFd`: an fd from openRootfs (else one is opened for this call). */
+export function createDevices(sys: Syscalls, rootfs: string, configured: Device[] | undefined, inUserNs = false, rootFd?: number): void {
+  const root = rootFd ?? openRootfs(sys, rootfs);
+  try {
+    for (const d of devicesToCreate(configured)) {
+      try {
+        if (inUserNs) bindHostDevice(sys, root, d);
+        else makeNode(sys, root, d);
+      } catch (err) {
+        throw wrap(err, `device ${d.path}`);
+      }
+    }
+  } finally {
+    if (rootFd === undefined) sys.close(root);
   }
 }
 
 /** /dev/fd, /dev/std{in,out,err}, /dev/core and /dev/ptmx → pts/ptmx, as runc lays them out. */
-export function createDevSymlinks(rootfs: string, hasDevpts: boolean): void {
+export function createDevSymlinks(sys: Syscalls, rootfs: string, hasDevpts: boolean, rootFd?: number): void {
   const links: [string, string][] = [
     ['/proc/self/fd', '/dev/fd'],
     ['/proc/self/fd/0', '/dev/stdin'],
@@ -80,13 +87,25 @@ export function createDevSymlinks(rootfs: string, hasDevpts: boolean): void {
   ];
   if (existsSync('/proc/kcore')) links.push(['/proc/kcore', '/dev/core']);
   if (hasDevpts) links.push(['pts/ptmx', '/dev/ptmx']);
-  for (const [target, path] of links) {
-    const dest = secureJoin(rootfs, path);
-    if (!existsSync(dirname(dest))) continue;
+  const root = rootFd ?? openRootfs(sys, rootfs);
+  try {
+    let dev: number;
     try {
-      symlinkSync(target, dest);
+      dev = openInRoot(sys, root, '/dev');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw wrap(err, `symlink ${path}`);
+      if (errnoOf(err) === 'ENOENT') return; // no /dev in the image and none mounted
+      throw err;
     }
+    withFd(sys, dev, () => {
+      for (const [target, path] of links) {
+        try {
+          sys.symlinkat(target, dev, path.slice('/dev/'.length));
+        } catch (err) {
+          if (errnoOf(err) !== 'EEXIST') throw wrap(err, `symlink ${path}`);
+        }
+      }
+    });
+  } finally {
+    if (rootFd === undefined) sys.close(root);
   }
 }

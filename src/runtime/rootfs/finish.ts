@@ -1,41 +1,102 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { MS } from '../sys/constants.js';
+import { MS, S } from '../sys/constants.js';
 import { keptFlags } from './mount-options.js';
-import { wrap } from '../../errors.js';
+import { errnoOf, fileType, openInRoot, openRootfs, procFd, withFd } from './in-root.js';
+import { makedev } from './devices.js';
+import { TsrunError, wrap } from '../../errors.js';
 import { because } from '../../explain/events.js';
 
-// Steps after pivot_root, with "/" now the container's root.
+// Steps after pivot_root, with "/" now the container's root. Paths are found
+// through an fd of "/" like the mounts before (in-root.ts), and mounted on as
+// /proc/self/fd/N of the container's own /proc.
 
-export function maskPaths(sys: Syscalls, paths: string[] | undefined): void {
-  for (const [i, p] of (paths ?? []).entries()) {
-    if (!existsSync(p)) continue;
-    try {
-      if (statSync(p).isDirectory()) {
-        because(`linux.maskedPaths[${i}]: ${p} is a directory: an empty read-only tmpfs over it`, () => sys.mount('tmpfs', p, 'tmpfs', MS.RDONLY, null));
-      } else {
-        because(`linux.maskedPaths[${i}]: ${p} is a file: /dev/null bound over it`, () => sys.mount('/dev/null', p, null, MS.BIND, null));
-      }
-    } catch (err) {
-      throw wrap(err, `linux.maskedPaths: ${p}`);
-    }
+/** An fd of what `path` names in the container, or undefined when it does not exist. */
+function find(sys: Syscalls, root: number, path: string, noFollow = false): number | undefined {
+  try {
+    return openInRoot(sys, root, path, { noFollow });
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return undefined;
+    throw err;
   }
 }
 
-export function readonlyPaths(sys: Syscalls, paths: string[] | undefined): void {
-  for (const [i, p] of (paths ?? []).entries()) {
-    if (!existsSync(p)) continue;
-    try {
-      because(`linux.readonlyPaths[${i}]: ${p}`, () => {
-        sys.mount(p, p, null, MS.BIND | MS.REC, null);
-        // Remounting a bind mount resets unlisted flags: keep the mount's own, add the safe ones.
-        sys.mount(p, p, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | MS.NOSUID | MS.NODEV | MS.NOEXEC | keptFlags(sys.statfsFlags(p)), null);
-      });
-    } catch (err) {
-      throw wrap(err, `linux.readonlyPaths: ${p}`);
-    }
+function needProc(what: string): void {
+  if (!existsSync('/proc/self/fd')) throw new TsrunError('INIT', `${what}: /proc is not mounted in the container`);
+}
+
+/** The container's /dev/null, checked to be the null device (an image may put anything there). */
+function openNull(sys: Syscalls, root: number): number {
+  const fd = find(sys, root, '/dev/null', true);
+  const st = fd === undefined ? undefined : sys.fstat(fd);
+  if (fd === undefined || st === undefined || (st.mode & S.IFMT) !== S.IFCHR || st.rdev !== makedev(1, 3)) {
+    if (fd !== undefined) sys.close(fd);
+    throw new TsrunError('INIT', 'linux.maskedPaths: the container\'s /dev/null is not the null device (1:3)');
   }
+  return fd;
+}
+
+/**
+ * A masked directory gets an empty read-only tmpfs, anything else the null
+ * device bound over it. A masked path that is a symlink is refused, never
+ * followed: what it points at is not what the config named.
+ */
+export function maskPaths(sys: Syscalls, paths: string[] | undefined): void {
+  if (!paths?.length) return;
+  needProc('linux.maskedPaths');
+  const root = because('linux.maskedPaths: found through an fd of the container\'s root, never by name', () => openRootfs(sys, '/'));
+  because('linux.maskedPaths', () => withFd(sys, root, () => {
+    let nullFd: number | undefined;
+    try {
+      for (const [i, p] of paths.entries()) {
+        const why = `linux.maskedPaths[${i}]: ${p}`;
+        const fd = because(why, () => find(sys, root, p, true));
+        if (fd === undefined) continue;
+        because(why, () => withFd(sys, fd, () => {
+          try {
+            const type = fileType(sys, fd);
+            if (type === S.IFLNK) throw new TsrunError('SPEC_INVALID', 'is a symlink in the container: not followed', { jsonPath: `linux.maskedPaths[${i}]` });
+            if (type === S.IFDIR) {
+              because(`linux.maskedPaths[${i}]: ${p} is a directory: an empty read-only tmpfs over it`, () => sys.mount('tmpfs', procFd(fd), 'tmpfs', MS.RDONLY, null));
+            } else {
+              nullFd ??= because('linux.maskedPaths: the container\'s /dev/null, checked to be the null device', () => openNull(sys, root));
+              const dev = nullFd;
+              because(`linux.maskedPaths[${i}]: ${p} is a file: /dev/null bound over it`, () => sys.mount(procFd(dev), procFd(fd), null, MS.BIND, null));
+            }
+          } catch (err) {
+            throw wrap(err, `linux.maskedPaths: ${p}`);
+          }
+        }));
+      }
+    } finally {
+      const dev = nullFd;
+      if (dev !== undefined) sys.close(dev);
+    }
+  }));
+}
+
+export function readonlyPaths(sys: Syscalls, paths: string[] | undefined): void {
+  if (!paths?.length) return;
+  needProc('linux.readonlyPaths');
+  const root = because('linux.readonlyPaths: found through an fd of the container\'s root, never by name', () => openRootfs(sys, '/'));
+  because('linux.readonlyPaths', () => withFd(sys, root, () => {
+    for (const [i, p] of paths.entries()) {
+      const fd = because(`linux.readonlyPaths[${i}]: ${p}`, () => find(sys, root, p));
+      if (fd === undefined) continue;
+      try {
+        because(`linux.readonlyPaths[${i}]: ${p}`, () => {
+          withFd(sys, fd, () => sys.mount(procFd(fd), procFd(fd), null, MS.BIND | MS.REC, null));
+          // The bind is a new mount: find it again. Remounting a bind mount resets unlisted flags: keep the mount's own, add the safe ones.
+          withFd(sys, openInRoot(sys, root, p), (top) =>
+            sys.mount(procFd(top), procFd(top), null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC | MS.NOSUID | MS.NODEV | MS.NOEXEC | keptFlags(sys.statfsFlags(procFd(top))), null),
+          );
+        });
+      } catch (err) {
+        throw wrap(err, `linux.readonlyPaths: ${p}`);
+      }
+    }
+  }));
 }
 
 export function writeSysctls(sysctl: Record<string, string> | undefined): void {

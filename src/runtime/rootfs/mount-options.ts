@@ -1,4 +1,4 @@
-import { MS } from '../sys/constants.js';
+import { MOUNT_ATTR, MS } from '../sys/constants.js';
 
 // Turns the spec's mount options into mount(2) flags, propagation flags and
 // the filesystem-specific data string, as runc reads them.
@@ -14,12 +14,16 @@ const CLEAR: Record<string, number> = {
   nomand: MS.MANDLOCK, atime: MS.NOATIME, diratime: MS.NODIRATIME, norelatime: MS.RELATIME,
   nostrictatime: MS.STRICTATIME, symfollow: MS.NOSYMFOLLOW, nolazytime: MS.LAZYTIME, loud: MS.SILENT,
 };
+/** runc's recursive options (Linux 5.12's mount_setattr): [set, clear] on the whole subtree. */
+const RECURSIVE: Record<string, [number, number]> = {
+  rro: [MOUNT_ATTR.RDONLY, 0], rrw: [0, MOUNT_ATTR.RDONLY], rnosuid: [MOUNT_ATTR.NOSUID, 0], rsuid: [0, MOUNT_ATTR.NOSUID],
+  rnodev: [MOUNT_ATTR.NODEV, 0], rdev: [0, MOUNT_ATTR.NODEV], rnoexec: [MOUNT_ATTR.NOEXEC, 0], rexec: [0, MOUNT_ATTR.NOEXEC],
+  rnosymfollow: [MOUNT_ATTR.NOSYMFOLLOW, 0], rsymfollow: [0, MOUNT_ATTR.NOSYMFOLLOW],
+};
 const PROPAGATION: Record<string, number> = {
   private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
   slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
 };
-
-const RECURSIVE_ALIASES = new Set(['rbind', 'rprivate', 'rshared', 'rslave', 'runbindable']);
 
 export interface ParsedOptions {
   flags: number;
@@ -28,6 +32,9 @@ export interface ParsedOptions {
   isBind: boolean;
   /** runc/crun's `tmpcopyup`: fill a new tmpfs with what the directory under it held */
   copyUp: boolean;
+  /** MOUNT_ATTR_* to set and clear on the whole subtree (rro, rnosuid, …; `rbind,ro` counts as rro) */
+  recursiveSet: number;
+  recursiveClear: number;
 }
 
 /** Options the runtime acts on itself; never passed to mount(2). */
@@ -37,14 +44,23 @@ export function parseMountOptions(options: string[] | undefined): ParsedOptions 
   let flags = 0;
   const propagation: number[] = [];
   const data: string[] = [];
+  let recursiveSet = 0;
+  let recursiveClear = 0;
   for (const opt of options ?? []) {
     if (EXTENSIONS.has(opt)) continue;
-    if (opt in SET) flags |= SET[opt]!;
+    if (opt in RECURSIVE) {
+      const [set, clear] = RECURSIVE[opt]!;
+      recursiveSet = (recursiveSet | set) & ~clear;
+      recursiveClear = (recursiveClear | clear) & ~set;
+    } else if (opt in SET) flags |= SET[opt]!;
     else if (opt in CLEAR) flags &= ~CLEAR[opt]!;
     else if (opt in PROPAGATION) propagation.push(PROPAGATION[opt]!);
     else data.push(opt);
   }
-  return { flags, propagation, data: data.join(','), isBind: (flags & MS.BIND) !== 0, copyUp: options?.includes('tmpcopyup') ?? false };
+  // A read-only rbind is read-only all the way down, not just at its top (as crun does).
+  if ((flags & (MS.BIND | MS.REC | MS.RDONLY)) === (MS.BIND | MS.REC | MS.RDONLY)) recursiveSet |= MOUNT_ATTR.RDONLY;
+  const copyUp = options?.includes('tmpcopyup') ?? false;
+  return { flags, propagation, data: data.join(','), isBind: (flags & MS.BIND) !== 0, copyUp, recursiveSet, recursiveClear };
 }
 
 /**
@@ -63,11 +79,3 @@ export function propagationFlag(name: string): number | undefined {
   return PROPAGATION[name];
 }
 
-/** Flags in words, for --explain and error messages. */
-export function describeFlags(flags: number): string {
-  const names = Object.entries({ ...SET, ...PROPAGATION })
-    .filter(([k, v]) => !RECURSIVE_ALIASES.has(k) && (flags & v) === v)
-    .map(([k]) => k);
-  if (flags & MS.REC) names.push('rec');
-  return names.join(',') || '0';
-}

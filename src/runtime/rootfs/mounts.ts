@@ -1,70 +1,80 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
 import type { Mount } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { MS } from '../sys/constants.js';
+import { AT, MS } from '../sys/constants.js';
 import { keptFlags, parseMountOptions } from './mount-options.js';
-import { secureJoin } from './secure-join.js';
+import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs, procFd, withFd } from './in-root.js';
+
+export { openRootfs } from './in-root.js';
 import { withCopyUp } from './copy-up.js';
 import { wrap } from '../../errors.js';
 
 // The config's mounts, in order, on the container's rootfs (before pivot_root).
+// Every destination is found (or made) inside the rootfs through an fd of it
+// (in-root.ts) and mounted on as /proc/self/fd/N: a symlink in the image, or
+// one swapped in meanwhile, can never turn a mount onto a host path.
 
-/** Makes the mount point: a directory, or an empty file for a file bind mount. */
-function ensureMountPoint(dest: string, asFile: boolean): void {
-  if (existsSync(dest)) return;
-  if (asFile) {
-    mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
-    closeSync(openSync(dest, 'a', 0o644));
-  } else {
-    mkdirSync(dest, { recursive: true, mode: 0o755 });
-  }
-}
+/** /dev is mounted writable and made read-only once the devices are in it (as runc does). */
+export const isDev = (destination: string): boolean => inRootPath(destination) === 'dev';
 
 /**
  * `ownCgroupNs`: the init unshared a cgroup namespace, so a fresh cgroup mount
  * is already rooted at the container's cgroup; without one, each hierarchy is
  * bound from the container's own cgroup directory (as runc does), never the host's root.
+ * `rootFd`: an fd from openRootfs (else one is opened for this call).
  */
-export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false, ownCgroupNs = false): void {
+export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false, ownCgroupNs = false, rootFd?: number): void {
+  const root = rootFd ?? openRootfs(sys, rootfs);
   try {
-    const dest = secureJoin(rootfs, m.destination);
+    const dest = m.destination;
     const opts = parseMountOptions(m.options);
     const type = m.type ?? (opts.isBind ? 'bind' : 'none');
+    const flags = isDev(dest) && !opts.isBind ? opts.flags & ~MS.RDONLY : opts.flags;
     if (inUserNs && (type === 'sysfs' || type === 'cgroup')) {
       // A user namespace may not mount sysfs (without its own netns) or cgroup v1: bind the host's, read-only.
       const source = type === 'sysfs' ? '/sys' : '/sys/fs/cgroup';
-      ensureMountPoint(dest, false);
-      sys.mount(source, dest, 'bind', MS.BIND | MS.REC, null);
-      sys.mount(source, dest, null, MS.BIND | MS.REMOUNT | MS.REC | MS.RDONLY | (opts.flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC)), null);
+      withFd(sys, mkdirAllInRoot(sys, root, dest), (fd) => sys.mount(source, procFd(fd), 'bind', MS.BIND | MS.REC, null));
+      withFd(sys, openInRoot(sys, root, dest), (fd) =>
+        sys.mount(source, procFd(fd), null, MS.BIND | MS.REMOUNT | MS.REC | MS.RDONLY | (flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC)), null),
+      );
     } else if (type === 'bind' || opts.isBind) {
-      bindMount(sys, bundle, m, dest, opts.flags, opts.data);
+      bindMount(sys, root, bundle, m, flags, opts.data);
     } else if (type === 'cgroup') {
-      mountCgroupTree(sys, dest, opts.flags, ownCgroupNs);
+      mountCgroupTree(sys, root, dest, flags, ownCgroupNs);
     } else if (type === 'tmpfs' && opts.copyUp) {
-      ensureMountPoint(dest, false);
-      withCopyUp(dest, () => sys.mount(m.source ?? type, dest, type, opts.flags, opts.data || null));
+      withCopyUp(sys, root, dest, (target) => sys.mount(m.source ?? type, target, type, flags, opts.data || null));
     } else {
-      ensureMountPoint(dest, false);
-      sys.mount(m.source ?? type, dest, type, opts.flags, opts.data || null);
+      withFd(sys, mkdirAllInRoot(sys, root, dest), (fd) => sys.mount(m.source ?? type, procFd(fd), type, flags, opts.data || null));
     }
-    for (const p of opts.propagation) sys.mount(null, dest, null, p, null);
+    if (opts.recursiveSet || opts.recursiveClear || opts.propagation.length) {
+      // The fd found before the mount is the directory under it: find the new mount again.
+      withFd(sys, openInRoot(sys, root, dest), (fd) => {
+        if (opts.recursiveSet || opts.recursiveClear) sys.mountSetattr(fd, '', AT.EMPTY_PATH | AT.RECURSIVE, opts.recursiveSet, opts.recursiveClear);
+        for (const p of opts.propagation) sys.mount(null, procFd(fd), null, p, null);
+      });
+    }
   } catch (err) {
     throw wrap(err, `mounts[${index}] (${m.destination})`);
+  } finally {
+    if (rootFd === undefined) sys.close(root);
   }
 }
 
-function bindMount(sys: Syscalls, bundle: string, m: Mount, dest: string, flags: number, data: string): void {
+function bindMount(sys: Syscalls, root: number, bundle: string, m: Mount, flags: number, data: string): void {
+  // The source is the host's, named by the config: a host path, trusted like the bundle.
   const source = m.source === undefined ? '' : isAbsolute(m.source) ? m.source : resolve(bundle, m.source);
   const isDir = statSync(source).isDirectory();
-  ensureMountPoint(dest, !isDir);
   const bindFlags = MS.BIND | (flags & MS.REC);
-  sys.mount(source, dest, 'bind', bindFlags, data || null);
+  const made = isDir ? mkdirAllInRoot(sys, root, m.destination) : ensureFileInRoot(sys, root, m.destination);
+  withFd(sys, made, (fd) => sys.mount(source, procFd(fd), 'bind', bindFlags, data || null));
   // Bind mounts ignore other flags on the first call: apply them by remount.
   const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
   if (rest) {
-    const locked = keptFlags(sys.statfsFlags(dest)) & ~MS.RDONLY;
-    sys.mount(source, dest, null, MS.BIND | MS.REMOUNT | bindFlags | rest | locked, null);
+    withFd(sys, openInRoot(sys, root, m.destination), (fd) => {
+      const locked = keptFlags(sys.statfsFlags(procFd(fd))) & ~MS.RDONLY;
+      sys.mount(source, procFd(fd), null, MS.BIND | MS.REMOUNT | bindFlags | rest | locked, null);
+    });
   }
 }
 
@@ -77,7 +87,7 @@ interface HostHierarchy {
 /** v1 hierarchies and the cgroup2 mount of the host, from mountinfo. */
 function hostCgroupHierarchies(): HostHierarchy[] {
   const out: HostHierarchy[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+  for (const line of readFileSync('/proc/thread-self/mountinfo', 'utf8').split('\n')) {
     const [pre, post] = line.split(' - ');
     if (!pre || !post) continue;
     const [fstype, , superOptions] = post.split(' ');
@@ -93,29 +103,27 @@ function hostCgroupHierarchies(): HostHierarchy[] {
  * A cgroup mount. On a pure v2 host it is one cgroup2 mount; on v1/hybrid
  * hosts a tmpfs holds one mount per hierarchy, as the host lays them out.
  */
-function mountCgroupTree(sys: Syscalls, dest: string, flags: number, ownCgroupNs: boolean): void {
-  ensureMountPoint(dest, false);
+function mountCgroupTree(sys: Syscalls, root: number, dest: string, flags: number, ownCgroupNs: boolean): void {
   const hierarchies = hostCgroupHierarchies();
   const v2only = hierarchies.length === 1 && hierarchies[0]!.fstype === 'cgroup2' && hierarchies[0]!.name === '';
   const own = ownCgroupNs ? undefined : ownCgroups();
   if (v2only || hierarchies.length === 0) {
     const path = own?.get('');
-    if (path && path !== '/' && v2only) bindCgroup(sys, `/sys/fs/cgroup${path}`, dest, flags);
-    else sys.mount('cgroup2', dest, 'cgroup2', flags, null);
+    if (path && path !== '/' && v2only) bindCgroup(sys, root, `/sys/fs/cgroup${path}`, dest, flags);
+    else withFd(sys, mkdirAllInRoot(sys, root, dest), (fd) => sys.mount('cgroup2', procFd(fd), 'cgroup2', flags, null));
     return;
   }
   const base = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC);
-  sys.mount('tmpfs', dest, 'tmpfs', base, 'mode=755');
+  withFd(sys, mkdirAllInRoot(sys, root, dest), (fd) => sys.mount('tmpfs', procFd(fd), 'tmpfs', base, 'mode=755'));
   for (const h of hierarchies) {
     if (!h.name) continue;
     const sub = `${dest}/${h.name}`;
-    ensureMountPoint(sub, false);
     const opts = h.superOptions.split(',').filter((o) => o !== 'rw' && o !== 'ro').join(',');
     const path = own && ownPathOf(own, h);
-    if (path && path !== '/') bindCgroup(sys, `/sys/fs/cgroup/${h.name}${path}`, sub, flags);
-    else sys.mount(h.fstype, sub, h.fstype, flags, h.fstype === 'cgroup' ? opts : null);
+    if (path && path !== '/') bindCgroup(sys, root, `/sys/fs/cgroup/${h.name}${path}`, sub, flags);
+    else withFd(sys, mkdirAllInRoot(sys, root, sub), (fd) => sys.mount(h.fstype, procFd(fd), h.fstype, flags, h.fstype === 'cgroup' ? opts : null));
   }
-  if (flags & MS.RDONLY) sys.mount('tmpfs', dest, null, MS.REMOUNT | MS.RDONLY | base, 'mode=755');
+  if (flags & MS.RDONLY) withFd(sys, openInRoot(sys, root, dest), (fd) => sys.mount('tmpfs', procFd(fd), null, MS.REMOUNT | MS.RDONLY | base, 'mode=755'));
 }
 
 /** The calling process's cgroup per hierarchy, keyed by its controller list ("" for cgroup2). */
@@ -138,8 +146,8 @@ function ownPathOf(own: Map<string, string>, h: HostHierarchy): string | undefin
   return undefined;
 }
 
-function bindCgroup(sys: Syscalls, source: string, dest: string, flags: number): void {
-  sys.mount(source, dest, 'bind', MS.BIND, null);
+function bindCgroup(sys: Syscalls, root: number, source: string, dest: string, flags: number): void {
+  withFd(sys, mkdirAllInRoot(sys, root, dest), (fd) => sys.mount(source, procFd(fd), 'bind', MS.BIND, null));
   const rest = flags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
-  if (rest) sys.mount(source, dest, null, MS.BIND | MS.REMOUNT | rest, null);
+  if (rest) withFd(sys, openInRoot(sys, root, dest), (fd) => sys.mount(source, procFd(fd), null, MS.BIND | MS.REMOUNT | rest, null));
 }

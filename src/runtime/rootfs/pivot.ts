@@ -7,17 +7,19 @@ interface MountEntry {
   parent: string;
   mountPoint: string;
   shared: boolean;
+  fstype: string;
 }
 
-function mountTable(): MountEntry[] {
+/** The calling thread's mount namespace's mounts (thread-self: set-up may run on a thread of its own; an inspection, not a kernel effect). */
+export function mountTable(): MountEntry[] {
   const unescape = (p: string) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return readFileSync('/proc/self/mountinfo', 'utf8')
+  return readFileSync('/proc/thread-self/mountinfo', 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [pre = ''] = line.split(' - ');
+      const [pre = '', post = ''] = line.split(' - ');
       const f = pre.split(' ');
-      return { id: f[0]!, parent: f[1]!, mountPoint: unescape(f[4]!), shared: f.slice(6).some((o) => o.startsWith('shared:')) };
+      return { id: f[0]!, parent: f[1]!, mountPoint: unescape(f[4]!), shared: f.slice(6).some((o) => o.startsWith('shared:')), fstype: post.split(' ')[0]! };
     });
 }
 
@@ -60,8 +62,32 @@ export function pivotRoot(sys: Syscalls, rootfs: string): void {
   }
 }
 
+/**
+ * Without pivot_root the old root stays in the mount namespace, under the
+ * new one. A procfs or sysfs of the host left there, even out of sight, is
+ * what the kernel checks before it lets a user namespace mount a fresh one
+ * (mount_too_revealing): detach every one outside the rootfs, or cover it
+ * with an empty tmpfs where it cannot be detached (as runc does).
+ */
+function hideHostProcAndSys(sys: Syscalls, rootfs: string): void {
+  const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
+  const gone: string[] = [];
+  for (const m of mountTable()) {
+    if ((m.fstype !== 'proc' && m.fstype !== 'sysfs') || under(m.mountPoint, rootfs)) continue;
+    if (gone.some((g) => under(m.mountPoint, g))) continue;
+    try {
+      sys.mount(null, m.mountPoint, null, MS.SLAVE | MS.REC, null);
+      sys.umount2(m.mountPoint, MNT_DETACH);
+    } catch {
+      sys.mount('tmpfs', m.mountPoint, 'tmpfs', MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, 'size=0');
+    }
+    gone.push(m.mountPoint);
+  }
+}
+
 /** --no-pivot: move the rootfs over / and chroot (for ramfs roots, where pivot_root fails). */
 export function moveRoot(sys: Syscalls, rootfs: string): void {
+  hideHostProcAndSys(sys, rootfs);
   sys.chdir(rootfs);
   sys.mount(rootfs, '/', null, MS.MOVE, null);
   sys.chroot('.');

@@ -1,5 +1,10 @@
-// Linux x86_64 constants used by tsrun. Names follow the C headers so they can
-// be looked up in man pages.
+import { archTable } from './arch.js';
+
+// Linux constants used by tsrun. Names follow the C headers so they can be
+// looked up in man pages. What differs by architecture comes from arch.ts;
+// loading this module on any other architecture fails with a clear error.
+
+const ARCH = archTable();
 
 export const CLONE = {
   NEWNS: 0x00020000,
@@ -62,13 +67,25 @@ export const O = {
   NOCTTY: 0o400,
   TRUNC: 0o1000,
   NONBLOCK: 0o4000,
-  DIRECTORY: 0o200000,
-  NOFOLLOW: 0o400000,
+  DIRECTORY: ARCH.openFlags.DIRECTORY,
+  NOFOLLOW: ARCH.openFlags.NOFOLLOW,
   CLOEXEC: 0o2000000,
   PATH: 0o10000000,
 } as const;
 
-export const S = { IFCHR: 0o020000, IFBLK: 0o060000, IFIFO: 0o010000 } as const;
+export const S = { IFMT: 0o170000, IFDIR: 0o040000, IFREG: 0o100000, IFLNK: 0o120000, IFCHR: 0o020000, IFBLK: 0o060000, IFIFO: 0o010000 } as const;
+
+export const AT_FDCWD = -100;
+export const AT = { SYMLINK_NOFOLLOW: 0x100, EMPTY_PATH: 0x1000, RECURSIVE: 0x8000 } as const;
+
+/** openat2(2)'s how.resolve */
+export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 } as const;
+
+/** mount_setattr(2)'s attr_set / attr_clr */
+export const MOUNT_ATTR = { RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, NOATIME: 0x10, STRICTATIME: 0x20, NODIRATIME: 0x80, NOSYMFOLLOW: 0x200000 } as const;
+
+export const OPEN_TREE_CLONE = 1;
+export const MOVE_MOUNT = { F_EMPTY_PATH: 0x4, T_EMPTY_PATH: 0x40 } as const;
 
 export const CLOSE_RANGE_CLOEXEC = 1 << 2;
 
@@ -93,14 +110,10 @@ export const RLIMIT: Record<string, number> = {
 
 export const RLIM_INFINITY = 0xffffffffffffffffn;
 
-/** x86_64 syscall numbers for calls glibc has no wrapper for. */
-export const SYS = {
-  pivot_root: 155,
-  gettid: 186,
-  close_range: 436,
-  capget: 125,
-  capset: 126,
-  setns: 308,
-} as const;
+/** Numbers of the calls made through syscall(2), for this architecture. */
+export const SYS = ARCH.sys;
+
+/** Byte offsets in this architecture's struct stat. */
+export const STAT_LAYOUT = ARCH.stat;
 
 export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;

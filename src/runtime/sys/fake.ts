@@ -1,4 +1,5 @@
-import { SyscallError, type CapSets, type Syscalls } from './syscalls.js';
+import { SyscallError, type CapSets, type FileStat, type Syscalls } from './syscalls.js';
+import { S } from './constants.js';
 import { errnoName, errnoNumber, errnoText } from './errno.js';
 
 // A recording fake for unit tests: one ordered log of every call (so tests can
@@ -29,6 +30,12 @@ export class FakeSyscalls implements Syscalls {
   caps: CapSets = { effective: (1n << 41n) - 1n, permitted: (1n << 41n) - 1n, inheritable: 0n };
   rlimits = new Map<number, { soft: bigint; hard: bigint }>();
   pid = 4242;
+  /** The path each fd from open/openat/openat2 was opened with (relative to its dir fd, as given). */
+  readonly fdPaths = new Map<number, string>();
+  /** fstat answers by the path an fd was opened with (see fdPaths); anything else is a directory. */
+  readonly stats = new Map<string, FileStat>();
+  /** readlinkat answers by path (an empty path: the path the fd was opened with). */
+  readonly links = new Map<string, string>();
 
   /** The next `times` calls of `name` (matching `when`, if given) fail with `errno`. */
   failOn(name: keyof Syscalls, errno: string, times = 1, when?: (args: unknown[]) => boolean): this {
@@ -36,6 +43,19 @@ export class FakeSyscalls implements Syscalls {
     list.push({ errno, times, when });
     this.failures.set(name, list);
     return this;
+  }
+
+  /** A file the fake's fstat reports (by the path an fd was opened with). */
+  setStat(path: string, type: 'file' | 'dir' | 'link' | 'chr', mode = 0o644, rdev = 0n): this {
+    const bits = { file: S.IFREG, dir: S.IFDIR, link: S.IFLNK, chr: S.IFCHR }[type];
+    this.stats.set(path, { mode: bits | mode, uid: 0, gid: 0, rdev });
+    return this;
+  }
+
+  private newFd(name: string): number {
+    const fd = this.nextFd++;
+    this.fdPaths.set(fd, name);
+    return fd;
   }
 
   /** Names of the calls made, in order; handy for sequence assertions. */
@@ -68,6 +88,31 @@ export class FakeSyscalls implements Syscalls {
   mkfifo(path: string, mode: number): void { this.record('mkfifo', [path, mode]); }
   umask(mask: number): number { this.record('umask', [mask]); return 0o022; }
   statfsFlags(path: string): number { this.record('statfsFlags', [path]); return 0; }
+  mountSetattr(dirFd: number, path: string, flags: number, attrSet: number, attrClr: number): void {
+    this.record('mountSetattr', [dirFd, path, flags, attrSet, attrClr]);
+  }
+  openat2(dirFd: number, path: string, flags: number, mode: number, resolve: number): number {
+    this.record('openat2', [dirFd, path, flags, mode, resolve]);
+    return this.newFd(path);
+  }
+  openat(dirFd: number, path: string, flags: number, mode = 0): number {
+    this.record('openat', [dirFd, path, flags, mode]);
+    return this.newFd(path);
+  }
+  mkdirat(dirFd: number, path: string, mode: number): void { this.record('mkdirat', [dirFd, path, mode]); }
+  mknodat(dirFd: number, path: string, mode: number, dev: bigint): void { this.record('mknodat', [dirFd, path, mode, dev]); }
+  symlinkat(target: string, dirFd: number, path: string): void { this.record('symlinkat', [target, dirFd, path]); }
+  readlinkat(dirFd: number, path: string): string {
+    this.record('readlinkat', [dirFd, path]);
+    return this.links.get(path === '' ? (this.fdPaths.get(dirFd) ?? '') : path) ?? '';
+  }
+  fchownat(dirFd: number, path: string, uid: number, gid: number, flags: number): void {
+    this.record('fchownat', [dirFd, path, uid, gid, flags]);
+  }
+  fstat(fd: number): FileStat {
+    this.record('fstat', [fd]);
+    return this.stats.get(this.fdPaths.get(fd) ?? '') ?? { mode: S.IFDIR | 0o755, uid: 0, gid: 0, rdev: 0n };
+  }
   sethostname(name: string): void { this.record('sethostname', [name]); }
   setdomainname(name: string): void { this.record('setdomainname', [name]); }
   prctl(option: number, arg2: number | bigint, arg3: number | bigint = 0, arg4 = 0, arg5 = 0): number {
@@ -87,7 +132,7 @@ export class FakeSyscalls implements Syscalls {
     this.record('getrlimit', [resource]);
     return this.rlimits.get(resource) ?? { soft: 1024n, hard: 1048576n };
   }
-  open(path: string, flags: number, mode = 0): number { this.record('open', [path, flags, mode]); return this.nextFd++; }
+  open(path: string, flags: number, mode = 0): number { this.record('open', [path, flags, mode]); return this.newFd(path); }
   close(fd: number): void { this.record('close', [fd]); }
   fcntlSetCloexec(fd: number, cloexec: boolean): void { this.record('fcntlSetCloexec', [fd, cloexec]); }
   closeRange(first: number, last: number, flags: number): void { this.record('closeRange', [first, last, flags]); }

@@ -12,5 +12,5 @@ export async function realSyscalls(): Promise<Syscalls> {
   return real;
 }
 
-export type { Syscalls, CapSets } from './syscalls.js';
+export type { Syscalls, CapSets, FileStat } from './syscalls.js';
 export { SyscallError } from './syscalls.js';

@@ -1,7 +1,7 @@
 import { loadKoffi } from './koffi-loader.js';
-import { SyscallError, type CapSets, type Syscalls } from './syscalls.js';
+import { SyscallError, type CapSets, type FileStat, type Syscalls } from './syscalls.js';
 import { errnoName, errnoText } from './errno.js';
-import { LINUX_CAPABILITY_VERSION_3, SYS } from './constants.js';
+import { LINUX_CAPABILITY_VERSION_3, STAT_LAYOUT, SYS } from './constants.js';
 
 // The real kernel seam: libc through koffi. No logic here beyond marshalling
 // and turning -1/errno into a SyscallError that names the call.
@@ -26,6 +26,13 @@ const c = {
   mkfifo: libc.func('int mkfifo(const char *path, uint32_t mode)'),
   umask: libc.func('uint32_t umask(uint32_t mask)'),
   statfs: libc.func('int statfs(const char *path, _Out_ uint8_t *buf)'),
+  openat: libc.func('int openat(int dirfd, const char *path, int flags, uint32_t mode)'),
+  mkdirat: libc.func('int mkdirat(int dirfd, const char *path, uint32_t mode)'),
+  mknodat: libc.func('int mknodat(int dirfd, const char *path, uint32_t mode, uint64_t dev)'),
+  symlinkat: libc.func('int symlinkat(const char *target, int dirfd, const char *path)'),
+  readlinkat: libc.func('intptr_t readlinkat(int dirfd, const char *path, _Out_ uint8_t *buf, size_t size)'),
+  fchownat: libc.func('int fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid, int flags)'),
+  fstat: libc.func('int fstat(int fd, _Out_ uint8_t *buf)'),
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
   setdomainname: libc.func('int setdomainname(const char *name, size_t len)'),
   prctl: libc.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
@@ -146,6 +153,53 @@ export class KoffiSyscalls implements Syscalls {
   }
   umask(mask: number): number {
     return c.umask(mask);
+  }
+  mountSetattr(dirFd: number, path: string, flags: number, attrSet: number, attrClr: number): void {
+    // struct mount_attr: attr_set, attr_clr, propagation, userns_fd (u64 each)
+    const attr = Buffer.alloc(32);
+    attr.writeBigUInt64LE(BigInt(attrSet), 0);
+    attr.writeBigUInt64LE(BigInt(attrClr), 8);
+    const ret = Number(c.syscall3s(SYS.mount_setattr, 'int', dirFd, 'const char *', path, 'unsigned int', flags, 'uint8_t *', attr, 'size_t', attr.length));
+    check(ret, 'mount_setattr', () => `${dirFd}, ${q(path)}, ${hex(flags)}, {set: ${hex(attrSet)}, clr: ${hex(attrClr)}}`);
+  }
+  openat2(dirFd: number, path: string, flags: number, mode: number, resolve: number): number {
+    // struct open_how: flags, mode, resolve (u64 each)
+    const how = Buffer.alloc(24);
+    how.writeBigUInt64LE(BigInt(flags), 0);
+    how.writeBigUInt64LE(BigInt(mode), 8);
+    how.writeBigUInt64LE(BigInt(resolve), 16);
+    const ret = Number(c.syscall3s(SYS.openat2, 'int', dirFd, 'const char *', path, 'uint8_t *', how, 'size_t', how.length));
+    return check(ret, 'openat2', () => `${dirFd}, ${q(path)}, {flags: ${hex(flags)}, resolve: ${hex(resolve)}}`);
+  }
+  openat(dirFd: number, path: string, flags: number, mode = 0): number {
+    return check(c.openat(dirFd, path, flags, mode), 'openat', () => `${dirFd}, ${q(path)}, ${hex(flags)}`);
+  }
+  mkdirat(dirFd: number, path: string, mode: number): void {
+    check(c.mkdirat(dirFd, path, mode), 'mkdirat', () => `${dirFd}, ${q(path)}, 0${mode.toString(8)}`);
+  }
+  mknodat(dirFd: number, path: string, mode: number, dev: bigint): void {
+    check(c.mknodat(dirFd, path, mode, dev), 'mknodat', () => `${dirFd}, ${q(path)}, 0${mode.toString(8)}, ${dev}`);
+  }
+  symlinkat(target: string, dirFd: number, path: string): void {
+    check(c.symlinkat(target, dirFd, path), 'symlinkat', () => `${q(target)}, ${dirFd}, ${q(path)}`);
+  }
+  readlinkat(dirFd: number, path: string): string {
+    const buf = Buffer.alloc(4096);
+    const n = check(Number(c.readlinkat(dirFd, path, buf, buf.length)), 'readlinkat', () => `${dirFd}, ${q(path)}`);
+    return buf.subarray(0, n).toString();
+  }
+  fchownat(dirFd: number, path: string, uid: number, gid: number, flags: number): void {
+    check(c.fchownat(dirFd, path, uid, gid, flags), 'fchownat', () => `${dirFd}, ${q(path)}, ${uid}, ${gid}, ${hex(flags)}`);
+  }
+  fstat(fd: number): FileStat {
+    const buf = Buffer.alloc(STAT_LAYOUT.bytes);
+    check(c.fstat(fd, buf), 'fstat', () => String(fd));
+    return {
+      mode: buf.readUInt32LE(STAT_LAYOUT.st_mode),
+      uid: buf.readUInt32LE(STAT_LAYOUT.st_uid),
+      gid: buf.readUInt32LE(STAT_LAYOUT.st_gid),
+      rdev: buf.readBigUInt64LE(STAT_LAYOUT.st_rdev),
+    };
   }
   statfsFlags(path: string): number {
     // struct statfs on x86_64: eleven 8-byte fields before f_spare; f_flags is the 11th.

@@ -11,6 +11,16 @@ export interface CapSets {
   inheritable: bigint;
 }
 
+/** What tsrun reads of a struct stat. */
+export interface FileStat {
+  /** st_mode: type (S_IF*) and permission bits */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** st_rdev of a device node */
+  rdev: bigint;
+}
+
 export interface Syscalls {
   // namespaces
   unshare(flags: number): void;
@@ -28,6 +38,21 @@ export interface Syscalls {
   umask(mask: number): number;
   /** statfs(2)'s f_flags (ST_RDONLY, ST_NOSUID, …) of the mount holding `path` */
   statfsFlags(path: string): number;
+  /** mount_setattr(2) with one struct mount_attr: flags are AT_*, attributes MOUNT_ATTR_* */
+  mountSetattr(dirFd: number, path: string, flags: number, attrSet: number, attrClr: number): void;
+
+  // the file system relative to a directory fd (how the rootfs is set up: see rootfs/in-root.ts)
+  /** openat2(2): `resolve` is RESOLVE_*; ENOSYS on kernels before 5.6 */
+  openat2(dirFd: number, path: string, flags: number, mode: number, resolve: number): number;
+  openat(dirFd: number, path: string, flags: number, mode?: number): number;
+  mkdirat(dirFd: number, path: string, mode: number): void;
+  mknodat(dirFd: number, path: string, mode: number, dev: bigint): void;
+  symlinkat(target: string, dirFd: number, path: string): void;
+  /** readlinkat(2); an empty path reads the link an O_PATH|O_NOFOLLOW fd refers to */
+  readlinkat(dirFd: number, path: string): string;
+  fchownat(dirFd: number, path: string, uid: number, gid: number, flags: number): void;
+  /** fstat(2), also of an O_PATH fd */
+  fstat(fd: number): FileStat;
 
   // names
   sethostname(name: string): void;

@@ -1,17 +1,13 @@
+import { posix } from 'node:path';
 import type { Syscalls } from './syscalls.js';
-import { CLONE, MS, O, PR, RLIMIT } from './constants.js';
-import { describeFlags } from '../rootfs/mount-options.js';
+import { CLONE, PR, RLIMIT } from './constants.js';
+import { describeAt, describeMountAttr, describeMountFlags, describeOpenFlags, describeResolve } from './flag-names.js';
 import { emit } from '../../explain/events.js';
 
 // A Syscalls that reports every call to an explain sink, then makes it on
 // the real one. A Proxy, so a new method is traced without touching this file.
 
 const CLONE_NAMES = Object.entries(CLONE).map(([k, v]) => [`CLONE_NEW${k.replace(/^NEW/, '')}`.replace('CLONE_NEWFS', 'CLONE_FS'), v] as const);
-
-const OPEN_FLAGS: [string, number][] = Object.entries(O).filter(([k]) => k !== 'RDONLY').map(([k, v]) => [`O_${k}`, v]);
-function openFlags(flags: number): string {
-  return ['O_RDONLY', ...OPEN_FLAGS.filter(([, v]) => (flags & v) === v).map(([k]) => k)].filter((k, i, all) => i > 0 || !all.some((x) => x === 'O_WRONLY' || x === 'O_RDWR')).join('|');
-}
 
 const RLIMIT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RLIMIT).map(([k, v]) => [v, k]));
 
@@ -40,13 +36,22 @@ export function formatCall(name: string, args: unknown[]): string {
       return `unshare(${cloneFlags(args[0] as number)})`;
     case 'setns':
       return `setns(${args[0]}, ${cloneFlags(args[1] as number)})`;
-    case 'mount': {
-      const flags = args[3] as number;
-      const words = [describeFlags(flags), flags & MS.MOVE ? 'move' : ''].filter((w) => w && w !== '0');
-      return `mount(${show(args[0])}, ${show(args[1])}, ${show(args[2])}, ${words.join(',') || '0'}, ${show(args[4])})`;
-    }
+    case 'mount':
+      return `mount(${show(args[0])}, ${show(args[1])}, ${show(args[2])}, ${describeMountFlags(args[3] as number)}, ${show(args[4])})`;
     case 'open':
-      return `open(${show(args[0])}, ${openFlags(args[1] as number)}${args[2] ? `, 0${(args[2] as number).toString(8)}` : ''})`;
+      return `open(${show(args[0])}, ${describeOpenFlags(args[1] as number)}${args[2] ? `, 0${(args[2] as number).toString(8)}` : ''})`;
+    case 'openat':
+      return `openat(${args[0]}, ${show(args[1])}, ${describeOpenFlags(args[2] as number)}${args[3] ? `, 0${(args[3] as number).toString(8)}` : ''})`;
+    case 'openat2':
+      return `openat2(${args[0]}, ${show(args[1])}, {flags: ${describeOpenFlags(args[2] as number)}${args[3] ? `, mode: 0${(args[3] as number).toString(8)}` : ''}, resolve: ${describeResolve(args[4] as number)}})`;
+    case 'mkdirat':
+      return `mkdirat(${args[0]}, ${show(args[1])}, 0${(args[2] as number).toString(8)})`;
+    case 'mknodat':
+      return `mknodat(${args[0]}, ${show(args[1])}, 0${(args[2] as number).toString(8)}, ${show(args[3])})`;
+    case 'fchownat':
+      return `fchownat(${args[0]}, ${show(args[1])}, ${args[2]}, ${args[3]}, ${describeAt(args[4] as number)})`;
+    case 'mountSetattr':
+      return `mount_setattr(${args[0]}, ${show(args[1])}, ${describeAt(args[2] as number)}, {attr_set: ${describeMountAttr(args[3] as number)}, attr_clr: ${describeMountAttr(args[4] as number)}})`;
     case 'mknod':
     case 'mkfifo':
     case 'umask':
@@ -71,19 +76,47 @@ export function formatCall(name: string, args: unknown[]): string {
   }
 }
 
+/**
+ * What each open fd was opened as, so a mount on "/proc/self/fd/N" reads
+ * with the path it stands for: mount("proc", "/proc/self/fd/20" <rootfs/proc>, …).
+ */
+class FdNames {
+  private names = new Map<number, string>();
+
+  opened(name: string, args: unknown[], fd: unknown): void {
+    if (typeof fd !== 'number') return;
+    if (name === 'open') this.names.set(fd, String(args[0]));
+    else if (name === 'openat' || name === 'openat2') this.names.set(fd, posix.join(this.names.get(args[0] as number) ?? `<fd ${args[0]}>`, String(args[1])));
+  }
+
+  closed(fd: unknown): void {
+    this.names.delete(fd as number);
+  }
+
+  annotate(call: string): string {
+    return call.replace(/"\/proc\/self\/fd\/(\d+)"/g, (m, fd: string) => {
+      const name = this.names.get(Number(fd));
+      return name === undefined ? m : `${m} <${name}>`;
+    });
+  }
+}
+
 export function traceSyscalls(inner: Syscalls): Syscalls {
+  const fds = new FdNames();
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       const name = String(prop);
       return (...args: unknown[]) => {
-        const call = formatCall(name, args);
+        const call = fds.annotate(formatCall(name, args));
         try {
           // execve does not return: report it before the call.
           if (name === 'execve') emit('syscall', call);
           const ret = (value as (...a: unknown[]) => unknown).apply(target, args);
           if (name !== 'execve') emit('syscall', call);
+          fds.opened(name, args, ret);
+          if (name === 'close') fds.closed(args[0]);
           return ret;
         } catch (err) {
           emit('syscall', call, (err as { errno?: string }).errno ?? 'error');

@@ -1,0 +1,193 @@
+import { posix } from 'node:path';
+import type { Syscalls } from '../sys/syscalls.js';
+import { SyscallError } from '../sys/syscalls.js';
+import { errnoNumber, errnoText } from '../sys/errno.js';
+import { AT, O, RESOLVE, S } from '../sys/constants.js';
+
+// Paths inside the rootfs, resolved by the kernel relative to an fd of the
+// rootfs, never by name: a symlink or ".." can never lead out of it, even if
+// the rootfs changes meanwhile (a volume shared with a running container, an
+// image's symlinks swapped between check and use: CVE-2021-30465). What is
+// found is held as an O_PATH fd; a mount targets /proc/self/fd/N of that fd,
+// so the kernel mounts on exactly what was resolved.
+//
+// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) does the resolving (Linux
+// 5.6); where it is missing (ENOSYS) the same walk is made one component at a
+// time with O_PATH|O_NOFOLLOW and readlinkat.
+
+const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
+const O_PATH = O.PATH | O.CLOEXEC;
+const MAX_LINKS = 40; // the kernel's own limit
+
+/** An O_PATH fd of the rootfs (a host path, named by the bundle): what the rest is resolved in. */
+export function openRootfs(sys: Syscalls, rootfs: string): number {
+  return sys.open(rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC);
+}
+
+/** The magic link of an fd: what mount(2) and statfs(2) are given instead of a path. */
+export const procFd = (fd: number): string => `/proc/self/fd/${fd}`;
+
+/** "/a/../b/" → "b": lexically clean, relative, never above the root ("." for the root). */
+export function inRootPath(path: string): string {
+  return posix.normalize(`/${path}`).replace(/^\/+/, '').replace(/\/+$/, '') || '.';
+}
+
+const fail = (call: string, args: string, errno: string): never => {
+  throw new SyscallError(call, args, errnoNumber(errno) ?? 0, errno, errnoText(errno));
+};
+
+export const errnoOf = (err: unknown): string | undefined => (err instanceof SyscallError ? err.errno : undefined);
+
+/** Runs `fn` with an fd, closing it afterwards. */
+export function withFd<T>(sys: Syscalls, fd: number, fn: (fd: number) => T): T {
+  try {
+    return fn(fd);
+  } finally {
+    sys.close(fd);
+  }
+}
+
+const noOpenat2 = new WeakSet<Syscalls>();
+
+export interface InRootOptions {
+  /** do not follow a symlink in the last component: the fd is the link itself */
+  noFollow?: boolean;
+}
+
+/**
+ * An O_PATH fd of `path` inside the root held by `rootFd`: symlinks are
+ * followed as if the root were "/", ".." stops at the root, and magic links
+ * (/proc/self/fd/N and the like) are refused.
+ */
+export function openInRoot(sys: Syscalls, rootFd: number, path: string, o: InRootOptions = {}): number {
+  const rel = inRootPath(path);
+  if (!noOpenat2.has(sys)) {
+    try {
+      return sys.openat2(rootFd, rel, O_PATH | (o.noFollow ? O.NOFOLLOW : 0), 0, IN_ROOT);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOSYS') throw err;
+      noOpenat2.add(sys);
+    }
+  }
+  return walkInRoot(sys, rootFd, rel, o);
+}
+
+/** openInRoot without openat2: one O_PATH|O_NOFOLLOW openat per component, symlinks read and resolved here. */
+function walkInRoot(sys: Syscalls, rootFd: number, rel: string, o: InRootOptions): number {
+  const queue = rel.split('/').filter((p) => p && p !== '.');
+  const dirs: number[] = []; // fds of the directories walked into, below the root
+  const closeAll = (): void => {
+    while (dirs.length) sys.close(dirs.pop()!);
+  };
+  let links = 0;
+  try {
+    while (queue.length) {
+      const part = queue.shift()!;
+      if (part === '..') {
+        const up = dirs.pop();
+        if (up !== undefined) sys.close(up);
+        continue;
+      }
+      const fd = sys.openat(dirs.at(-1) ?? rootFd, part, O_PATH | O.NOFOLLOW);
+      const type = sys.fstat(fd).mode & S.IFMT;
+      if (type === S.IFLNK && !(o.noFollow && queue.length === 0)) {
+        const target = withFd(sys, fd, () => sys.readlinkat(fd, ''));
+        if (++links > MAX_LINKS) fail('openat', JSON.stringify(rel), 'ELOOP');
+        if (target.startsWith('/')) closeAll();
+        queue.unshift(...target.split('/').filter((p) => p && p !== '.'));
+        continue;
+      }
+      if (queue.length && type !== S.IFDIR) {
+        sys.close(fd);
+        fail('openat', JSON.stringify(rel), 'ENOTDIR');
+      }
+      dirs.push(fd);
+    }
+    // The root itself: a fresh fd, so the caller may close what it gets.
+    return dirs.pop() ?? sys.openat(rootFd, '.', O_PATH);
+  } finally {
+    closeAll();
+  }
+}
+
+/**
+ * Where a dangling symlink `name` in the directory `dir` (at `dirRel` in the
+ * root) leads, as a path in the root; undefined when `name` is no symlink.
+ */
+function danglingTarget(sys: Syscalls, dir: number, dirRel: string, name: string, depth: number): string | undefined {
+  const fd = sys.openat(dir, name, O_PATH | O.NOFOLLOW);
+  const target = withFd(sys, fd, () => (fileType(sys, fd) === S.IFLNK ? sys.readlinkat(fd, '') : undefined));
+  if (target === undefined) return undefined;
+  if (depth > MAX_LINKS) fail('mkdirat', JSON.stringify(name), 'ELOOP');
+  return target.startsWith('/') ? target : posix.join(dirRel, target);
+}
+
+/**
+ * An O_PATH fd of the directory `path` in the root, made (0755, or `mode`)
+ * with every missing parent. Each is made with mkdirat on its parent's fd
+ * and then found again in the root: a component swapped for a symlink
+ * meanwhile still resolves inside the root. A dangling symlink on the way is
+ * followed by making its target, inside the root (as runc does).
+ */
+export function mkdirAllInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o755, depth = 0): number {
+  const rel = inRootPath(path);
+  try {
+    return openInRoot(sys, rootFd, rel);
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT' || rel === '.') throw err;
+  }
+  const parentRel = posix.dirname(rel);
+  const name = posix.basename(rel);
+  const target = withFd(sys, mkdirAllInRoot(sys, rootFd, parentRel, mode, depth), (parent) => {
+    try {
+      sys.mkdirat(parent, name, mode);
+      return undefined;
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+      return danglingTarget(sys, parent, parentRel, name, depth + 1);
+    }
+  });
+  if (target !== undefined) sys.close(mkdirAllInRoot(sys, rootFd, target, mode, depth + 1));
+  return openInRoot(sys, rootFd, rel);
+}
+
+/**
+ * An O_PATH fd of the file `path` in the root, made empty (with its parents)
+ * when missing. The new file is created on its parent's fd with O_NOFOLLOW
+ * and O_EXCL: never through a symlink (a dangling one is followed by making
+ * its target, inside the root).
+ */
+export function ensureFileInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o644, depth = 0): number {
+  const rel = inRootPath(path);
+  try {
+    return openInRoot(sys, rootFd, rel);
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
+  }
+  const parentRel = posix.dirname(rel);
+  const name = posix.basename(rel);
+  const target = withFd(sys, mkdirAllInRoot(sys, rootFd, parentRel), (parent) => {
+    try {
+      sys.close(sys.openat(parent, name, O.CREAT | O.EXCL | O.NOFOLLOW | O.RDONLY | O.CLOEXEC, mode));
+      return undefined;
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw err;
+      return danglingTarget(sys, parent, parentRel, name, depth + 1);
+    }
+  });
+  if (target !== undefined) sys.close(ensureFileInRoot(sys, rootFd, target, mode, depth + 1));
+  return openInRoot(sys, rootFd, rel);
+}
+
+/** The directory fd and last component of `path`, the parent made if missing: for mknodat/symlinkat. */
+export function parentInRoot(sys: Syscalls, rootFd: number, path: string): { dir: number; name: string } {
+  const rel = inRootPath(path);
+  return { dir: mkdirAllInRoot(sys, rootFd, posix.dirname(rel)), name: posix.basename(rel) };
+}
+
+/** The type bits (S_IF*) of what an fd refers to. */
+export const fileType = (sys: Syscalls, fd: number): number => sys.fstat(fd).mode & S.IFMT;
+
+/** fchownat on a name in a directory fd, never following a symlink. */
+export const chownIn = (sys: Syscalls, dir: number, name: string, uid: number, gid: number): void =>
+  sys.fchownat(dir, name, uid, gid, AT.SYMLINK_NOFOLLOW);
