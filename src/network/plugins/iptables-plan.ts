@@ -1,0 +1,77 @@
+import { applyLines, ipt, listTable, parseListing, type Iptables, type Listing, type Table } from './iptables.js';
+
+// The reference's rule-by-rule helpers (EnsureChain, InsertUnique,
+// AppendUnique, Delete-if-present) turned into iptables-restore lines: each
+// asks the table's listing (taken once) instead of running `iptables -C`, and
+// records what it adds so a later step in the same batch sees it. Rules are
+// written exactly as `iptables -S` prints them (matches first, then -j), so a
+// rule the reference made is recognised and never doubled.
+
+export class RestorePlan {
+  readonly lines: string[] = [];
+  private readonly chains: Set<string>;
+  private readonly rules: string[];
+
+  constructor(have: Listing) {
+    this.chains = new Set(have.chains);
+    this.rules = [...have.rules];
+  }
+
+  has(chain: string, rule: string): boolean {
+    return this.rules.includes(`-A ${chain} ${rule}`);
+  }
+
+  hasChain(chain: string): boolean {
+    return this.chains.has(chain);
+  }
+
+  /** Creates the chain when missing (a ":" line for an existing chain would flush it). */
+  ensureChain(chain: string): this {
+    if (!this.chains.has(chain)) {
+      this.lines.push(`:${chain} - [0:0]`);
+      this.chains.add(chain);
+    }
+    return this;
+  }
+
+  /** Inserts the rule at the top of the chain unless it is there already (anywhere). */
+  insertUnique(chain: string, rule: string): this {
+    if (this.has(chain, rule)) return this;
+    this.lines.push(`-I ${chain} 1 ${rule}`);
+    const first = this.rules.findIndex((l) => l.startsWith(`-A ${chain} `));
+    this.rules.splice(first < 0 ? this.rules.length : first, 0, `-A ${chain} ${rule}`);
+    return this;
+  }
+
+  /** Appends the rule unless it is there already. */
+  appendUnique(chain: string, rule: string): this {
+    if (this.has(chain, rule)) return this;
+    this.lines.push(`-A ${chain} ${rule}`);
+    this.rules.push(`-A ${chain} ${rule}`);
+    return this;
+  }
+
+  /** Deletes one copy of the rule when present (a -D of a missing rule would fail the whole batch). */
+  deleteIfPresent(chain: string, rule: string): this {
+    const at = this.rules.indexOf(`-A ${chain} ${rule}`);
+    if (at < 0) return this;
+    this.lines.push(`-D ${chain} ${rule}`);
+    this.rules.splice(at, 1);
+    return this;
+  }
+}
+
+/**
+ * Lists the table, builds the batch with `plan`, and applies it in one
+ * iptables-restore (atomic: all or nothing). Two execs whatever the number
+ * of rules. When the listing fails: an error if `required` (ADD), else
+ * false (DEL: this family has no such table or binary, so nothing to remove).
+ */
+export async function planAndApply(x: Iptables, family: 4 | 6, table: Table, plan: (p: RestorePlan) => void, required = false): Promise<boolean> {
+  const have = required ? parseListing(await ipt(x, family, ['-t', table, '-S'])) : await listTable(x, family, table);
+  if (!have) return false;
+  const p = new RestorePlan(have);
+  plan(p);
+  await applyLines(x, family, table, p.lines);
+  return true;
+}
