@@ -60,7 +60,7 @@ describe('portmap on fakes', () => {
     await portmap.del({ ...req('DEL'), conf: { cniVersion: '0.4.0', name: 'tsp6-pmu', type: 'portmap' } }, w.deps);
     await portmap.del(req('DEL'), w.deps);
     expect(w.iptables.rules(4, 'nat', chainName('tsp6-pmu', 'c1', 'DN-'))).toBeUndefined();
-    expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')).toEqual([]);
+    expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')).toBeUndefined(); // made in the same batch: atomic, so never there
   });
 
   it('GC drops the DNAT chains of containers that are not valid any more', async () => {
@@ -77,7 +77,7 @@ describe('portmap on fakes', () => {
     w.iptables.failWhen = '--to-destination 10.246.15.2:53';
     await expect(portmap.add(req('ADD'), w.deps)).rejects.toThrow(/iptables-restore failed/);
     expect(w.iptables.rules(4, 'nat', chainName('tsp6-pmu', 'c1', 'DN-'))).toBeUndefined();
-    expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')).toEqual([]);
+    expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')).toBeUndefined(); // made in the same batch: atomic, so never there
   });
 
   it('needs a prevResult and valid ports; no mappings is a pass-through', async () => {
