@@ -172,8 +172,8 @@ if (opts.only.includes('plugins')) {
   const p9 = (k) => fmtMs(c.samples[k]?.p90Ms);
   const row = (label, key, ref, note = '') => [label, fmtMs(m(key)), p9(key), ref ? fmtX(ratio(m(key), m(ref))) : '', note];
   print();
-  print(`Plugins (issue 6): bridge (${CHAIN_BRIDGE}, host-local ${CHAIN_SUBNET}, isGateway, ipMasq) → portmap (1 port) → firewall (reference, iptables backend),`);
-  print('         ADD then DEL on a fresh netns; host side in a private netns. firewall is exec\'d in every row (not built in).');
+  print(`Plugins (issues 6, 13): bridge (${CHAIN_BRIDGE}, host-local ${CHAIN_SUBNET}, isGateway, ipMasq) → portmap (1 port) → firewall (iptables backend),`);
+  print('         ADD then DEL on a fresh netns; host side in a private netns. In-process: all three built in (firewall too).');
   print(table([
     ['', 'median', 'p90', 'vs reference', ''],
     ['ADD reference plugins exec\'d directly (floor)', fmtMs(m('chain.floor.add')), p9('chain.floor.add'), fmtX(ratio(m('chain.floor.add'), m('chain.ref.add'))), ''],
