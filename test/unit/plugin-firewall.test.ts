@@ -78,7 +78,11 @@ describe('firewall on fakes', () => {
   it('DEL removes the address rules only, keeps the shared chains, and is idempotent; no prevResult, nothing to do', async () => {
     const w = world();
     await firewall.add(req('ADD'), w.deps);
+    const before = w.iptables.calls.length;
     await firewall.del(req('DEL'), w.deps);
+    // everything was there: one restore per family, no listing (the slow path lists)
+    expect(w.iptables.calls.slice(before).filter((c) => c.endsWith(' -S'))).toEqual([]);
+    expect(w.iptables.restores.slice(-2).map((r) => r.split('\n').filter((l) => l.startsWith('-D')).length)).toEqual([2, 2]);
     await firewall.del(req('DEL'), w.deps);
     expect(show(w.iptables, 4, 'CNI-FORWARD')).toEqual([ADMIN]);
     expect(show(w.iptables, 6, 'CNI-FORWARD')).toEqual([ADMIN]);

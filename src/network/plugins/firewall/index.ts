@@ -1,12 +1,12 @@
 import type { CniResult, Result100 } from '../../cni/result/types.js';
 import { parseCidr } from '../../rtnetlink/ip.js';
 import { cniError } from '../errors.js';
-import { planAndApply, RestorePlan } from '../iptables-plan.js';
+import { deleteFast, planAndApply, RestorePlan } from '../iptables-plan.js';
 import { listTable } from '../iptables.js';
 import { fromV1 } from '../result.js';
 import { asV1, confVersion, type Plugin, type PluginDeps, type PluginRequest } from '../skel.js';
 import { FIREWALL_VERSIONS, loadFirewallConf } from './config.js';
-import { checkProblem, planAdd, planDel, planIsolation } from './rules.js';
+import { addressRules, checkProblem, FORWARD_CHAIN, planAdd, planDel, planIsolation } from './rules.js';
 
 // firewall (iptables backend): lets the container's addresses through the
 // host's FORWARD chain, in the reference's chains and rules so the two share a
@@ -69,7 +69,8 @@ export const firewall: Plugin = {
     const prev = await asV1(req.conf.prevResult, req.conf);
     const errors: string[] = [];
     for (const [f, addresses] of byFamily(prev)) {
-      await planAndApply(deps.iptables, f, 'filter', (p) => planDel(p, addresses)).catch((e: Error) => errors.push(e.message));
+      const deletions = addresses.flatMap(addressRules).map((rule) => `-D ${FORWARD_CHAIN} ${rule}`);
+      await deleteFast(deps.iptables, f, 'filter', deletions, (p) => planDel(p, addresses)).catch((e: Error) => errors.push(e.message));
     }
     if (errors.length) throw cniError(`firewall: could not remove rules: ${errors.join('; ')}`);
   },
