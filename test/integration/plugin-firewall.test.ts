@@ -135,7 +135,7 @@ describe.skipIf(!isRoot)('firewall: tsrun against the reference', () => {
 });
 
 describe.skipIf(!isRoot)('batched iptables: a batch that fails midway leaves nothing', () => {
-  it('portmap\'s restore fails on its last rule: the chain ADD fails, and the rollback of bridge leaves the host as it was', async () => {
+  it('portmap\'s restore is refused midway: the chain ADD fails, and the rollback of bridge leaves the host as it was', async () => {
     const h = HOSTS[4]!;
     const cont = CONTS[4]!;
     const conf = join(tmp, 'conf-fail');
