@@ -6,7 +6,8 @@
 //   writes out: CommonJS (an extensionless file outside any package runs as
 //   CommonJS), koffi's prebuilt addon for this arch inside it, and the
 //   runtime's koffi-loader swapped for one that loads that embedded copy
-//   (or dist/cni-plugin-koffi.node, the same bytes, installed beside it).
+//   (or dist/cni-plugin-koffi.node, the same bytes, installed beside it), and
+//   the 0.1/0.2 result converter compiled only when used.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,31 @@ const swapKoffiLoader = {
     b.onResolve({ filter: /\/koffi-loader\.js$/ }, () => ({ path: join(root, 'src/network/plugins/install/embedded-koffi.ts') }));
   },
 };
+// The result converter for 0.1/0.2 results (zod inside: 800 KB that every
+// plugin exec would parse, ≈ half its start-up) goes in as a string, compiled
+// on the first call only.
+const converter = await build({
+  entryPoints: [join(root, 'src/network/cni/result/convert.ts')],
+  bundle: true, format: 'cjs', platform: 'node', target: 'node20', write: false, logLevel: 'warning',
+});
+const lazyConverter = {
+  name: 'lazy-converter',
+  setup(b) {
+    b.onResolve({ filter: /\/cni\/result\/convert\.js$/ }, () => ({ path: 'lazy-converter', namespace: 'tsrun' }));
+    b.onLoad({ filter: /^lazy-converter$/, namespace: 'tsrun' }, () => ({
+      loader: 'js',
+      contents: [
+        'let loaded;',
+        'const load = () => {',
+        '  if (!loaded) { const m = { exports: {} }; new Function("module", "exports", "require", SOURCE)(m, m.exports, require); loaded = m.exports; }',
+        '  return loaded;',
+        '};',
+        'export const convertResult = (...a) => load().convertResult(...a);',
+        'export const parseResult = (...a) => load().parseResult(...a);',
+      ].join('\n').replace('SOURCE', () => JSON.stringify(converter.outputFiles[0].text)), // a function: the text holds $ patterns
+    }));
+  },
+};
 await build({
   entryPoints: [join(root, 'src/cni-plugin-main.ts')],
   outfile: join(dist, 'cni-plugin.cjs'),
@@ -49,6 +75,6 @@ await build({
   platform: 'node',
   target: 'node20',
   define: { TSRUN_KOFFI_ADDON: JSON.stringify(embedded) },
-  plugins: [swapKoffiLoader],
+  plugins: [swapKoffiLoader, lazyConverter],
   logLevel: 'warning',
 });

@@ -46,6 +46,12 @@ describe.skipIf(!isRoot)('installed plugins', () => {
     }
   });
 
+  it('convert to 0.1/0.2 results with the converter they compile on first use (loopback ADD, config 0.2.0)', async () => {
+    const r = await call(join(T, 'bin', 'loopback'), 'ADD', { cniVersion: '0.2.0', name: 'tsinst-lo', type: 'loopback' }, {}, CONTS[1]!);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toEqual({ cniVersion: '0.2.0', dns: {} });
+  });
+
   it('bridge + host-local + portmap ADD and DEL with only CNI_* set (iptables found without PATH)', async () => {
     const bridge = { cniVersion: '1.0.0', name: 'tsinst-net', type: 'bridge', bridge: 'tsinstbr0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', dataDir: join(T, 'ipam'), subnet: '10.241.4.0/24' } };
     const cniPath = { CNI_PATH: join(T, 'bin') };
