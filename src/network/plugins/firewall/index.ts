@@ -10,8 +10,9 @@ import { addressRules, checkProblem, FORWARD_CHAIN, planAdd, planDel, planIsolat
 
 // firewall (iptables backend): lets the container's addresses through the
 // host's FORWARD chain, in the reference's chains and rules so the two share a
-// host and each deletes the other's. Per family it is one `iptables -S` and one
-// iptables-restore (the reference runs two iptables processes per rule).
+// host and each deletes the other's. Per family, ADD is one `iptables -S` and
+// one iptables-restore (the reference runs two iptables processes per rule);
+// DEL one restore, listing only when its rules are not all there.
 
 /** The container addresses of prevResult by family: only families with addresses are touched. */
 function byFamily(prev: Result100): Map<4 | 6, string[]> {
