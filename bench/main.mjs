@@ -225,8 +225,8 @@ if (opts.only.includes('netrun')) {
     row('tsrun run --net, reference executables', 'tsrun.ref', 'runc.ref'),
     row('runc run + tsrun hook cni, built-ins in-process', 'runc.builtin', 'runc.ref'),
   ]));
-  print('reference executables: the hook has no switch to force exec (--cni-path /usr/lib/cni still runs bridge, host-local and');
-  print('portmap in-process), so those rows name the reference binaries by aliased types (tsref-bridge, tsref-portmap → /usr/lib/cni)');
+  print('reference executables: the hook has no switch to force exec (--cni-path /usr/lib/cni still runs bridge, host-local, portmap');
+  print('and firewall in-process), so those rows name the reference binaries by aliased types (tsref-bridge, tsref-portmap, tsref-firewall → /usr/lib/cni)');
   const lo = c.leftovers ?? {};
   print(`left after the runs: ${lo.ips?.length ?? '?'} host-local IP(s), ${lo.cacheResults?.length ?? '?'} cached CNI result(s) (poststop should leave 0)`);
   print(`host iptables-save (filter, nat; v4, v6): ${c.hostFirewall?.identical ? 'identical before/after' : `changed (${c.hostFirewall?.ours} line(s) ours, ${c.hostFirewall?.others} not ours)`}`);
