@@ -172,8 +172,8 @@ if (opts.only.includes('plugins')) {
   const p9 = (k) => fmtMs(c.samples[k]?.p90Ms);
   const row = (label, key, ref, note = '') => [label, fmtMs(m(key)), p9(key), ref ? fmtX(ratio(m(key), m(ref))) : '', note];
   print();
-  print(`Plugins (issue 6): bridge (${CHAIN_BRIDGE}, host-local ${CHAIN_SUBNET}, isGateway, ipMasq) → portmap (1 port) → firewall (reference, iptables backend),`);
-  print('         ADD then DEL on a fresh netns; host side in a private netns. firewall is exec\'d in every row (not built in).');
+  print(`Plugins (issues 6, 13): bridge (${CHAIN_BRIDGE}, host-local ${CHAIN_SUBNET}, isGateway, ipMasq) → portmap (1 port) → firewall (iptables backend),`);
+  print('         ADD then DEL on a fresh netns; host side in a private netns. In-process: all three built in (firewall too).');
   print(table([
     ['', 'median', 'p90', 'vs reference', ''],
     ['ADD reference plugins exec\'d directly (floor)', fmtMs(m('chain.floor.add')), p9('chain.floor.add'), fmtX(ratio(m('chain.floor.add'), m('chain.ref.add'))), ''],
@@ -225,8 +225,8 @@ if (opts.only.includes('netrun')) {
     row('tsrun run --net, reference executables', 'tsrun.ref', 'runc.ref'),
     row('runc run + tsrun hook cni, built-ins in-process', 'runc.builtin', 'runc.ref'),
   ]));
-  print('reference executables: the hook has no switch to force exec (--cni-path /usr/lib/cni still runs bridge, host-local and');
-  print('portmap in-process), so those rows name the reference binaries by aliased types (tsref-bridge, tsref-portmap → /usr/lib/cni)');
+  print('reference executables: the hook has no switch to force exec (--cni-path /usr/lib/cni still runs bridge, host-local, portmap');
+  print('and firewall in-process), so those rows name the reference binaries by aliased types (tsref-bridge, tsref-portmap, tsref-firewall → /usr/lib/cni)');
   const lo = c.leftovers ?? {};
   print(`left after the runs: ${lo.ips?.length ?? '?'} host-local IP(s), ${lo.cacheResults?.length ?? '?'} cached CNI result(s) (poststop should leave 0)`);
   print(`host iptables-save (filter, nat; v4, v6): ${c.hostFirewall?.identical ? 'identical before/after' : `changed (${c.hostFirewall?.ours} line(s) ours, ${c.hostFirewall?.others} not ours)`}`);

@@ -16,9 +16,9 @@ import { ENV, checkHostFirewall, hostFirewall, netnsHandles, runChild, sh } from
 // The hook has no switch to force exec for built-in types (--cni-path only
 // sets the search path), so the "reference executables" variants use a conf
 // dir whose conflist names the reference binaries by types tsrun has no
-// built-in for: tsref-bridge and tsref-portmap, symlinks in a temp CNI path to
-// /usr/lib/cni/{bridge,portmap}, next to host-local and firewall (the
-// reference bridge execs host-local from CNI_PATH itself).
+// built-in for: tsref-bridge, tsref-portmap and tsref-firewall, symlinks in a
+// temp CNI path to /usr/lib/cni/{bridge,portmap,firewall}, next to host-local
+// (the reference bridge execs host-local from CNI_PATH itself).
 //
 // Isolation: the runtimes (and so their hooks, which run in the runtime's
 // namespaces) run under `nsenter --net=/run/netns/tsbench-hostr-PID`: the
@@ -47,7 +47,7 @@ function conflist(types, dataDir) {
         ipam: { type: 'host-local', ranges: [[{ subnet: RUN_SUBNET }]], routes: [{ dst: '0.0.0.0/0' }], dataDir },
       },
       { type: types.portmap, capabilities: { portMappings: true }, snat: true },
-      { type: 'firewall', backend: 'iptables' },
+      { type: types.firewall, backend: 'iptables' },
     ],
   };
 }
@@ -88,9 +88,9 @@ export async function benchNetrun({ repo, n, warmup, log, progress = () => {}, o
     mkdirSync(d.confBuiltin);
     mkdirSync(d.confRef);
     mkdirSync(d.cniRef);
-    writeFileSync(join(d.confBuiltin, '10-tsbench-run.conflist'), JSON.stringify(conflist({ bridge: 'bridge', portmap: 'portmap' }, d.ipam), null, 2));
-    writeFileSync(join(d.confRef, '10-tsbench-run.conflist'), JSON.stringify(conflist({ bridge: 'tsref-bridge', portmap: 'tsref-portmap' }, d.ipam), null, 2));
-    for (const [alias, bin] of [['tsref-bridge', 'bridge'], ['tsref-portmap', 'portmap'], ['host-local', 'host-local'], ['firewall', 'firewall']]) {
+    writeFileSync(join(d.confBuiltin, '10-tsbench-run.conflist'), JSON.stringify(conflist({ bridge: 'bridge', portmap: 'portmap', firewall: 'firewall' }, d.ipam), null, 2));
+    writeFileSync(join(d.confRef, '10-tsbench-run.conflist'), JSON.stringify(conflist({ bridge: 'tsref-bridge', portmap: 'tsref-portmap', firewall: 'tsref-firewall' }, d.ipam), null, 2));
+    for (const [alias, bin] of [['tsref-bridge', 'bridge'], ['tsref-portmap', 'portmap'], ['host-local', 'host-local'], ['tsref-firewall', 'firewall']]) {
       symlinkSync(`/usr/lib/cni/${bin}`, join(d.cniRef, alias));
     }
     // the bundle (its config has a network namespace; the no-network rows run it as is)

@@ -18,4 +18,5 @@ fi
 for tool in runc ip iptables /usr/bin/time /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/portmap; do
   command -v "$tool" >/dev/null || { echo "bench: $tool not found after setup" >&2; exit 1; }
 done
+node bench/plugin-exec.mjs "$@"  # one CNI plugin exec: tsrun installed vs reference
 exec node bench/main.mjs "$@"

@@ -19,5 +19,6 @@ export const commands: CommandEntry[] = [
   { name: 'net', summary: 'CNI: add, check, del, gc or status of a network attachment; show draws a container\'s network', load: async () => (await import('./net.js')).command },
   { name: 'netns', summary: 'named network namespaces under /run/netns (like ip netns)', load: async () => (await import('./netns.js')).command },
   { name: 'bundle', summary: 'bundle import: an OCI image layout or docker-archive tar → a bundle (rootfs + config.json)', load: async () => (await import('./bundle.js')).command },
+  { name: 'plugins', summary: 'plugins install [DIR]: the built-in CNI plugins as standalone executables (default /opt/cni/bin)', load: async () => (await import('./plugins.js')).command },
   { name: 'hook', summary: 'OCI hooks: `hook cni` networks a container (createRuntime) and tears it down (poststop)', load: async () => (await import('./hook.js')).command },
 ];

@@ -23,8 +23,22 @@ export class FakeIptables implements Iptables {
     return this.table(family, table).get(chain);
   }
 
-  /** iptables-restore --noflush: ":CHAIN" creates or flushes, other lines are commands; stops at the first failure. */
+  /** Every restore's input, in order. */
+  readonly restores: string[] = [];
+
+  /** iptables-restore --noflush: ":CHAIN" creates or flushes, other lines are commands; atomic like the real one (a failing line undoes the batch). */
   async restore(family: 4 | 6, text: string): Promise<IptablesOutcome> {
+    this.restores.push(`${family} ${text}`);
+    const before = new Map([...this.tables].map(([k, t]) => [k, new Map([...t].map(([c, rs]) => [c, [...rs]]))]));
+    const r = await this.replay(family, text);
+    if (r.code !== 0) {
+      this.tables.clear();
+      for (const [k, t] of before) this.tables.set(k, t);
+    }
+    return r;
+  }
+
+  private async replay(family: 4 | 6, text: string): Promise<IptablesOutcome> {
     let table = 'filter';
     for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
       if (line.startsWith('*')) table = line.slice(1);

@@ -1,7 +1,7 @@
 import type { Iptables } from './iptables.js';
 import { listTable } from './iptables.js';
 import { asV1, type PluginDeps, type PluginRequest } from './skel.js';
-import { chainName, familiesOf, teardownIpMasq } from './ipmasq.js';
+import { chainName, comment, teardownIpMasq, teardownIpMasqKnown } from './ipmasq.js';
 import { cniError } from './errors.js';
 
 // Spec 1.1 GC helpers: which containers are still valid, and which of a
@@ -54,5 +54,7 @@ export async function gcIpamAndMasq(req: PluginRequest, deps: PluginDeps, c: { n
 export async function teardownMasqOnDel(req: PluginRequest, x: Iptables, network: string, addrs: string[]): Promise<void> {
   const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;
   const known = [...addrs, ...(prev?.ips ?? []).map((i) => i.address)];
-  await teardownIpMasq(x, chainName(network, req.containerId), known.length ? familiesOf(known) : [4, 6]);
+  const chain = chainName(network, req.containerId);
+  if (known.length) await teardownIpMasqKnown(x, known, chain, comment(network, req.containerId));
+  else await teardownIpMasq(x, chain);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { familyOf, parseCidr } from '../rtnetlink/ip.js';
 import { applyLines, listTable, removeChainLines, ruleLine, type Iptables } from './iptables.js';
+import { deleteFast } from './iptables-plan.js';
 
 // Source NAT for a container's addresses, laid out like the reference's
 // ip.SetupIPMasq: a per-container nat chain CNI-<hash> that accepts traffic to
@@ -44,6 +45,18 @@ export async function teardownIpMasq(x: Iptables, chain: string, families: (4 | 
   for (const f of families) {
     const have = await listTable(x, f, 'nat');
     if (have) await applyLines(x, f, 'nat', removeChainLines(have, chain));
+  }
+}
+
+/**
+ * The same when the addresses are known (DEL with a result): the jumps setupIpMasq
+ * made, the flush and the delete in one restore, no listing; by listing when that fails.
+ */
+export async function teardownIpMasqKnown(x: Iptables, cidrs: string[], chain: string, cmt: string): Promise<void> {
+  const addresses = [...new Set(cidrs.map((c) => parseCidr(c).address))];
+  for (const f of familiesOf(addresses)) {
+    const jumps = addresses.filter((a) => familyOf(a) === f).map((a) => ruleLine('-D', 'POSTROUTING', ['-s', a, '-m', 'comment', '--comment', cmt, '-j', chain]));
+    await deleteFast(x, f, 'nat', [...jumps, `-F ${chain}`, `-X ${chain}`], (p) => p.removeChain(chain));
   }
 }
 

@@ -9,6 +9,7 @@ const loaders: Record<string, () => Promise<Plugin>> = {
   bridge: async () => (await import('./bridge.js')).bridge,
   ptp: async () => (await import('./ptp.js')).ptp,
   portmap: async () => (await import('./portmap/index.js')).portmap,
+  firewall: async () => (await import('./firewall/index.js')).firewall,
 };
 
 export const BUILTIN_TYPES = (): string[] => Object.keys(loaders);

@@ -23,7 +23,7 @@ export function requestFromEnv(env: Record<string, string | undefined>, conf: Re
 export async function runBuiltin(type: string, command: RunCommand, req: Omit<PluginRequest, 'command'>, deps: PluginDeps): Promise<unknown> {
   const plugin = await loadPlugin(type);
   if (!plugin) throw cniError(`unknown built-in plugin "${type}"`);
-  if (command === 'VERSION') return { cniVersion: String(req.conf.cniVersion ?? '1.1.0'), supportedVersions: PLUGIN_VERSIONS };
+  if (command === 'VERSION') return { cniVersion: String(req.conf.cniVersion ?? '1.1.0'), supportedVersions: plugin.versions ?? PLUGIN_VERSIONS };
   checkEnv(command, req);
   confVersion(req.conf);
   const full = { ...req, command };

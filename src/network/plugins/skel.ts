@@ -39,6 +39,8 @@ export interface PluginDeps {
 }
 
 export interface Plugin {
+  /** the spec versions it speaks, when not all of PLUGIN_VERSIONS (VERSION's answer) */
+  versions?: readonly string[];
   add(req: PluginRequest, deps: PluginDeps): Promise<CniResult>;
   del(req: PluginRequest, deps: PluginDeps): Promise<void>;
   check?(req: PluginRequest, deps: PluginDeps): Promise<void>;

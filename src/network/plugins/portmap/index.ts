@@ -1,4 +1,4 @@
-import type { CniResult } from '../../cni/result/types.js';
+import type { CniResult, Result100 } from '../../cni/result/types.js';
 import { parseCidr } from '../../rtnetlink/ip.js';
 import { cniError } from '../errors.js';
 import { applyLines, ipt, jumpsTo, listTable, parseListing, removeChainLines } from '../iptables.js';
@@ -6,7 +6,8 @@ import { chainName, familiesOf } from '../ipmasq.js';
 import { fromV1 } from '../result.js';
 import { asV1, confVersion, type Plugin, type PluginDeps, type PluginRequest } from '../skel.js';
 import { loadPortmapConf, type PortmapConf } from './config.js';
-import { containerChainLines, sharedChainLines } from './rules.js';
+import { containerChainLines, DNAT_CHAIN, sharedChainLines } from './rules.js';
+import { deleteFast } from '../iptables-plan.js';
 import { idsWithRules, sweep, validContainers } from '../gc.js';
 
 // portmap: host ports DNAT'ed to the container, in the reference's chains.
@@ -29,6 +30,24 @@ async function forward(deps: PluginDeps, c: PortmapConf, containerId: string, fa
 async function unforward(deps: PluginDeps, name: string, containerId: string, family: 4 | 6): Promise<void> {
   const have = await listTable(deps.iptables, family, 'nat');
   if (have) await apply(deps, family, removeChainLines(have, chainName(name, containerId, 'DN-')));
+}
+
+/** The mappings and addresses of a DEL that has them (runtimeConfig and prevResult), else undefined. */
+function knownConf(req: PluginRequest, prev: Result100 | undefined): PortmapConf | undefined {
+  try {
+    const c = loadPortmapConf(req.conf, prev);
+    return c.mappings.length ? c : undefined;
+  } catch {
+    return undefined; // a config DEL cannot read: remove by chain name
+  }
+}
+
+/** DEL knowing what ADD made: the entry jumps, the flush and the delete in one restore (by listing when that fails). */
+async function unforwardKnown(deps: PluginDeps, c: PortmapConf, containerId: string, family: 4 | 6): Promise<void> {
+  const chain = chainName(c.name, containerId, 'DN-');
+  const none = { chains: new Set<string>(), rules: [] };
+  const jumps = containerChainLines(none, c, family, chain, containerId).filter((l) => l.startsWith(`-A ${DNAT_CHAIN} `)).map((l) => l.replace(/^-A /, '-D '));
+  await deleteFast(deps.iptables, family, 'nat', [...jumps, `-F ${chain}`, `-X ${chain}`], (p) => p.removeChain(chain));
 }
 
 /** Lets 127.0.0.1 be DNAT'ed across the interface that routes to the container (route_localnet), like the reference. */
@@ -67,9 +86,11 @@ export const portmap: Plugin = {
     const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf).catch(() => undefined) : undefined;
     // both families unless the cached result says which (saves an ip6tables exec)
     const families = prev?.ips?.length ? familiesOf(prev.ips.map((i) => i.address)) : ([4, 6] as const);
+    const known = knownConf(req, prev);
     const errors: string[] = [];
     for (const f of families) {
-      await unforward(deps, name, req.containerId, f).catch((e: Error) => errors.push(e.message));
+      const undo = known?.container[f] ? unforwardKnown(deps, known, req.containerId, f) : unforward(deps, name, req.containerId, f);
+      await undo.catch((e: Error) => errors.push(e.message));
     }
     if (errors.length) throw cniError(`could not teardown port forwarding: ${errors.join('; ')}`);
   },

@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TsrunError } from '../../errors.js';
+import { DEFAULT_CNI_BIN_DIR, installPlugins } from '../../network/plugins/install/install.js';
+import { bool, parseFlags } from '../args.js';
+import type { Command } from '../command.js';
+
+// tsrun plugins install [DIR] [--list] [--force]: the built-in CNI plugins as
+// standalone executables in a CNI bin directory (default /opt/cni/bin).
+
+const usage = 'tsrun plugins install [DIR] [--list] [--force]   (DIR defaults to /opt/cni/bin)';
+
+/** dist/cni-plugin.cjs: next to the CLI bundle, or two levels up from dist/cli/commands. */
+function bundlePath(): string {
+  const candidates = ['./cni-plugin.cjs', '../../cni-plugin.cjs'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+}
+
+export const command: Command = {
+  usage,
+  async run(argv) {
+    const p = parseFlags(argv, [{ name: 'list' }, { name: 'force' }]);
+    const [sub, dir, extra] = p.positionals;
+    if (sub !== 'install' || extra !== undefined) throw new TsrunError('BAD_INPUT', `plugins: expected "install [DIR]"`, { hint: `usage: ${usage}` });
+    const files = installPlugins({
+      dir: resolve(dir ?? DEFAULT_CNI_BIN_DIR),
+      bundlePath: bundlePath(),
+      node: process.execPath,
+      force: bool(p, 'force'),
+      dryRun: bool(p, 'list'),
+    });
+    const list = bool(p, 'list');
+    for (const f of files) {
+      const what = list ? { absent: 'not installed', same: 'installed, up to date', different: 'a different file (install --force replaces it)' }[f.state] : f.state === 'same' ? 'unchanged' : 'installed';
+      process.stdout.write(`${f.type.padEnd(11)} ${f.path}  ${what}\n`);
+    }
+    return 0;
+  },
+};
