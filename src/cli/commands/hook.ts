@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TsrunError } from '../../errors.js';
 import { loadConfList } from '../../network/cni/conf.js';
-import { HOOK_USAGE, parseHookArgs } from '../../network/hook/options.js';
+import { HOOK_FLAGS, HOOK_USAGE, parseHookArgs } from '../../network/hook/options.js';
 import { setupNetwork } from '../../network/hook/setup.js';
 import { parseState, stageOf } from '../../network/hook/state.js';
 import { teardownNetwork } from '../../network/hook/teardown.js';
@@ -17,8 +17,10 @@ import type { Command } from '../command.js';
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export const command: Command = {
-  usage: HOOK_USAGE,
-  async run(argv, g) {
+  args: 'cni --network NAME|none [flags]  (OCI state JSON on stdin)',
+  flags: HOOK_FLAGS,
+  raw: true,
+  async run(_p, g, _usage, argv) {
     const [kind, ...rest] = argv;
     if (kind !== 'cni') throw new TsrunError('BAD_INPUT', `hook: unknown hook "${kind ?? ''}"`, { hint: `usage: ${HOOK_USAGE}` });
     const o = parseHookArgs(rest);

@@ -23,6 +23,9 @@ export type { CgroupStats } from './stats.js';
 export { detectLayout, parseMountinfo, probeLayout } from './layout.js';
 export { DEFAULT_PARENT, hierarchyPaths, resolveCgroupPath } from './paths.js';
 export { v1Plan } from './v1.js';
+export { subCgroupPaths } from './sub.js';
+export { oomKills, runcStats, toJson, type RuncStats } from './runc-stats.js';
+export { applyUpdate, completeUpdate, modeOf, updatePlan } from './update.js';
 export { cpuSharesToWeight, swapMax, v2Plan } from './v2.js';
 
 export interface CgroupManager {

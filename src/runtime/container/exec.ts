@@ -1,7 +1,8 @@
 import type { Namespace, Process } from '../../spec/types.js';
 import { TsrunError } from '../../errors.js';
 import { spawnInit } from '../process/spawn-init.js';
-import { cgroupManagerFromPaths } from '../cgroups/index.js';
+import { cgroupManagerFromPaths, subCgroupPaths } from '../cgroups/index.js';
+import { checkExecStatus } from '../status.js';
 import { writeFileAtomic } from '../state-store.js';
 import type { Context } from './context.js';
 import { inspect } from './inspect.js';
@@ -18,6 +19,12 @@ export interface ExecOptions {
   detach?: boolean;
   pidFile?: string;
   consoleSocket?: string;
+  /** fds 3 … 3+n-1 of the caller go on to the process at the same numbers */
+  preserveFds?: number;
+  /** --cgroup: "[controller:]path" sub-cgroups of the container's to run in */
+  cgroups?: string[];
+  /** exec into a paused container (the process starts frozen) */
+  ignorePaused?: boolean;
 }
 
 const PROC_NS: Record<string, string> = { network: 'net', mount: 'mnt', pid: 'pid', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', user: 'user', time: 'time' };
@@ -29,9 +36,8 @@ function joinedNamespaces(pid: number, list: Namespace[] | undefined): Namespace
 
 export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<number> {
   const c = inspect(ctx.root, opts.id);
-  if (c.status !== 'running' && c.status !== 'created') {
-    throw new TsrunError('BAD_STATE', `cannot exec in container "${opts.id}": it is ${c.status}`);
-  }
+  checkExecStatus(c.status, opts.ignorePaused === true);
+  const cgroupPaths = c.record.cgroupPaths && opts.cgroups?.length ? subCgroupPaths(c.record.cgroupPaths, opts.cgroups) : c.record.cgroupPaths;
   if (opts.process.terminal && !opts.consoleSocket && opts.detach) {
     throw new TsrunError('BAD_INPUT', 'a detached exec with --tty needs --console-socket');
   }
@@ -61,7 +67,7 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
       explain: ctx.explain,
     });
     await init.channel.expect('nsReady');
-    if (c.record.cgroupPaths) cgroupManagerFromPaths(c.record.cgroupPaths).join(init.pid);
+    if (cgroupPaths) cgroupManagerFromPaths(cgroupPaths).join(init.pid);
     init.channel.send({ type: 'continue', state: { ociVersion: c.record.ociVersion, id: opts.id, status: c.status, pid: c.record.pid, bundle: c.record.bundle } });
     await init.channel.expect('ready');
     if (server) relay = relayTerminal(ctx.sys, server.receiveMaster());
