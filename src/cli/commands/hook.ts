@@ -16,9 +16,20 @@ import type { Command } from '../command.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+const HELP: Record<string, string> = {
+  network: 'the network to attach (a name in --conf-dir), or none for loopback only',
+  'conf-dir': 'network configurations (default /etc/cni/net.d)',
+  'cni-path': 'plugin directories, colon-separated ($CNI_PATH)',
+  'cache-dir': 'result cache (default /var/lib/cni)',
+  ifname: 'interface in the container (default eth0)',
+  publish: 'publish a port (portmap): HOST:CONTAINER[/tcp|udp]',
+  stage: 'setup or teardown; by default the state\'s status decides (stopped = teardown)',
+};
+
 export const command: Command = {
   args: 'cni --network NAME|none [flags]  (OCI state JSON on stdin)',
-  flags: HOOK_FLAGS,
+  // The table parseHookArgs parses with, with help for the usage.
+  flags: HOOK_FLAGS.map((f) => ({ ...f, help: HELP[f.name] ?? f.help })),
   raw: true,
   async run(_p, g, _usage, argv) {
     const [kind, ...rest] = argv;
