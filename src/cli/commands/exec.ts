@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { str, bool, list, int, type FlagSpec } from '../args.js';
@@ -41,6 +41,13 @@ export const command: Command = {
     const file = str(p, 'process');
     const preserveFds = int(p, 'preserve-fds') ?? 0;
     if (preserveFds < 0) throw new TsrunError('BAD_INPUT', `invalid value for preserve-fds: expected 0 or more, got ${preserveFds}`);
+    for (let fd = 3; fd < 3 + preserveFds; fd++) {
+      try {
+        fstatSync(fd);
+      } catch {
+        throw new TsrunError('BAD_INPUT', `--preserve-fds ${preserveFds}: fd ${fd} is not open`);
+      }
+    }
     const pidFile = str(p, 'pid-file');
     // Checked before the process starts: a process that runs but cannot be reported would be lost.
     if (pidFile !== undefined && !existsSync(dirname(resolve(pidFile)))) {

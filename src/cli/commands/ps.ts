@@ -16,10 +16,9 @@ export const command: Command = {
     const format = str(p, 'format') ?? 'table';
     if (format !== 'table' && format !== 'json') throw new TsrunError('BAD_INPUT', `--format: expected table or json, got "${format}"`);
     const pids = containerPids(inspect(g.root, id));
-    if (format === 'json') {
-      if (psOptions.length) throw new TsrunError('BAD_INPUT', 'ps options cannot be used with --format json');
-      process.stdout.write(JSON.stringify(pids) + '\n');
-    } else process.stdout.write(runPs(psOptions, pids));
+    // Like runc, json ignores ps options: it is the pids alone.
+    if (format === 'json') process.stdout.write(JSON.stringify(pids) + '\n');
+    else process.stdout.write(runPs(psOptions, pids));
     return 0;
   },
 };

@@ -46,9 +46,11 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
   const socketPath = opts.process.terminal ? (opts.consoleSocket ?? server?.path) : undefined;
   // Connected here and inherited as fd 4: inside a user namespace the socket's directory may be out of reach.
   const consoleFd = socketPath ? connectConsoleSocket(ctx.sys, socketPath) : undefined;
+  // --preserve-fds: our fds 3…3+n-1 follow the console socket into the init, which moves them back to 3…
+  const preserved = Array.from({ length: opts.preserveFds ?? 0 }, (_, i) => 3 + i);
   let init;
   try {
-    init = await spawnInit(ctx.sys, spec.linux.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, consoleFd === undefined ? [] : [consoleFd]);
+    init = await spawnInit(ctx.sys, spec.linux.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, [...(consoleFd === undefined ? [] : [consoleFd]), ...preserved]);
   } finally {
     if (consoleFd !== undefined) ctx.sys.close(consoleFd);
   }
@@ -63,6 +65,7 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
       bundle: c.record.bundle,
       noPivot: false,
       consoleFd: consoleFd === undefined ? undefined : 4,
+      preserveFds: preserved.length ? { from: consoleFd === undefined ? 4 : 5, count: preserved.length } : undefined,
       debug: false,
       explain: ctx.explain,
     });
