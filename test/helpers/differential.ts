@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, Scratch, type Config, type Result } from './bundle.js';
@@ -77,6 +77,18 @@ export class Differential {
     trackSession(r.pid);
     const [stdout, stderr] = files.map((f) => readFileSync(f, 'utf8'));
     return { code: r.status, signal: r.signal, stdout: stdout!, stderr: stderr! };
+  }
+
+  /** Starts the CLI in the background (for `events`): its output so far, and its exit. */
+  start(rt: Runtime, args: string[]): { child: ChildProcess; out: () => string; done: Promise<number | null> } {
+    const [cmd, argv] = rt === 'tsrun' ? [process.execPath, [CLI, '--root', this.root(rt), ...args]] : ['runc', ['--root', this.root(rt), ...args]];
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    trackSession(child.pid);
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => (out += t));
+    child.stderr!.resume();
+    const done = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+    return { child, out: () => out, done };
   }
 
   /** The same command line (with `{id}` replaced by each runtime's id for `name`) to both. */
