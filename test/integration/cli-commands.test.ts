@@ -238,6 +238,26 @@ describe.skipIf(!d)('paused containers and sub-cgroups never hang anything', () 
     }
   });
 
+  it('exec --ignore-paused into a paused container returns; the process is frozen with the container (tsrun only: runc hangs)', async () => {
+    const id = d!.id('tsrun', 'ign');
+    expect(d!.run('tsrun', ['run', '-d', '-b', d!.bundle('tsrun', 'ign', ['sleep', '1000']), id]).code).toBe(0);
+    expect(d!.run('tsrun', ['pause', id]).code).toBe(0);
+    const pidFile = join(d!.scratch.dir, 'ign.pid');
+    const r = d!.run('tsrun', ['exec', '-d', '--ignore-paused', '--pid-file', pidFile, id, 'sleep', '1000']);
+    expect(r.code, r.stderr).toBe(0);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(readFileSync(join(d!.cgroupDir('tsrun', 'ign', 'freezer'), 'cgroup.procs'), 'utf8').split('\n')).toContain(String(pid));
+    expect(readFileSync(join(d!.cgroupDir('tsrun', 'ign', 'freezer'), 'freezer.state'), 'utf8').trim()).toBe('FROZEN');
+    // in the foreground it waits for the container to be resumed, then reports the exit
+    const fg = d!.start('tsrun', ['exec', '--ignore-paused', id, 'sh', '-c', 'echo resumed']);
+    await waitFor(() => fg.child.pid !== undefined && status(d!, 'tsrun', id) === 'paused', 'paused');
+    expect(d!.run('tsrun', ['resume', id]).code).toBe(0);
+    expect(await fg.done).toBe(0);
+    expect(fg.out()).toBe('resumed\n');
+    expect(d!.run('tsrun', ['delete', '--force', id]).code).toBe(0);
+    expect(existsSync(`/proc/${pid}`) && !/\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(false);
+  });
+
   it('exec --cgroup runs in a sub-cgroup; delete --force removes a cgroup with sub-cgroups', () => {
     runBoth('sub', ['sleep', '1000']);
     for (const rt of RUNTIMES) {

@@ -34,6 +34,14 @@ function joinedNamespaces(pid: number, list: Namespace[] | undefined): Namespace
   return (list ?? []).map((n) => ({ ...n, path: `/proc/${pid}/ns/${PROC_NS[n.type]}` }));
 }
 
+function joinIfAlive(paths: Record<string, string>, pid: number): void {
+  try {
+    cgroupManagerFromPaths(paths).join(pid);
+  } catch (err) {
+    if (!(err instanceof TsrunError && err.errno === 'ESRCH')) throw err;
+  }
+}
+
 export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<number> {
   const c = inspect(ctx.root, opts.id);
   checkExecStatus(c.status, opts.ignorePaused === true);
@@ -70,9 +78,14 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
       explain: ctx.explain,
     });
     await init.channel.expect('nsReady');
-    if (cgroupPaths) cgroupManagerFromPaths(cgroupPaths).join(init.pid);
+    // A frozen cgroup would freeze the init before it reports "ready" (runc hangs there): with
+    // --ignore-paused it joins last, so exec returns and the process freezes moments after its
+    // execve (one that exits at once may finish first: then there is nothing left to join).
+    const joinLate = c.status === 'paused';
+    if (cgroupPaths && !joinLate) cgroupManagerFromPaths(cgroupPaths).join(init.pid);
     init.channel.send({ type: 'continue', state: { ociVersion: c.record.ociVersion, id: opts.id, status: c.status, pid: c.record.pid, bundle: c.record.bundle } });
     await init.channel.expect('ready');
+    if (cgroupPaths && joinLate) joinIfAlive(cgroupPaths, init.pid);
     if (server) relay = relayTerminal(ctx.sys, server.receiveMaster());
     if (opts.pidFile) writeFileAtomic(opts.pidFile, String(init.pid), 0o644);
   } catch (err) {
