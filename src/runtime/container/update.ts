@@ -30,9 +30,9 @@ export async function updateContainer(ctx: Context, id: string, delta: LinuxReso
     const paths = c.record.cgroupPaths;
     if (!paths) throw new TsrunError('NOT_SUPPORTED', `container "${id}" has no cgroup to update`);
     const mode = modeOf(paths);
-    const plan = updatePlan(mode, completeUpdate(mode, paths, delta));
-    for (const s of plan.skipped) ctx.log.warn(`${nameOf(s.jsonPath) ?? s.jsonPath}: ignored: ${s.reason}`);
     try {
+      const plan = updatePlan(mode, completeUpdate(mode, paths, delta));
+      for (const s of plan.skipped) ctx.log.warn(`${nameOf(s.jsonPath) ?? s.jsonPath}: ignored: ${s.reason}`);
       applyUpdate(paths, plan.writes);
     } catch (err) {
       const flag = err instanceof TsrunError && err.jsonPath ? nameOf(err.jsonPath) : undefined;
