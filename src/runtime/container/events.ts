@@ -21,6 +21,16 @@ export function statsEvent(root: string, id: string): ContainerEvent {
   return { type: 'stats', id, data: runcStats(live(root, id).record.cgroupPaths!) };
 }
 
+/** Stopped, or already deleted (its state gone): either way the stream ends. */
+function gone(root: string, id: string): boolean {
+  try {
+    return inspect(root, id).status === 'stopped';
+  } catch (err) {
+    if (err instanceof TsrunError && err.code === 'NOT_FOUND') return true;
+    throw err;
+  }
+}
+
 /** OOM checks run this often between stats, so an OOM is reported soon after it happens. */
 const OOM_POLL_MS = 100;
 
@@ -36,14 +46,14 @@ export async function watchEvents(root: string, id: string, intervalMs: number, 
       ooms = now;
       emit({ type: 'oom', id });
     }
-    if (inspect(root, id).status === 'stopped') return;
+    if (gone(root, id)) return;
     if (Date.now() >= next) {
       next += intervalMs;
       try {
         emit({ type: 'stats', id, data: runcStats(paths) });
       } catch (err) {
         // the cgroup went away with the container between the two looks
-        if (inspect(root, id).status === 'stopped') return;
+        if (gone(root, id)) return;
         throw err;
       }
     }
