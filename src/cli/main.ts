@@ -73,14 +73,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const [name, ...rest] = parsed.positionals;
-    if (bool(parsed, 'help') || name === 'help') {
+    // No command prints the usage, as runc does.
+    if (bool(parsed, 'help') || name === 'help' || !name) {
       const entry = commands.find((c) => c.name === rest[0]);
       process.stdout.write(entry ? commandUsage(entry, await entry.load()) : mainUsage(commands));
       return 0;
-    }
-    if (!name) {
-      process.stderr.write(mainUsage(commands));
-      return 1;
     }
     const entry = commands.find((c) => c.name === name);
     if (!entry) {

@@ -303,7 +303,7 @@ describe.skipIf(!d)('paused containers and sub-cgroups never hang anything', () 
 
 describe.skipIf(!d)('help, version, debug', () => {
   it('-h/--help prints usage and exits 0 in a flag position; an unknown command fails', () => {
-    for (const args of [['-h'], ['--help'], ['exec', '-h'], ['kill', '--help'], ['update', '-h'], ['state', 'x', '-h']]) {
+    for (const args of [[], ['-h'], ['--help'], ['help', 'kill'], ['exec', '-h'], ['kill', '--help'], ['update', '-h'], ['state', 'x', '-h']]) {
       const r = d!.both('help', args);
       for (const rt of RUNTIMES) {
         expect(r[rt].code, `${rt} ${args.join(' ')}`).toBe(0);
