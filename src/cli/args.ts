@@ -2,14 +2,18 @@ import { TsrunError } from '../errors.js';
 
 // A small flag parser in the style runc's urfave/cli accepts: `--flag value`,
 // `--flag=value`, `-f value`, boolean flags, and `--` to end flags.
+// Where flags end is the caller's choice: global flags and the flags of
+// commands that take a process's command line (exec, ps) end at the first
+// positional argument, so `tsrun exec ID df -h /` leaves `-h` to df. Other
+// commands take flags on either side of their fixed positionals, as runc does.
 
 export interface FlagSpec {
   /** long name without dashes, e.g. "bundle" */
   name: string;
   /** one-letter alias, e.g. "b" */
   short?: string;
-  /** true when the flag takes a value */
-  value?: boolean;
+  /** the value's placeholder in usage ("DIR"); set when the flag takes a value */
+  value?: boolean | string;
   /** may be given several times (values collected in order) */
   repeat?: boolean;
   help?: string;
@@ -18,6 +22,13 @@ export interface FlagSpec {
 export interface Parsed {
   flags: Map<string, string | boolean | string[]>;
   positionals: string[];
+}
+
+/** `-h`/`--help` met in a flag position: main prints the command's usage and exits 0. */
+export class HelpRequested extends Error {
+  constructor() {
+    super('help requested');
+  }
 }
 
 export function parseFlags(argv: string[], specs: FlagSpec[], stopAtFirstPositional = false): Parsed {
@@ -46,6 +57,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[], stopAtFirstPositio
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
     const spec = byName.get(name);
+    if (!spec && (name === 'h' || name === 'help')) throw new HelpRequested();
     if (!spec) throw new TsrunError('BAD_INPUT', `unknown flag: ${arg}`);
     let value: string | boolean;
     if (spec.value) {
@@ -83,6 +95,14 @@ export function list(p: Parsed, name: string): string[] {
   return Array.isArray(v) ? v : [];
 }
 
+/** A flag's value as a whole number, or an error naming the flag (runc: "invalid value for X"). */
+export function int(p: Parsed, name: string): number | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(v.trim())) throw new TsrunError('BAD_INPUT', `invalid value for ${name}: expected a whole number, got "${v}"`);
+  return Number(v);
+}
+
 /** Exactly `n` positionals, or a usage error naming what was expected. */
 export function expectArgs(p: Parsed, names: string[], usage: string): string[] {
   if (p.positionals.length !== names.length) {
@@ -91,4 +111,17 @@ export function expectArgs(p: Parsed, names: string[], usage: string): string[] 
     });
   }
   return p.positionals;
+}
+
+/** One flag as usage shows it: `--bundle, -b DIR`. */
+export function flagSynopsis(f: FlagSpec): string {
+  const value = f.value ? ` ${typeof f.value === 'string' ? f.value : 'VALUE'}` : '';
+  return `--${f.name}${f.short ? `, -${f.short}` : ''}${value}`;
+}
+
+/** The flags block of a usage text, one line per flag of the table. */
+export function flagLines(flags: FlagSpec[]): string[] {
+  const rows = flags.map((f) => [flagSynopsis(f), (f.help ?? '') + (f.repeat ? ' (repeatable)' : '')] as const);
+  const width = Math.max(0, ...rows.map(([s]) => s.length));
+  return rows.map(([s, h]) => `  ${s.padEnd(width)}  ${h}`.trimEnd());
 }

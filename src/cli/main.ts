@@ -1,28 +1,11 @@
 #!/usr/bin/env node
-import { appendFileSync } from 'node:fs';
-import { parseFlags, str, bool, type FlagSpec } from './args.js';
-import type { GlobalOptions } from './command.js';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { HelpRequested, parseFlags, str, bool } from './args.js';
+import type { Command, GlobalOptions } from './command.js';
 import { commands } from './commands/index.js';
+import { GLOBAL_FLAGS, commandUsage, mainUsage, synopsis } from './usage.js';
+import { cliLogger } from './log.js';
 import { TsrunError, renderJsonLog, renderText } from '../errors.js';
-
-const globalFlags: FlagSpec[] = [
-  { name: 'root', value: true, help: 'state directory (default /run/tsrun; $XDG_RUNTIME_DIR/tsrun for other users)' },
-  { name: 'log', value: true, help: 'write errors and debug lines to this file' },
-  { name: 'log-format', value: true, help: 'text or json' },
-  { name: 'debug', help: 'verbose logging' },
-  { name: 'systemd-cgroup', help: 'accepted for runc compatibility' },
-  { name: 'explain', value: true, help: 'print each kernel call, hook and CNI call with its reason (=json for tools)' },
-  { name: 'help', short: 'h' },
-  { name: 'version', short: 'v' },
-];
-
-function usage(): string {
-  const lines = ['usage: tsrun [global flags] COMMAND [flags] [args]', '', 'commands:'];
-  for (const c of commands) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`);
-  lines.push('', 'global flags:');
-  for (const f of globalFlags) if (f.help) lines.push(`  --${f.name.padEnd(16)} ${f.help}`);
-  return lines.join('\n');
-}
 
 /** runc's choice: /run/tsrun for root; for other users their runtime dir, which they own. */
 function defaultRoot(): string {
@@ -31,47 +14,94 @@ function defaultRoot(): string {
   return process.env.XDG_RUNTIME_DIR ? `${process.env.XDG_RUNTIME_DIR}/tsrun` : `/tmp/tsrun-${uid}`;
 }
 
+/** The runtime-spec version tsrun implements. */
+const SPEC_VERSION = '1.2.0';
+
+/** Written by the build (scripts/post-build.mjs) next to dist/: version and, when git knew it, the commit. */
+function buildInfo(): { version: string; commit?: string } {
+  for (const rel of ['./build-info.json', '../build-info.json']) {
+    try {
+      return JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string; commit?: string };
+    } catch {
+      // try the next place (the bundle sits in dist/, tsc's output in dist/cli/)
+    }
+  }
+  return { version: 'unknown' };
+}
+
+function versionText(): string {
+  const info = buildInfo();
+  return [`tsrun version ${info.version}`, ...(info.commit ? [`commit: ${info.commit}`] : []), `spec: ${SPEC_VERSION}`].join('\n') + '\n';
+}
+
+/** `--explain` alone means text, but the parser wants a value: add it, among the global flags only. */
+function explainAlone(argv: string[]): string[] {
+  const out = [...argv];
+  for (let i = 0; i < out.length && out[i]!.startsWith('-'); i++) {
+    if (out[i] === '--explain') out[i] = '--explain=text';
+    else if (/^--?(root|log|log-format)$/.test(out[i]!)) i++; // skip the flag's value
+  }
+  return out;
+}
+
+function parseGlobals(parsed: ReturnType<typeof parseFlags>): GlobalOptions {
+  const explain = str(parsed, 'explain');
+  if (explain !== undefined && explain !== 'text' && explain !== 'json') {
+    throw new TsrunError('BAD_INPUT', `--explain: expected text or json, got "${explain}"`);
+  }
+  const format = str(parsed, 'log-format') ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new TsrunError('BAD_INPUT', `--log-format: expected text or json, got "${format}"`);
+  return {
+    root: str(parsed, 'root') ?? defaultRoot(),
+    log: str(parsed, 'log'),
+    logFormat: format,
+    debug: bool(parsed, 'debug'),
+    systemdCgroup: bool(parsed, 'systemd-cgroup'),
+    explain,
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
   let globals: GlobalOptions = { root: defaultRoot(), logFormat: 'text', debug: false, systemdCgroup: false };
+  let cmd: Command | undefined;
   try {
-    // `--explain` alone means text; the parser wants a value.
-    const parsed = parseFlags(argv.map((a) => (a === '--explain' ? '--explain=text' : a)), globalFlags, true);
-    const explain = str(parsed, 'explain');
-    if (explain !== undefined && explain !== 'text' && explain !== 'json') {
-      throw new TsrunError('BAD_INPUT', `--explain: expected text or json, got "${explain}"`);
-    }
-    const format = str(parsed, 'log-format') ?? 'text';
-    if (format !== 'text' && format !== 'json') {
-      throw new TsrunError('BAD_INPUT', `--log-format: expected text or json, got "${format}"`);
-    }
-    globals = {
-      root: str(parsed, 'root') ?? defaultRoot(),
-      log: str(parsed, 'log'),
-      logFormat: format,
-      debug: bool(parsed, 'debug'),
-      systemdCgroup: bool(parsed, 'systemd-cgroup'),
-      explain,
-    };
+    // Global flags end at the command.
+    const parsed = parseFlags(explainAlone(argv), GLOBAL_FLAGS, true);
+    globals = parseGlobals(parsed);
     if (bool(parsed, 'version')) {
-      process.stdout.write('tsrun version 0.1.0\nspec: 1.2.0\n');
+      process.stdout.write(versionText());
       return 0;
     }
     const [name, ...rest] = parsed.positionals;
-    if (!name || bool(parsed, 'help') || name === 'help') {
-      process.stdout.write(usage() + '\n');
-      return name || bool(parsed, 'help') ? 0 : 1;
-    }
-    const entry = commands.find((c) => c.name === name);
-    if (!entry) throw new TsrunError('BAD_INPUT', `unknown command "${name}"`, { hint: 'run tsrun --help' });
-    const cmd = await entry.load();
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(`usage: ${cmd.usage}\n${entry.summary}\n`);
+    // No command prints the usage, as runc does.
+    if (bool(parsed, 'help') || name === 'help' || !name) {
+      const entry = commands.find((c) => c.name === rest[0]);
+      process.stdout.write(entry ? commandUsage(entry, await entry.load()) : mainUsage(commands));
       return 0;
     }
-    return await cmd.run(rest, globals);
+    const entry = commands.find((c) => c.name === name);
+    if (!entry) {
+      process.stderr.write(mainUsage(commands));
+      throw new TsrunError('BAD_INPUT', `unknown command "${name}"`);
+    }
+    cmd = await entry.load();
+    const command = cmd;
+    cliLogger(globals).debug(`${name} ${JSON.stringify(rest)} (root ${globals.root})`);
+    try {
+      const p = command.raw ? { flags: new Map(), positionals: rest } : parseFlags(rest, command.flags, command.flagsEndAtPositional);
+      return await command.run(p, globals, synopsis(name, command), rest);
+    } catch (err) {
+      if (!(err instanceof HelpRequested)) throw err;
+      process.stdout.write(commandUsage(entry, command));
+      return 0;
+    }
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(mainUsage(commands));
+      return 0;
+    }
     report(err, globals);
-    return 1;
+    return cmd?.failureCode ?? 1;
   }
 }
 

@@ -63,7 +63,7 @@ export function makeContainerDir(root: string, id: string): string {
     mkdirSync(dir, { mode: 0o711 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new TsrunError('EXISTS', `container "${id}" already exists`, { hint: `tsrun delete ${id}` });
+      throw new TsrunError('EXISTS', `container with given ID already exists: "${id}"`, { hint: `tsrun delete ${id}` });
     }
     throw err;
   }

@@ -80,7 +80,7 @@ describe('container dirs and records', () => {
     makeContainerDir(root, 'dup');
     const e = caught(() => makeContainerDir(root, 'dup'));
     expect(e.code).toBe('EXISTS');
-    expect(e.message).toContain('"dup" already exists');
+    expect(e.message).toContain('container with given ID already exists: "dup"');
   });
 
   it('ids that could leave the root are refused before touching the disk', () => {

@@ -1,23 +1,23 @@
 import type { Command } from '../command.js';
-import { parseFlags, str, bool, expectArgs } from '../args.js';
+import { str, bool, expectArgs, type FlagSpec } from '../args.js';
 import { makeContext } from '../context.js';
 import { createContainer } from '../../runtime/container/create.js';
 import { networkOptions } from '../container-network.js';
 
-const flags = [
-  { name: 'bundle', short: 'b', value: true },
-  { name: 'pid-file', value: true },
-  { name: 'console-socket', value: true },
-  { name: 'no-pivot' },
-  { name: 'no-new-keyring' },
-  { name: 'preserve-fds', value: true },
+const flags: FlagSpec[] = [
+  { name: 'bundle', short: 'b', value: 'DIR', help: 'bundle directory (default: current directory)' },
+  { name: 'pid-file', value: 'FILE', help: "write the container process's host pid here" },
+  { name: 'console-socket', value: 'SOCKET', help: 'unix socket that receives the pty master when process.terminal is true' },
+  { name: 'no-pivot', help: 'move the root with MS_MOVE + chroot instead of pivot_root (rootfs on a ramdisk)' },
+  { name: 'no-new-keyring', help: 'accepted for runc compatibility (tsrun creates no session keyring)' },
+  { name: 'preserve-fds', value: 'N', help: 'accepted for runc compatibility; create passes no extra fds yet' },
 ];
 
 export const command: Command = {
-  usage: 'tsrun create [--bundle DIR] [--pid-file FILE] [--no-pivot] ID',
-  async run(argv, g) {
-    const p = parseFlags(argv, flags);
-    const [id] = expectArgs(p, ['ID'], this.usage);
+  args: 'ID',
+  flags,
+  async run(p, g, usage) {
+    const [id] = expectArgs(p, ['ID'], usage);
     const ctx = await makeContext(g);
     const { child } = await createContainer(ctx, {
       id: id!,

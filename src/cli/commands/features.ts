@@ -1,14 +1,15 @@
 import type { Command } from '../command.js';
-import { parseFlags } from '../args.js';
+import { expectArgs } from '../args.js';
 import { ALL_CAPABILITIES } from '../../runtime/capabilities.js';
 
 // `runc features`: what this runtime implements, as the runtime-spec's
 // features.md describes, so tools can ask instead of guessing.
 
 export const command: Command = {
-  usage: 'tsrun features',
-  async run(argv) {
-    parseFlags(argv, []);
+  args: '',
+  flags: [],
+  async run(p, _g, usage) {
+    expectArgs(p, [], usage);
     const features = {
       ociVersionMin: '1.0.0',
       ociVersionMax: '1.2.0',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TsrunError } from '../../errors.js';
 import { loadConfList } from '../../network/cni/conf.js';
-import { HOOK_USAGE, parseHookArgs } from '../../network/hook/options.js';
+import { HOOK_FLAGS, HOOK_USAGE, parseHookArgs } from '../../network/hook/options.js';
 import { setupNetwork } from '../../network/hook/setup.js';
 import { parseState, stageOf } from '../../network/hook/state.js';
 import { hookFilesDir } from '../../network/hook/record.js';
@@ -17,9 +17,22 @@ import type { Command } from '../command.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+const HELP: Record<string, string> = {
+  network: 'a network to attach (a name in --conf-dir), or none for loopback only; repeat for eth1, eth2…',
+  'conf-dir': 'network configurations (default /etc/cni/net.d)',
+  'cni-path': 'plugin directories, colon-separated ($CNI_PATH)',
+  'cache-dir': 'result cache (default /var/lib/cni)',
+  ifname: 'interface in the container (default eth0)',
+  publish: 'publish a port (portmap): HOST:CONTAINER[/tcp|udp]',
+  stage: 'setup or teardown; by default the state\'s status decides (stopped = teardown)',
+};
+
 export const command: Command = {
-  usage: HOOK_USAGE,
-  async run(argv, g) {
+  args: 'cni --network NAME|none [flags]  (OCI state JSON on stdin)',
+  // The table parseHookArgs parses with, with help for the usage.
+  flags: HOOK_FLAGS.map((f) => ({ ...f, help: HELP[f.name] })),
+  raw: true,
+  async run(_p, g, _usage, argv) {
     const [kind, ...rest] = argv;
     if (kind !== 'cni') throw new TsrunError('BAD_INPUT', `hook: unknown hook "${kind ?? ''}"`, { hint: `usage: ${HOOK_USAGE}` });
     const o = parseHookArgs(rest);

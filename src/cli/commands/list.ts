@@ -1,12 +1,16 @@
 import type { Command } from '../command.js';
-import { parseFlags, str, bool } from '../args.js';
+import { str, bool, expectArgs } from '../args.js';
 import { listContainers } from '../../runtime/container/list.js';
 import { TsrunError } from '../../errors.js';
 
 export const command: Command = {
-  usage: 'tsrun list [--format table|json] [--quiet]',
-  async run(argv, g) {
-    const p = parseFlags(argv, [{ name: 'format', short: 'f', value: true }, { name: 'quiet', short: 'q' }]);
+  args: '',
+  flags: [
+    { name: 'format', short: 'f', value: 'table|json', help: 'output format (default table)' },
+    { name: 'quiet', short: 'q', help: 'print only the container ids' },
+  ],
+  async run(p, g, usage) {
+    expectArgs(p, [], usage);
     const format = str(p, 'format') ?? 'table';
     if (format !== 'table' && format !== 'json') throw new TsrunError('BAD_INPUT', `--format: expected table or json, got "${format}"`);
     const all = listContainers(g.root);

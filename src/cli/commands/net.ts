@@ -5,34 +5,33 @@ import { DEFAULT_CONF_DIR, loadConfList } from '../../network/cni/conf.js';
 import { DEFAULT_CNI_PATH } from '../../network/cni/exec.js';
 import { gcNetworkList, getStatusNetworkList, type GcAttachment } from '../../network/cni/maintenance.js';
 import { parseCniArgs, parseCapArgs, runtimeConfFor } from '../../network/cni/cli-input.js';
-import { list, parseFlags, str, type FlagSpec } from '../args.js';
+import { list, str, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 
 // tsrun net: what cnitool does (add/check/del), plus gc and status.
 
-const usage =
-  'tsrun net show ID | --netns PATH [--format text|json|mermaid] | ' +
-  'tsrun net add|check|del NETWORK NETNS | gc NETWORK [NETNS] [--valid CID/IFNAME]… | gc (the hook\'s attachments of gone containers) | status NETWORK  ' +
-  '[--ifname eth0] [--args K=V;…] [--cap-args JSON] [--conf-dir D] [--cni-path P] [--cache-dir D] [--container-id ID]';
 
 const flags: FlagSpec[] = [
-  { name: 'ifname', value: true },
-  { name: 'args', value: true },
-  { name: 'cap-args', value: true },
-  { name: 'conf-dir', value: true },
-  { name: 'cni-path', value: true },
-  { name: 'cache-dir', value: true },
-  { name: 'container-id', value: true },
-  { name: 'timeout', value: true },
-  { name: 'valid', value: true, repeat: true },
+  { name: 'ifname', value: 'NAME', help: 'interface in the netns (default eth0; $CNI_IFNAME)' },
+  { name: 'args', value: 'K=V;…', help: 'CNI_ARGS ($CNI_ARGS)' },
+  { name: 'cap-args', value: 'JSON', help: 'runtimeConfig capability arguments ($CAP_ARGS)' },
+  { name: 'conf-dir', value: 'DIR', help: 'network configurations (default /etc/cni/net.d; $NETCONFPATH)' },
+  { name: 'cni-path', value: 'PATH', help: 'plugin directories, colon-separated ($CNI_PATH)' },
+  { name: 'cache-dir', value: 'DIR', help: 'result cache (default /var/lib/cni)' },
+  { name: 'container-id', value: 'ID', help: 'CNI_CONTAINERID ($CNI_CONTAINERID)' },
+  { name: 'timeout', value: 'SECONDS', help: 'time limit for each plugin call' },
+  { name: 'valid', value: 'CID/IFNAME', repeat: true, help: 'gc: an attachment to keep' },
+  { name: 'netns', value: 'PATH', help: 'show: any netns handle instead of a container ID' },
+  { name: 'format', value: 'text|json|mermaid', help: 'show: output format (default text)' },
 ];
 
 export const command: Command = {
-  usage,
-  async run(argv, globals) {
-    if (argv[0] === 'show') return (await import('./net-show.js')).runShow(argv.slice(1), globals);
-    const p = parseFlags(argv, flags);
+  args: 'show ID | show --netns PATH | add|check|del NETWORK NETNS | gc NETWORK [NETNS] | gc | status NETWORK',
+  flags,
+  notes: ['show: the network of a container (or netns handle), live from the kernel next to the CNI cache.', 'gc without NETWORK sweeps what `tsrun hook cni` attached to containers that are gone.'],
+  async run(p, g, usage) {
     const [sub, network, netns] = p.positionals;
+    if (sub === 'show') return (await import('./net-show.js')).runShow(p, g, usage);
     if (sub === 'gc' && !network) {
       // No network: sweep what `tsrun hook cni` attached to containers that are gone.
       const { sweepGone } = await import('../../network/hook/teardown.js');

@@ -1,18 +1,17 @@
 import { TsrunError } from '../../errors.js';
 import { NETNS_DIR, NetnsStore } from '../../network/netns.js';
 import { realSyscalls } from '../../runtime/sys/index.js';
-import { parseFlags } from '../args.js';
 import type { Command } from '../command.js';
 
 // tsrun netns add|del|list|exec NAME: named network namespaces in ip-netns layout.
 
-const usage = 'tsrun netns add NAME | del NAME | list | exec NAME -- COMMAND [ARGS…]';
-
 export const command: Command = {
-  usage,
-  async run(argv) {
-    // After `exec NAME` everything belongs to the command, its flags included.
-    const [sub, name, ...rest] = argv[0] === 'exec' ? argv : parseFlags(argv, []).positionals;
+  args: 'add NAME | del NAME | list | exec NAME -- COMMAND [ARGS…]',
+  flags: [],
+  // After `exec NAME` everything belongs to the command, its flags included.
+  flagsEndAtPositional: true,
+  async run(p, _g, usage) {
+    const [sub, name, ...rest] = p.positionals;
     const store = new NetnsStore(await realSyscalls(), NETNS_DIR);
     const need = (what: string | undefined): string => {
       if (!what) throw new TsrunError('BAD_INPUT', `netns ${sub}: missing NAME`, { hint: `usage: ${usage}` });

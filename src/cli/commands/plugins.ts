@@ -3,13 +3,11 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TsrunError } from '../../errors.js';
 import { DEFAULT_CNI_BIN_DIR, installPlugins } from '../../network/plugins/install/install.js';
-import { bool, parseFlags } from '../args.js';
+import { bool } from '../args.js';
 import type { Command } from '../command.js';
 
 // tsrun plugins install [DIR] [--list] [--force]: the built-in CNI plugins as
 // standalone executables in a CNI bin directory (default /opt/cni/bin).
-
-const usage = 'tsrun plugins install [DIR] [--list] [--force]   (DIR defaults to /opt/cni/bin)';
 
 /** dist/cni-plugin.cjs: next to the CLI bundle, or two levels up from dist/cli/commands. */
 function bundlePath(): string {
@@ -18,9 +16,13 @@ function bundlePath(): string {
 }
 
 export const command: Command = {
-  usage,
-  async run(argv) {
-    const p = parseFlags(argv, [{ name: 'list' }, { name: 'force' }]);
+  args: 'install [DIR]',
+  flags: [
+    { name: 'list', help: 'show what is installed in DIR, install nothing' },
+    { name: 'force', help: 'replace a file of a plugin\'s name that has other content' },
+  ],
+  notes: ['DIR defaults to /opt/cni/bin.'],
+  async run(p, _g, usage) {
     const [sub, dir, extra] = p.positionals;
     if (sub !== 'install' || extra !== undefined) throw new TsrunError('BAD_INPUT', `plugins: expected "install [DIR]"`, { hint: `usage: ${usage}` });
     const files = installPlugins({

@@ -1,12 +1,13 @@
 import type { Command } from '../command.js';
-import { parseFlags, expectArgs } from '../args.js';
+import { expectArgs } from '../args.js';
 import { makeContext } from '../context.js';
 import { resumeContainer } from '../../runtime/container/pause.js';
 
 export const command: Command = {
-  usage: 'tsrun resume ID',
-  async run(argv, g) {
-    const [id] = expectArgs(parseFlags(argv, []), ['ID'], this.usage);
+  args: 'ID',
+  flags: [],
+  async run(p, g, usage) {
+    const [id] = expectArgs(p, ['ID'], usage);
     await resumeContainer(await makeContext(g), id!);
     return 0;
   },

@@ -1,37 +1,36 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags, str, bool, list } from '../args.js';
+import { str, bool, list, type FlagSpec } from '../args.js';
 import { makeContext } from '../context.js';
 import { runContainer } from '../../runtime/container/run.js';
 import { generateId } from '../../runtime/ids.js';
 import { TsrunError } from '../../errors.js';
 import { networkOptions } from '../container-network.js';
 
-const flags = [
-  { name: 'bundle', short: 'b', value: true },
-  { name: 'detach', short: 'd' },
-  { name: 'pid-file', value: true },
-  { name: 'console-socket', value: true },
-  { name: 'no-pivot' },
-  { name: 'no-new-keyring' },
-  { name: 'keep' },
-  { name: 'net', value: true, repeat: true },
-  { name: 'publish', short: 'p', value: true, repeat: true },
-  { name: 'conf-dir', value: true },
-  { name: 'cni-path', value: true },
-  { name: 'cache-dir', value: true },
+const flags: FlagSpec[] = [
+  { name: 'bundle', short: 'b', value: 'DIR', help: 'bundle directory (default: current directory)' },
+  { name: 'detach', short: 'd', help: 'return once the container runs, leaving it running' },
+  { name: 'pid-file', value: 'FILE', help: "write the container process's host pid here" },
+  { name: 'console-socket', value: 'SOCKET', help: 'unix socket that receives the pty master when process.terminal is true' },
+  { name: 'no-pivot', help: 'move the root with MS_MOVE + chroot instead of pivot_root (rootfs on a ramdisk)' },
+  { name: 'no-new-keyring', help: 'accepted for runc compatibility (tsrun creates no session keyring)' },
+  { name: 'keep', help: 'do not delete the container after it exits' },
+  { name: 'net', value: 'NAME[:ifname=IF]|none|host|container:ID', repeat: true, help: 'attach a CNI network (from --conf-dir), run in this process; repeat for eth1, eth2…' },
+  { name: 'publish', short: 'p', value: 'HOST:CONTAINER[/tcp|udp]', repeat: true, help: 'publish a port (portmap)' },
+  { name: 'conf-dir', value: 'DIR', help: 'CNI network configurations (default /etc/cni/net.d)' },
+  { name: 'cni-path', value: 'PATH', help: 'CNI plugin directories, colon-separated' },
+  { name: 'cache-dir', value: 'DIR', help: 'CNI result cache (default /var/lib/cni)' },
 ];
 
 const isBundleDir = (p: string): boolean => existsSync(join(p, 'config.json')) && statSync(p).isDirectory();
 
 export const command: Command = {
-  usage:
-    'tsrun run [--bundle DIR] [-d] [--pid-file FILE] [--net NAME[:ifname=IF]|none|host|container:ID]… [-p HOST:CONTAINER[/tcp|udp]]… ' +
-    '[--conf-dir D] [--cni-path P] [--cache-dir D] ID | tsrun run [flags] BUNDLE-DIR',
-  async run(argv, g) {
-    const p = parseFlags(argv, flags);
-    if (p.positionals.length !== 1) throw new TsrunError('BAD_INPUT', 'expected one ID or bundle directory', { hint: `usage: ${this.usage}` });
+  args: 'ID | BUNDLE-DIR',
+  flags,
+  notes: ['tsrun run BUNDLE-DIR runs a bundle under a generated id.'],
+  async run(p, g, usage) {
+    if (p.positionals.length !== 1) throw new TsrunError('BAD_INPUT', 'expected one ID or bundle directory', { hint: `usage: ${usage}` });
     const arg = p.positionals[0]!;
     // `tsrun run <bundle>`: a directory with config.json and no --bundle means "run this bundle".
     const byDir = !str(p, 'bundle') && arg.includes('/') ? true : !str(p, 'bundle') && isBundleDir(arg);

@@ -33,8 +33,18 @@ export interface HookOptions {
 
 export type Stage = 'setup' | 'teardown';
 
-const VALUE_FLAGS = new Set(['network', 'conf-dir', 'cni-path', 'cache-dir', 'ifname', 'publish', 'stage']);
-const REPEATED = new Set(['network', 'publish']);
+/** The hook's flags as data (the CLI prints its usage from this table; the network half has its own parser). */
+export const HOOK_FLAGS: { name: string; short?: string; value: string; repeat?: boolean }[] = [
+  { name: 'network', value: 'NAME[:ifname=IF]|none', repeat: true },
+  { name: 'conf-dir', value: 'DIR' },
+  { name: 'cni-path', value: 'PATH' },
+  { name: 'cache-dir', value: 'DIR' },
+  { name: 'ifname', value: 'IF' },
+  { name: 'publish', short: 'p', value: 'HOST:CONTAINER[/tcp|udp]', repeat: true },
+  { name: 'stage', value: 'setup|teardown' },
+];
+const VALUE_FLAGS = new Set(HOOK_FLAGS.map((f) => f.name));
+const REPEATED = new Set(HOOK_FLAGS.filter((f) => f.repeat).map((f) => f.name));
 
 export const HOOK_USAGE =
   'tsrun hook cni --network NAME[:ifname=IF]|none [--network NAME2…] [--conf-dir D] [--cni-path P] [--cache-dir D] [--ifname IF] ' +

@@ -4,6 +4,7 @@ import { TsrunError, errorMessage } from '../../errors.js';
 import { errnoCode } from '../../spec/fs-error.js';
 import type { CgroupPlan } from './files.js';
 import { applyWrite, readOptional, writeControl } from './files.js';
+import { freezerOf, isFrozen } from './freezer.js';
 
 // Making a cgroup: mkdir in every hierarchy, the v1 cpuset and v2 controller
 // preparations, then the planned writes. Whatever this made is removed again
@@ -85,6 +86,21 @@ export function enableControllers(mount: string, leaf: string): void {
   }
 }
 
+/**
+ * A cgroup that already exists and is frozen would freeze the init the moment it
+ * joins, and create would wait for it forever: refuse it, as runc does.
+ */
+function refuseFrozen(paths: Record<string, string>): void {
+  const f = freezerOf(paths);
+  if (!f || !isFrozen(f)) return;
+  const file = join(f.dir, f.kind === 'v1' ? 'freezer.state' : 'cgroup.freeze');
+  throw new TsrunError('BAD_STATE', `container's cgroup unexpectedly frozen (${file})`, {
+    file,
+    jsonPath: 'linux.cgroupsPath',
+    hint: `thaw it first (echo ${f.kind === 'v1' ? 'THAWED' : '0'} > ${file}), or give the container another linux.cgroupsPath`,
+  });
+}
+
 export interface CreateInput {
   paths: Record<string, string>;
   /** v2 mount point, to enable controllers from; undefined on v1 and hybrid */
@@ -102,6 +118,7 @@ export function createCgroup({ paths, v2Mount, plan }: CreateInput): void {
   const made: string[] = [];
   try {
     for (const dir of new Set(Object.values(paths))) mkdirs(dir, made);
+    refuseFrozen(paths);
     if (paths.cpuset !== undefined) fillCpuset(paths.cpuset);
     if (v2Mount !== undefined && paths[''] !== undefined) enableControllers(v2Mount, paths['']);
     for (const w of plan.writes) {

@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { TeardownError, TsrunError } from '../../errors.js';
 import { errnoCode } from '../../spec/fs-error.js';
 import type { LinuxResources } from '../../spec/types.js';
-import { createCgroup } from './create.js';
+import { createCgroup, fillCpuset } from './create.js';
 import type { CgroupPlan, Skipped } from './files.js';
 import { procsRecursive, removeCgroupTree, sleepSync, writeControl } from './files.js';
 import { freeze, freezerOf, isFrozen, thaw } from './freezer.js';
@@ -23,6 +23,9 @@ export type { CgroupStats } from './stats.js';
 export { detectLayout, parseMountinfo, probeLayout } from './layout.js';
 export { DEFAULT_PARENT, hierarchyPaths, resolveCgroupPath } from './paths.js';
 export { v1Plan } from './v1.js';
+export { subCgroupPaths } from './sub.js';
+export { oomKills, runcStats, toJson, type RuncStats } from './runc-stats.js';
+export { applyUpdate, completeUpdate, modeOf, updatePlan } from './update.js';
 export { cpuSharesToWeight, swapMax, v2Plan } from './v2.js';
 
 export interface CgroupManager {
@@ -74,6 +77,8 @@ class CgroupfsManager implements CgroupManager {
   }
 
   join(pid: number): void {
+    // A sub-cgroup made by hand (exec --cgroup) starts with an empty cpuset, which no task may join.
+    if (this.paths.cpuset !== undefined) fillCpuset(this.paths.cpuset);
     for (const dir of this.dirs()) {
       // EINVAL can mean the task is still being born (TASK_NEW): try again briefly.
       for (let attempt = 1; ; attempt++) {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { TsrunError, TeardownError, errorMessage } from '../../errors.js';
 import { containerDir, removeContainerDir, withLock } from '../state-store.js';
-import { waitGone } from '../proc.js';
-import { canDeleteWithoutForce } from '../status.js';
+import { isAlive, sleep } from '../proc.js';
+import { checkDelete } from '../status.js';
 import { runHooksWarnOnly } from '../../hooks/run.js';
 import type { Context } from './context.js';
 import { cgroupManagerFromPaths } from '../cgroups/index.js';
@@ -19,6 +19,18 @@ async function teardownLeftovers(ctx: Context, id: string, spec: Spec | undefine
   if (!mayHaveNetwork(spec)) return [];
   const net = await import('../../network/container-net.js');
   return net.teardownLeftovers(ctx, id, spec);
+}
+
+/** How long delete waits for a SIGKILLed init to die (a task stuck in D state never does). */
+const INIT_EXIT_MS = 10_000;
+
+async function waitGone(pid: number, startTime: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (let delay = 1; isAlive(pid, startTime); delay = Math.min(delay * 2, 50)) {
+    if (Date.now() > deadline) return false;
+    await sleep(delay);
+  }
+  return true;
 }
 
 // delete: kill what is left (created containers, or anything with --force),
@@ -45,9 +57,7 @@ export async function deleteContainer(ctx: Context, id: string, force = false, i
       removeContainerDir(ctx.root, id);
       return;
     }
-    if (!force && !canDeleteWithoutForce(c.status)) {
-      throw new TsrunError('BAD_STATE', `cannot delete container "${id}" that is not stopped: ${c.status}`, { hint: `tsrun kill ${id} KILL, or tsrun delete --force ${id}` });
-    }
+    if (!force) checkDelete(id, c.status);
     const errors: unknown[] = [];
     if (c.status !== 'stopped') {
       for (const pid of containerPids(c)) {
@@ -57,7 +67,17 @@ export async function deleteContainer(ctx: Context, id: string, force = false, i
           if ((err as { errno?: string }).errno !== 'ESRCH') errors.push(err);
         }
       }
-      await waitGone(c.record.pid, c.record.initStartTime);
+      // SIGKILL stays pending in a frozen task: thaw after killing, so nothing runs again meanwhile.
+      if (c.record.cgroupPaths) {
+        try {
+          const cg = cgroupManagerFromPaths(c.record.cgroupPaths);
+          if (cg.isFrozen()) cg.thaw();
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+      const gone = await waitGone(c.record.pid, c.record.initStartTime, INIT_EXIT_MS);
+      if (!gone) errors.push(new TsrunError('SYSCALL', `the init (pid ${c.record.pid}) is still alive ${INIT_EXIT_MS} ms after SIGKILL`, { errno: 'EBUSY' }));
     }
     if (c.record.cgroupPaths) {
       try {

@@ -17,6 +17,8 @@ export interface ExecOverrides {
   caps: string[];
   tty: boolean;
   noNewPrivs: boolean;
+  apparmorProfile?: string;
+  selinuxLabel?: string;
 }
 
 function parseProcessFile(file: string, text: string): Process {
@@ -55,6 +57,8 @@ export function execProcessFrom(base: Process | undefined, o: ExecOverrides): Pr
     cwd: o.cwd ?? base.cwd,
     user,
     noNewPrivileges: o.noNewPrivs || base.noNewPrivileges,
+    apparmorProfile: o.apparmorProfile ?? base.apparmorProfile,
+    selinuxLabel: o.selinuxLabel ?? base.selinuxLabel,
     capabilities: caps && extra.length
       ? {
           bounding: [...(caps.bounding ?? []), ...extra],

@@ -1,4 +1,5 @@
 import { TsrunError } from '../../errors.js';
+import { checkPause, checkResume } from '../status.js';
 import { cgroupManagerFromPaths } from '../cgroups/index.js';
 import { withLock } from '../state-store.js';
 import type { Context } from './context.js';
@@ -9,7 +10,7 @@ import { inspect } from './inspect.js';
 export async function pauseContainer(ctx: Context, id: string): Promise<void> {
   await withLock(ctx.sys, ctx.root, id, async () => {
     const c = inspect(ctx.root, id);
-    if (c.status !== 'running') throw new TsrunError('BAD_STATE', `cannot pause container "${id}": it is ${c.status}, not running`);
+    checkPause(c.status);
     if (!c.record.cgroupPaths) throw new TsrunError('NOT_SUPPORTED', `container "${id}" has no cgroup to freeze`);
     await cgroupManagerFromPaths(c.record.cgroupPaths).freeze();
   });
@@ -18,7 +19,7 @@ export async function pauseContainer(ctx: Context, id: string): Promise<void> {
 export async function resumeContainer(ctx: Context, id: string): Promise<void> {
   await withLock(ctx.sys, ctx.root, id, async () => {
     const c = inspect(ctx.root, id);
-    if (c.status !== 'paused') throw new TsrunError('BAD_STATE', `cannot resume container "${id}": it is ${c.status}, not paused`);
+    checkResume(c.status);
     cgroupManagerFromPaths(c.record.cgroupPaths!).thaw();
   });
 }

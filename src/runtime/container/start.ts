@@ -3,7 +3,7 @@ import { O } from '../sys/constants.js';
 import { TsrunError } from '../../errors.js';
 import { fifoPath, withLock } from '../state-store.js';
 import { isAlive, sleep } from '../proc.js';
-import { canStart } from '../status.js';
+import { checkStart } from '../status.js';
 import { runHooks } from '../../hooks/run.js';
 import type { Context } from './context.js';
 import { inspect, ociState } from './inspect.js';
@@ -14,7 +14,7 @@ import { inspect, ociState } from './inspect.js';
 export async function startContainer(ctx: Context, id: string): Promise<void> {
   await withLock(ctx.sys, ctx.root, id, async () => {
     const c = inspect(ctx.root, id);
-    if (!canStart(c.status)) throw new TsrunError('BAD_STATE', `cannot start a container that is ${c.status}`, { hint: c.status === 'stopped' ? `tsrun delete ${id}` : undefined });
+    checkStart(c.status);
     const path = fifoPath(ctx.root, id);
     const fd = openSync(path, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
     try {

@@ -174,6 +174,13 @@ export function execProcess(
     sys.unblockAllSignals();
   });
   because('no fd of the runtime may leak into the container', () => sys.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC));
+  const keep = cfg.preserveFds;
+  if (keep && keep.count > 0) {
+    // In increasing order: each target (3+i) lies below its source, so no source is overwritten before it is copied.
+    because('--preserve-fds: the caller\'s fds go on to the process at 3, 4, … (dup3 without O_CLOEXEC)', () => {
+      for (let i = 0; i < keep.count; i++) sys.dup3(keep.from + i, 3 + i, 0);
+    });
+  }
   because('Node marks stdio close-on-exec at start-up; the container needs fds 0-2', () => {
     for (const fd of [0, 1, 2]) {
       try {
