@@ -7,6 +7,7 @@ import type { Namespace, Spec } from '../../spec/types.js';
 import { TsrunError, errorMessage } from '../../errors.js';
 import { checkId } from '../ids.js';
 import { checkSupported, findNamespace } from '../namespaces.js';
+import { checkKernelNames } from '../kernel-names.js';
 import { planSeccomp } from '../seccomp/plan.js';
 import { readNofile, readStat } from '../proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
@@ -146,6 +147,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     // The runtime-spec's rule: a create that fails after this point still runs the poststop hooks.
     poststop = () => runHooksWarnOnly('poststop', spec.hooks?.poststop, { ociVersion: spec.ociVersion, id, status: 'stopped', bundle: bundle.bundle, annotations: (spec.annotations ?? {}) as Record<string, string> }, (m) => ctx.log.warn(m));
     checkSupported(spec.linux?.namespaces, { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings });
+    checkKernelNames(spec.process, bundle.configPath);
     // Plan the filter now so a bad profile fails create, not the later exec.
     if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
     checkTerminal(spec, opts.consoleSocket);
