@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkAccepted, judge } from '../../scripts/conformance/accepted.mjs';
+import { findTarball, listPrograms, runtimetestPrograms } from '../../scripts/conformance/build.mjs';
 import { countPoints, parseTap, scoreProgram } from '../../scripts/conformance/tap.mjs';
 
 const clean = { code: 0, signal: null, timedOut: false };
@@ -105,5 +108,37 @@ describe('accepted conformance failures', () => {
     const names = data.accepted.map((e: { program: string }) => e.program);
     expect(() => checkAccepted(data, 'accepted.json', names)).not.toThrow();
     expect(Object.keys(data.classes)).toEqual(['environment', 'suite-bug', 'runtime-spec-change', 'runc-behaviour']);
+  });
+});
+
+describe('the suite source', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsrun-conf-unit-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a missing tarball is a clear error naming where it was looked for', () => {
+    const saved = process.env.TSRUN_CONFORMANCE_TARBALL;
+    delete process.env.TSRUN_CONFORMANCE_TARBALL;
+    try {
+      expect(() => findTarball(join(dir, 'clone'))).toThrow(`${join(dir, 'shared', 'conformance', 'runtime-tools-260e151.tar.gz')}`);
+      process.env.TSRUN_CONFORMANCE_TARBALL = join(dir, 'nope.tar.gz');
+      expect(() => findTarball(join(dir, 'clone'))).toThrow(/nope\.tar\.gz/);
+    } finally {
+      if (saved === undefined) delete process.env.TSRUN_CONFORMANCE_TARBALL;
+      else process.env.TSRUN_CONFORMANCE_TARBALL = saved;
+    }
+  });
+
+  it('lists the programs (not util) and finds those whose TAP is runtimetest\'s, from their source', () => {
+    const prog = (name: string, src: string) => {
+      mkdirSync(join(dir, 'validation', name), { recursive: true });
+      writeFileSync(join(dir, 'validation', name, `${name}.go`), src);
+    };
+    prog('util', 'package util');
+    prog('default', 'err := util.RuntimeInsideValidate(g, nil, nil)');
+    prog('hostname', 'err := util.RuntimeInsideValidate(g, t, nil)');
+    prog('process_rlimits_fail', 'err = util.RuntimeInsideValidate(g, nil, nil)');
+    prog('state', 'util.RuntimeLifecycleValidate(config)');
+    expect(listPrograms(dir)).toEqual(['default', 'hostname', 'process_rlimits_fail', 'state']);
+    expect(runtimetestPrograms(dir)).toEqual(['default']);
   });
 });
