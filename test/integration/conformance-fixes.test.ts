@@ -76,6 +76,25 @@ describe.skipIf(!isRoot)('names the kernel cannot map fail create, naming the JS
   });
 });
 
+describe.skipIf(!isRoot)('hooks_stdin: the state on a create-time hook\'s stdin', () => {
+  it('says "created" for prestart, createRuntime and createContainer (runtime.md: after lifecycle step 2)', () => {
+    const out = scratch!.mkdir('hook-states');
+    const hook = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${out}/${name}`] });
+    const name = id('hookstate');
+    const dir = scratch!.bundle(['true'], (c) => {
+      c.hooks = { prestart: [hook('prestart')], createRuntime: [hook('createRuntime')], createContainer: [hook('createContainer')] };
+    });
+    const r = tsrun(root, ['create', '-b', dir, name]);
+    expect(r.stderr).toBe('');
+    for (const phase of ['prestart', 'createRuntime', 'createContainer']) {
+      const state = JSON.parse(readFileSync(join(out, phase), 'utf8'));
+      expect([phase, state.status, state.id, state.pid]).toEqual([phase, 'created', name, stateOf(root, name)?.pid]);
+    }
+    expect(tsrun(root, ['delete', '--force', name]).code).toBe(0);
+    nothingLeft();
+  });
+});
+
 describe.skipIf(!isRoot || !hasKmemTcp)('linux.resources.memory on cgroup v1', () => {
   it('kernelTCP is written to memory.kmem.tcp.limit_in_bytes', () => {
     const limit = 48 * 1024 * 1024;

@@ -200,7 +200,8 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     await init.channel.expect('nsReady');
     record.cgroupPaths = setUpCgroup(ctx, id, spec, init.pid, undo);
     saveRecord(ctx.root, record);
-    const state = ociState({ record, status: 'creating' });
+    // runtime.md: "created" is after lifecycle step 2; these hooks are steps 3-5.
+    const state = ociState({ record, status: 'created' });
     await runHooks('prestart', spec.hooks?.prestart, state);
     await runHooks('createRuntime', spec.hooks?.createRuntime, state);
     init.channel.send({ type: 'continue', state });
