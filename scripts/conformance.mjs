@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { judge, loadAccepted } from './conformance/accepted.mjs';
 import { ensureBuilt, findTarball, listPrograms, runtimetestPrograms } from './conformance/build.mjs';
-import { cgroupDirs, mountPoints, removeLeftContainers, removeScratch, removeSuiteCgroups, runGroup } from './conformance/host.mjs';
+import { cgroupDirs, mountPoints, removeLeftContainers, removeScratch, removeSuiteCgroups, runGroup, takeRuntimeArgs } from './conformance/host.mjs';
 import { countPoints, parseTap, scoreProgram } from './conformance/tap.mjs';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,8 +54,11 @@ function fail(msg) {
   process.exit(2);
 }
 
-/** One executable for $RUNTIME: the runtime with a state root of its own. */
-function writeWrapper(runtime, stateRoot) {
+/**
+ * One executable for $RUNTIME: the runtime with a state root of its own. It logs each
+ * call's arguments, so the runner knows which container ids (and cgroups) are its own.
+ */
+function writeWrapper(runtime, stateRoot, logFile) {
   const q = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
   let cmd;
   if (runtime === 'tsrun') {
@@ -68,9 +71,11 @@ function writeWrapper(runtime, stateRoot) {
     cmd = q(bin);
   }
   const file = join(cacheDir, `runtime-${process.pid}`);
-  writeFileSync(file, `#!/bin/sh\n# ${runtime} for the validation suite, with its own state root.\nexec ${cmd} --root ${q(stateRoot)} "$@"\n`, {
-    mode: 0o755,
-  });
+  writeFileSync(
+    file,
+    `#!/bin/sh\n# ${runtime} for the validation suite, with its own state root.\necho "$*" >> ${q(logFile)}\nexec ${cmd} --root ${q(stateRoot)} "$@"\n`,
+    { mode: 0o755 },
+  );
   return file;
 }
 
@@ -128,7 +133,8 @@ async function main() {
   const insiders = new Set(runtimetestPrograms(suiteDir));
 
   const stateRoot = mkdtempSync(join(tmpdir(), 'tsrun-conformance-state-'));
-  const runtime = writeWrapper(opts.runtime, stateRoot);
+  const callLog = `${stateRoot}.calls`;
+  const runtime = writeWrapper(opts.runtime, stateRoot, callLog);
   const cgroupBaseline = cgroupDirs();
   const mountBaseline = mountPoints();
   const total = { passed: 0, failed: 0, skipped: 0 };
@@ -171,7 +177,7 @@ async function main() {
 
       // Leave nothing behind: containers, cgroups, scratch dir.
       const left = await removeLeftContainers(runtime, stateRoot);
-      const cg = await removeSuiteCgroups(cgroupBaseline);
+      const cg = await removeSuiteCgroups(cgroupBaseline, takeRuntimeArgs(callLog));
       if (left.removed.length) console.log(`  cleaned up after ${name}: containers ${left.removed.join(' ')}`);
       if (cg.removed.length) console.log(`  cleaned up after ${name}: ${cg.removed.length} cgroups (${shortCgroups(cg.removed)})`);
       for (const f of [...left.failed, ...cg.failed]) leaks.push(`${name}: ${f}`);
@@ -181,6 +187,7 @@ async function main() {
     }
   } finally {
     rmSync(runtime, { force: true });
+    rmSync(callLog, { force: true });
     try {
       rmdirSync(stateRoot);
     } catch {

@@ -8,9 +8,10 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, wri
 import { join } from 'node:path';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
-// Components of the cgroup paths the suite and the runtimes make: the suite's fixed
-// paths, tsrun's default parent, and container ids (the suite's are UUIDs).
-const SUITE_CGROUP = /^(cgrouptest|testdir|tsrun|container|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+// The suite's fixed cgroup paths are /cgrouptest and testdir/cgrouptest/container.
+const SUITE_CGROUP = 'cgrouptest';
+// Parents a runtime makes on the way to a container's cgroup: removed when empty, never emptied.
+const PARENT_CGROUP = new Set(['tsrun', 'testdir']);
 
 /**
  * Runs one command in its own process group; kills the group when it outlives timeoutMs.
@@ -97,18 +98,34 @@ function sleep(ms) {
 }
 
 /**
- * Removes the cgroups the suite made since `baseline` (deepest first): thaws a frozen
- * one, kills what is left in it (only processes of cgroups the suite created), rmdir.
+ * Removes the cgroups one program made since `baseline`, deepest first. Only a new cgroup
+ * named by the suite's fixed path or by one of the container ids the program gave the
+ * runtime is ours to empty: thawed, what is left in it killed, removed. New parents
+ * (/tsrun, testdir) are only removed when empty, as another user's containers may be
+ * in them.
+ * @param {Set<string>} baseline
+ * @param {Set<string>} ids
  * @returns {Promise<{ removed: string[], failed: string[] }>}
  */
-export async function removeSuiteCgroups(baseline) {
+export async function removeSuiteCgroups(baseline, ids) {
+  const parts = (d) => d.slice(CGROUP_ROOT.length + 1).split('/').slice(1);
+  const ours = (d) => parts(d).some((c) => c === SUITE_CGROUP || ids.has(c));
+  const parent = (d) => PARENT_CGROUP.has(parts(d).at(-1) ?? '');
   const fresh = [...cgroupDirs()]
-    .filter((d) => !baseline.has(d))
-    .filter((d) => d.slice(CGROUP_ROOT.length + 1).split('/').slice(1).some((c) => SUITE_CGROUP.test(c)))
+    .filter((d) => !baseline.has(d) && (ours(d) || parent(d)))
     .sort((a, b) => b.split('/').length - a.split('/').length);
   const removed = [];
   const failed = [];
   for (const dir of fresh) {
+    if (!ours(dir)) {
+      try {
+        rmdirSync(dir);
+        removed.push(dir);
+      } catch {
+        // not empty: not only ours
+      }
+      continue;
+    }
     let ok = false;
     for (let i = 0; i < 20 && !ok; i++) {
       try {
@@ -130,6 +147,18 @@ export async function removeSuiteCgroups(baseline) {
     (ok ? removed : failed).push(dir);
   }
   return { removed, failed };
+}
+
+/** The arguments of every runtime call the wrapper logged (container ids among them), then empties the log. */
+export function takeRuntimeArgs(logFile) {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    // no call yet
+  }
+  writeFileSync(logFile, '');
+  return new Set(text.split(/\s+/).filter((a) => a && !a.startsWith('-')));
 }
 
 /**
