@@ -19,15 +19,17 @@ const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = join(projectRoot, '.tmp', 'conformance');
 const acceptedFile = join(projectRoot, 'scripts', 'conformance', 'accepted.json');
 
-const USAGE = `usage: npm run conformance -- [--build-only] [--runtime tsrun|runc|PATH] [--timeout SECONDS] [--verbose] [PROGRAM…]
+const USAGE = `usage: npm run conformance -- [--build-only] [--runtime tsrun|runc|PATH] [--timeout SECONDS] [--budget SECONDS] [--verbose] [PROGRAM…]
   --build-only  build (or check) the suite and stop: needs no root and no host lock
   --runtime     the runtime under test (default: tsrun from dist/); runc is /usr/sbin/runc;
                 PATH is any runc-compatible executable (given --root DIR first)
-  --timeout     per program, in seconds (default 120); a program that runs longer fails
+  --timeout     per program, in seconds (default 60; the slowest takes ~25); a program that runs longer fails
+  --budget      for the whole run, in seconds (default 600, so CI stays bounded when a runtime hangs);
+                programs not started in time fail as "not run"
   --verbose     print every failed point (accepted ones too) and the TAP of failing programs`;
 
 function parseArgs(argv) {
-  const o = { runtime: 'tsrun', timeout: 120, verbose: false, buildOnly: false, only: [] };
+  const o = { runtime: 'tsrun', timeout: 60, budget: 600, verbose: false, buildOnly: false, only: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -38,6 +40,9 @@ function parseArgs(argv) {
     else if (a === '--timeout') {
       o.timeout = Number(value());
       if (!(o.timeout > 0)) fail(`--timeout: expected a positive number of seconds\n${USAGE}`);
+    } else if (a === '--budget') {
+      o.budget = Number(value());
+      if (!(o.budget > 0)) fail(`--budget: expected a positive number of seconds\n${USAGE}`);
     } else if (a === '--verbose' || a === '-v') o.verbose = true;
     else if (a === '--build-only') o.buildOnly = true;
     else if (a === '-h' || a === '--help') {
@@ -145,7 +150,14 @@ async function main() {
   console.log(`conformance: ${programs.length} programs against ${opts.runtime} (${runtime})`);
 
   try {
+    const deadline = Date.now() + opts.budget * 1000;
     for (const name of programs) {
+      if (Date.now() >= deadline) {
+        console.log(`${name}: 0 passed, 1 failed, 0 skipped (not run: the run's ${opts.budget}s budget is spent)`);
+        total.failed++;
+        unexpected.push(`${name} not run`);
+        continue;
+      }
       const scratch = mkdtempSync(join(tmpdir(), `tsrun-conformance-${name}-`));
       // The bundles live here: a container's mapped root (user namespaces) must reach them.
       chmodSync(scratch, 0o755);
