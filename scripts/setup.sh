@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in busybox-static runc containernetworking-plugins iptables iproute2 strace util-linux procps gcc libc6-dev libseccomp2 podman tmux crun containerd; do
+for pkg in busybox-static runc containernetworking-plugins iptables iproute2 strace util-linux procps gcc libc6-dev libseccomp2 podman tmux crun containerd golang-go; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -151,6 +151,14 @@ describe('v1 mapping', () => {
     ]);
   });
 
+  it('memory.kernelTCP is written (optional: kernels without it lack the file); memory.kernel is skipped', () => {
+    const plan = v1Plan({ memory: { kernel: 1 << 20, kernelTCP: 50593792 } });
+    expect(plan.writes).toEqual([
+      { controller: 'memory', file: 'memory.kmem.tcp.limit_in_bytes', value: '50593792', jsonPath: 'linux.resources.memory.kernelTCP', optional: true },
+    ]);
+    expect(plan.skipped.map((s) => s.jsonPath)).toEqual(['linux.resources.memory.kernel']);
+  });
+
   it('blkio, hugetlb, net_cls/net_prio, rdma; unified goes to the cgroup2 dir; kernel memory is skipped', () => {
     const plan = v1Plan({
       blockIO: { weight: 500, throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }] },

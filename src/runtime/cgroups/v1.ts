@@ -40,11 +40,11 @@ function memory(m: NonNullable<LinuxResources['memory']>, w: CgroupWrite[], skip
     put('memory.swappiness', m.swappiness, 'swappiness');
   }
   if (m.disableOOMKiller === true) put('memory.oom_control', 1, 'disableOOMKiller');
-  for (const field of ['kernel', 'kernelTCP'] as const) {
-    if (m[field] !== undefined) {
-      skipped.push({ jsonPath: `${R}.memory.${field}`, reason: 'kernel memory limits are deprecated by the kernel and ignored (as runc does)' });
-    }
+  if (m.kernel !== undefined) {
+    skipped.push({ jsonPath: `${R}.memory.kernel`, reason: 'kernel memory limits are deprecated by the kernel and ignored (as runc does)' });
   }
+  // The TCP buffer limit still works on v1 (crun writes it too); kernels built without it lack the file.
+  if (m.kernelTCP !== undefined) put('memory.kmem.tcp.limit_in_bytes', m.kernelTCP, 'kernelTCP', true);
 }
 
 function cpu(c: NonNullable<LinuxResources['cpu']>, w: CgroupWrite[]): void {

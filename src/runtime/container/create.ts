@@ -7,6 +7,7 @@ import type { Namespace, Spec } from '../../spec/types.js';
 import { TsrunError, errorMessage } from '../../errors.js';
 import { checkId } from '../ids.js';
 import { checkSupported, findNamespace } from '../namespaces.js';
+import { checkKernelNames } from '../kernel-names.js';
 import { planSeccomp } from '../seccomp/plan.js';
 import { readNofile, readStat } from '../proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
@@ -153,6 +154,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       await opts.inProcessHooks?.poststop?.(stopped).catch((err: unknown) => ctx.log.warn(`poststop: ${errorMessage(err)}`));
     };
     checkSupported(spec.linux?.namespaces, { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings });
+    checkKernelNames(spec.process, bundle.configPath);
     // Plan the filter now so a bad profile fails create, not the later exec.
     if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
     checkTerminal(spec, opts.consoleSocket);
@@ -205,7 +207,8 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     await init.channel.expect('nsReady');
     record.cgroupPaths = setUpCgroup(ctx, id, spec, init.pid, undo);
     saveRecord(ctx.root, record);
-    const state = ociState({ record, status: 'creating' });
+    // runtime.md: "created" is after lifecycle step 2; these hooks are steps 3-5.
+    const state = ociState({ record, status: 'created' });
     await runHooks('prestart', spec.hooks?.prestart, state);
     await runHooks('createRuntime', spec.hooks?.createRuntime, state);
     await opts.inProcessHooks?.createRuntime?.(state);
