@@ -89,7 +89,7 @@ export function report(err: unknown, globals: GlobalOptions): void {
   }
 }
 
-const code = await main(process.argv.slice(2));
+// No top-level await: the bundle is CommonJS (see scripts/bundle.mjs).
 // Exit now rather than wait for Node's teardown (≈10–50 ms): a created container's
 // init is unref'd, and stdout/stderr writes are synchronous on Linux.
-process.exit(code);
+void main(process.argv.slice(2)).then((code) => process.exit(code));
