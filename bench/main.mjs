@@ -9,7 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchStartup } from './startup.mjs';
+import { benchStartup, COMMANDS } from './startup.mjs';
+import { summarizeBreakdowns } from './lib/timings.mjs';
 import { benchCni, SUBNET } from './cni.mjs';
 import { benchPlugins, CHAIN_SUBNET, CHAIN_BRIDGE, HL_SUBNET, HL_SIZES } from './plugins.mjs';
 import { benchNetrun, RUN_SUBNET, RUN_BRIDGE, HOST_PORT } from './netrun.mjs';
@@ -82,6 +83,15 @@ const print = (s = '') => {
   console.log(s);
 };
 
+/** Where the milliseconds of one command go, from TSRUN_TIMINGS runs (median per category). */
+function printBreakdown(what, breakdowns, timedMedian) {
+  if (!breakdowns?.length) return;
+  const b = summarizeBreakdowns(breakdowns);
+  print();
+  print(`Breakdown of ${what}: TSRUN_TIMINGS=FILE, ${b.n} separate run(s), median ms per part (total ${fmtMs(b.totalMs)} ms; timed runs above: ${fmtMs(timedMedian)} ms)`);
+  print(table([['part (each interval is charged to the event that ends it)', 'ms', 'share'], ...b.rows.map((r) => [r.label, r.medianMs.toFixed(1), `${((100 * r.medianMs) / b.totalMs).toFixed(0)}%`])]));
+}
+
 print(`tsrun bench — ${results.date}, Node ${process.version}, ${results.machine.runc}, kernel ${release()}, ${cpus().length} CPUs, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 print(`N=${opts.n} per row after ${opts.warmup} warm-up run(s), interleaved; times are wall ms (median, p90); ratios are of medians`);
 
@@ -89,36 +99,30 @@ if (opts.only.includes('startup')) {
   const s = await benchStartup({ repo, n: opts.n, warmup: opts.warmup, log, progress, onCleanup });
   results.startup = s;
   const m = (k) => s.samples[k]?.medianMs;
-  const row = (label, key, rssKey, vsRunc) => [
+  const row = (label, key, vsRunc) => [
     label,
     fmtMs(m(key)),
     fmtMs(s.samples[key]?.p90Ms),
-    fmtKb(s.rssKb[rssKey]),
-    s.cpuMs?.[rssKey] == null ? '' : String(s.cpuMs[rssKey]),
+    fmtKb(s.rssKb[key]),
+    s.cpuMs?.[key] == null ? '' : String(s.cpuMs[key]),
     vsRunc ? fmtX(ratio(m(key), m(vsRunc))) : '',
     key === 'node' ? '1.00×' : fmtX(ratio(m(key), m('node'))),
   ];
   print();
-  print('Start-up: busybox bundle running /bin/true');
+  print('Start-up: every command with a cleared environment (env -i PATH=…); run: busybox /bin/true; the others: a container running sleep');
   print(table([
     ['', 'median', 'p90', 'peak RSS', 'CPU ms', 'tsrun/runc', '/ node -e 0'],
-    row('node -e 0 (floor)', 'node', 'node'),
-    row('runc run', 'runc.run', 'runc.run'),
-    row('tsrun run', 'tsrun.run', 'tsrun.run', 'runc.run'),
-    row('runc create', 'runc.create', 'runc.create'),
-    row('tsrun create', 'tsrun.create', 'tsrun.create', 'runc.create'),
-    row('runc start', 'runc.start', 'runc.start'),
-    row('tsrun start', 'tsrun.start', 'tsrun.start', 'runc.start'),
-    row('runc delete', 'runc.delete', 'runc.delete'),
-    row('tsrun delete', 'tsrun.delete', 'tsrun.delete', 'runc.delete'),
-    row('runc create+start+delete', 'runc.cycle', null),
-    row('tsrun create+start+delete', 'tsrun.cycle', null, 'runc.cycle'),
-    ['runc init (RSS only)', '', '', fmtKb(s.rssKb['runc.init']), '', '', ''],
-    ['tsrun init (RSS only)', '', '', fmtKb(s.rssKb['tsrun.init']), '', fmtX(ratio(s.rssKb['tsrun.init'], s.rssKb['runc.init'])), ''],
+    row('node -e 0 (floor)', 'node'),
+    ...COMMANDS.flatMap(([key, label]) => [row(`runc ${label}`, `runc.${key}`), row(`tsrun ${label}`, `tsrun.${key}`, `runc.${key}`)]),
+    row('runc create+start+delete', 'runc.cycle'),
+    row('tsrun create+start+delete', 'tsrun.cycle', 'runc.cycle'),
+    ['runc init waiting for start (RSS only)', '', '', fmtKb(s.rssKb['runc.init']), '', '', ''],
+    ['tsrun init waiting for start (RSS only)', '', '', fmtKb(s.rssKb['tsrun.init']), '', fmtX(ratio(s.rssKb['tsrun.init'], s.rssKb['runc.init'])), ''],
   ]));
   print('peak RSS: CLI rows by /usr/bin/time -f %M (ru_maxrss; for `run` it is max(CLI, init), the init being its reaped child);');
   print('          init rows by VmHWM in /proc/<pid>/status while the init waits on exec.fifo after create. Medians of min(N,5) runs.');
   print('CPU ms: user+sys from the same /usr/bin/time runs, reaped children included (less sensitive to a busy machine than wall time).');
+  printBreakdown('tsrun run /bin/true', s.breakdown, m('tsrun.run'));
 }
 
 if (opts.only.includes('syscalls')) {

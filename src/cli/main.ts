@@ -4,6 +4,8 @@ import { parseFlags, str, bool, type FlagSpec } from './args.js';
 import type { GlobalOptions } from './command.js';
 import { commands } from './commands/index.js';
 import { TsrunError, renderJsonLog, renderText } from '../errors.js';
+import { mark, startTimings } from '../explain/timings.js';
+import { writeErr, writeOut } from '../output.js';
 
 const globalFlags: FlagSpec[] = [
   { name: 'root', value: true, help: 'state directory (default /run/tsrun; $XDG_RUNTIME_DIR/tsrun for other users)' },
@@ -32,6 +34,8 @@ function defaultRoot(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  startTimings();
+  mark('main');
   let globals: GlobalOptions = { root: defaultRoot(), logFormat: 'text', debug: false, systemdCgroup: false };
   try {
     // `--explain` alone means text; the parser wants a value.
@@ -53,19 +57,20 @@ async function main(argv: string[]): Promise<number> {
       explain,
     };
     if (bool(parsed, 'version')) {
-      process.stdout.write('tsrun version 0.1.0\nspec: 1.2.0\n');
+      writeOut('tsrun version 0.1.0\nspec: 1.2.0\n');
       return 0;
     }
     const [name, ...rest] = parsed.positionals;
     if (!name || bool(parsed, 'help') || name === 'help') {
-      process.stdout.write(usage() + '\n');
+      writeOut(usage() + '\n');
       return name || bool(parsed, 'help') ? 0 : 1;
     }
     const entry = commands.find((c) => c.name === name);
     if (!entry) throw new TsrunError('BAD_INPUT', `unknown command "${name}"`, { hint: 'run tsrun --help' });
     const cmd = await entry.load();
+    mark('command loaded');
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(`usage: ${cmd.usage}\n${entry.summary}\n`);
+      writeOut(`usage: ${cmd.usage}\n${entry.summary}\n`);
       return 0;
     }
     return await cmd.run(rest, globals);
@@ -77,8 +82,8 @@ async function main(argv: string[]): Promise<number> {
 
 /** Errors go to stderr, and to --log (as JSON lines with --log-format json, which conmon reads). */
 export function report(err: unknown, globals: GlobalOptions): void {
-  if (globals.debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-  process.stderr.write(`tsrun: ${renderText(err)}\n`);
+  if (globals.debug && err instanceof Error && err.stack) writeErr(err.stack + '\n');
+  writeErr(`tsrun: ${renderText(err)}\n`);
   if (globals.log) {
     const line = globals.logFormat === 'json' ? renderJsonLog(err) : `${new Date().toISOString()} error: ${renderText(err)}`;
     try {
