@@ -98,7 +98,7 @@ export async function benchStartup({ repo, n, warmup, log, progress = () => {}, 
 
   const rss = {};
   const cpu = {};
-  let breakdown = [];
+  const breakdown = [];
   let cleaned = false;
   const cleanAll = () => {
     if (cleaned) return;
@@ -142,17 +142,21 @@ export async function benchStartup({ repo, n, warmup, log, progress = () => {}, 
     for (const [key, v] of Object.entries(col)) rss[key] = med(v);
     for (const [key, v] of Object.entries(cpuCol)) cpu[key] = med(v);
 
-    // Where the milliseconds of `tsrun run` go (TSRUN_TIMINGS, see src/explain/timings.ts).
+    // Where the milliseconds of each tsrun command go (TSRUN_TIMINGS, see src/explain/timings.ts).
     const timingsFile = join(tmp, 'timings.jsonl');
+    const now = () => Number(process.hrtime.bigint()) / 1e6;
+    const timed = (cmd, args) => {
+      const t0 = now();
+      r.time(cmd, args, { env: { ...ENV, TSRUN_TIMINGS: timingsFile } });
+      breakdown.push(...readTimings(timingsFile, t0, now()));
+      rmSync(timingsFile, { force: true });
+    };
     for (let i = 0; i < k; i++) {
       progress(`startup breakdown ${i + 1}/${k}`);
       await yieldToSignals();
-      const [cmd, args] = tools.tsrun('run', '--bundle', trueBundle, newId('tim'));
-      const t0 = Number(process.hrtime.bigint()) / 1e6;
-      r.time(cmd, args, { env: { ...ENV, TSRUN_TIMINGS: timingsFile } });
-      const t1 = Number(process.hrtime.bigint()) / 1e6;
-      breakdown.push(...readTimings(timingsFile, t0, t1));
-      rmSync(timingsFile, { force: true });
+      timed(...tools.tsrun('run', '--bundle', trueBundle, newId('tim')));
+      lifecycle('tsrun', timed, () => {});
+      force('tsrun', timed, () => {});
     }
   } finally {
     cleanAll();

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // What each CLI command loads before it runs: the chunks dist/tsrun.cjs and the
-// command's own chunk require at once (their bytes), and what stays lazy.
-// Reads dist/meta-tsrun.json, which scripts/bundle.mjs writes.
+// command's own chunk require at once (their bytes; scripts/bundle.mjs packs
+// them into those two files), and how many chunks stay lazy (loaded only when
+// the command needs them). Reads dist/meta-tsrun.json, which bundle.mjs writes.
 //   node scripts/load-report.mjs [COMMAND] [--inputs]
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -24,7 +25,7 @@ const owner = (input) => (input.includes('node_modules/') ? input.split('node_mo
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 
 const main = eager('tsrun.cjs');
-console.log(`dist/tsrun.cjs and its static imports: ${main.size} file(s), ${kb(bytes(main))}`);
+console.log(`dist/tsrun.cjs and its static imports: ${main.size} chunk(s), ${kb(bytes(main))}`);
 for (const imp of outs['tsrun.cjs'].imports.filter((i) => i.kind === 'dynamic-import')) {
   const file = basename(imp.path);
   const command = Object.keys(outs[file].inputs).find((k) => k.includes('src/cli/commands/'));
@@ -35,6 +36,6 @@ for (const imp of outs['tsrun.cjs'].imports.filter((i) => i.kind === 'dynamic-im
   const pkgs = [...new Set(inputs.filter(([k]) => k.includes('node_modules')).map(([k]) => owner(k)))];
   const lazy = new Set([...files].flatMap((f) => outs[f].imports.filter((i) => i.kind === 'dynamic-import').map((i) => basename(i.path))));
   const koffi = inputs.some(([k]) => k.endsWith('src/runtime/sys/koffi.ts'));
-  console.log(`${name.padEnd(9)} +${String(files.size).padStart(2)} file(s) ${kb(bytes(files)).padStart(9)}  packages: ${pkgs.join(', ') || '-'}${koffi ? ', koffi' : ''}  lazy: ${lazy.size} chunk(s)`);
+  console.log(`${name.padEnd(9)} +${String(files.size).padStart(2)} chunk(s) ${kb(bytes(files)).padStart(9)}  packages: ${pkgs.join(', ') || '-'}${koffi ? ' (+ src/runtime/sys/koffi.ts)' : ''}  lazy: ${lazy.size} chunk(s)`);
   if (showInputs) for (const [k, n] of inputs.sort((a, b) => b[1] - a[1])) console.log(`            ${String(n).padStart(7)}  ${k.replace(/^.*node_modules\//, '')}`);
 }

@@ -48,6 +48,15 @@ function category(kind, what) {
   return kind;
 }
 
+/** `delete --force`, `run --net`, `state`: the command and the flags that change what it does. */
+function commandOf(argv) {
+  const rest = [...argv];
+  while (rest[0]?.startsWith('--') && ['--root', '--log', '--log-format'].includes(rest[0])) rest.splice(0, 2);
+  const [name, ...args] = rest;
+  const flags = args.filter((a) => a === '--force' || a === '--net');
+  return [name, ...flags].join(' ');
+}
+
 /**
  * Reads the lines of a TSRUN_TIMINGS file written by one command the bench ran
  * between t0 and t1 (its hrtime, ms); returns one breakdown per line: [category, ms][].
@@ -74,7 +83,7 @@ export function readTimings(file, t0, t1) {
     }
     charge('exit handlers', l.exit);
     charge('process exit, reaped by the caller', t1);
-    out.push({ argv: l.argv, rows });
+    out.push({ command: commandOf(l.argv), rows });
   }
   return out;
 }
@@ -90,3 +99,28 @@ export function summarizeBreakdowns(breakdowns) {
   const totals = breakdowns.map((b) => b.rows.reduce((n, [, ms]) => n + ms, 0));
   return { n: breakdowns.length, totalMs: round(median(totals)), rows: order.map((label) => ({ label, medianMs: round(median(sums.map((m) => m.get(label) ?? 0))) })) };
 }
+
+/** The columns of the per-command table: where each part comes from. */
+const COLUMNS = [
+  ['Node boot', ["exec + Node start (before Node's clock)", 'Node bootstrap']],
+  ['tsrun.cjs', [MARKS.main]],
+  ['command modules', [MARKS['command loaded'], MARKS['syscalls ready']]],
+  ['koffi', [MARKS['koffi loaded']]],
+  ['spec (zod/mini)', [MARKS['spec modules loaded'], MARKS['spec validated']]],
+  ['exit', ['exit handlers', 'process exit, reaped by the caller']],
+];
+
+/** Per command (median over its runs): total and the start-up columns; `work` is the rest. */
+export function perCommand(breakdowns) {
+  const by = new Map();
+  for (const b of breakdowns) (by.get(b.command) ?? by.set(b.command, []).get(b.command)).push(b);
+  return [...by].map(([command, list]) => {
+    const s = summarizeBreakdowns(list);
+    const ms = (labels) => s.rows.filter((r) => labels.includes(r.label)).reduce((n, r) => n + r.medianMs, 0);
+    const cols = Object.fromEntries(COLUMNS.map(([name, labels]) => [name, round(ms(labels))]));
+    const known = Object.values(cols).reduce((a, b) => a + b, 0);
+    return { command, n: s.n, totalMs: s.totalMs, ...cols, work: round(s.totalMs - known) };
+  });
+}
+
+export const PER_COMMAND_COLUMNS = [...COLUMNS.map(([name]) => name), 'work'];

@@ -34,7 +34,7 @@ function defaultRoot(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  startTimings();
+  await startTimings();
   mark('main');
   let globals: GlobalOptions = { root: defaultRoot(), logFormat: 'text', debug: false, systemdCgroup: false };
   try {

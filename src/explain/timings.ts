@@ -1,5 +1,4 @@
 import { appendFileSync } from 'node:fs';
-import { recordEvents } from './events.js';
 
 // TSRUN_TIMINGS=FILE: where a command's milliseconds go. At exit the process
 // appends one JSON line to FILE: Node's own start-up marks, tsrun's phase marks
@@ -25,8 +24,10 @@ export function mark(label: string): void {
 }
 
 /** Starts recording when TSRUN_TIMINGS is set; the line is written on process exit. */
-export function startTimings(): void {
+export async function startTimings(): Promise<void> {
   if (!file) return;
+  // loaded only here: the CLI's entry does not load the explain events otherwise
+  const { recordEvents } = await import('./events.js');
   // performance.now() counts from Node's time origin on the same monotonic clock.
   const origin = now() - performance.now();
   const t = performance.nodeTiming;
