@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { checkHostFirewall, hostFirewall, netnsCleanup, netnsHandles, runChild, sh } from './lib/netenv.mjs';
 
 // Issue 6's numbers, in one run:
-//  - the chain bridge (ipMasq, isGateway) → portmap (1 port) → firewall (the
-//    reference's, exec'd in every variant) ADD and DEL on a fresh netns: the
-//    reference plugins exec'd directly (floor), CniClient with forceExec (the
-//    reference executables, CNI_PATH=/usr/lib/cni only) and CniClient default
-//    (tsrun's bridge, host-local and portmap in-process);
+//  - the chain bridge (ipMasq, isGateway) → portmap (1 port) → firewall ADD
+//    and DEL on a fresh netns: the reference plugins exec'd directly (floor),
+//    CniClient with forceExec (the reference executables, CNI_PATH=/usr/lib/cni
+//    only) and CniClient default (tsrun's built-ins in-process: bridge,
+//    host-local, portmap, and firewall once tsrun has it; until then the
+//    reference firewall is exec'd there too);
 //  - host-local ADD (and DEL) at 10 and at 10,000 allocated IPs, tsrun's
 //    in-process host-local against the reference executable, each on its own
 //    dataDir pre-filled with the reference's files.
