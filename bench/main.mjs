@@ -9,10 +9,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchStartup } from './startup.mjs';
+import { benchStartup, COMMANDS } from './startup.mjs';
+import { PER_COMMAND_COLUMNS, perCommand, summarizeBreakdowns } from './lib/timings.mjs';
 import { benchCni, SUBNET } from './cni.mjs';
 import { benchPlugins, CHAIN_SUBNET, CHAIN_BRIDGE, HL_SUBNET, HL_SIZES } from './plugins.mjs';
-import { benchNetrun, RUN_SUBNET, RUN_BRIDGE, HOST_PORT } from './netrun.mjs';
+import { benchNetrun, hasBuiltin, RUN_SUBNET, RUN_BRIDGE, HOST_PORT } from './netrun.mjs';
 import { table, fmtMs, fmtX, fmtKb, ratio } from './lib/stats.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -82,6 +83,15 @@ const print = (s = '') => {
   console.log(s);
 };
 
+/** Where the milliseconds of one command go, from TSRUN_TIMINGS runs (median per category). */
+function printBreakdown(what, breakdowns, timedMedian) {
+  if (!breakdowns?.length) return;
+  const b = summarizeBreakdowns(breakdowns);
+  print();
+  print(`Breakdown of ${what}: TSRUN_TIMINGS=FILE, ${b.n} separate run(s), median ms per part (total ${fmtMs(b.totalMs)} ms; timed runs above: ${fmtMs(timedMedian)} ms)`);
+  print(table([['part (each interval is charged to the event that ends it)', 'ms', 'share'], ...b.rows.map((r) => [r.label, r.medianMs.toFixed(1), `${((100 * r.medianMs) / b.totalMs).toFixed(0)}%`])]));
+}
+
 print(`tsrun bench — ${results.date}, Node ${process.version}, ${results.machine.runc}, kernel ${release()}, ${cpus().length} CPUs, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 print(`N=${opts.n} per row after ${opts.warmup} warm-up run(s), interleaved; times are wall ms (median, p90); ratios are of medians`);
 
@@ -89,36 +99,34 @@ if (opts.only.includes('startup')) {
   const s = await benchStartup({ repo, n: opts.n, warmup: opts.warmup, log, progress, onCleanup });
   results.startup = s;
   const m = (k) => s.samples[k]?.medianMs;
-  const row = (label, key, rssKey, vsRunc) => [
+  const row = (label, key, vsRunc) => [
     label,
     fmtMs(m(key)),
     fmtMs(s.samples[key]?.p90Ms),
-    fmtKb(s.rssKb[rssKey]),
-    s.cpuMs?.[rssKey] == null ? '' : String(s.cpuMs[rssKey]),
+    fmtKb(s.rssKb[key]),
+    s.cpuMs?.[key] == null ? '' : String(s.cpuMs[key]),
     vsRunc ? fmtX(ratio(m(key), m(vsRunc))) : '',
     key === 'node' ? '1.00×' : fmtX(ratio(m(key), m('node'))),
   ];
   print();
-  print('Start-up: busybox bundle running /bin/true');
+  print('Start-up: every command with a cleared environment (env -i PATH=…); run: busybox /bin/true; the others: a container running sleep');
   print(table([
     ['', 'median', 'p90', 'peak RSS', 'CPU ms', 'tsrun/runc', '/ node -e 0'],
-    row('node -e 0 (floor)', 'node', 'node'),
-    row('runc run', 'runc.run', 'runc.run'),
-    row('tsrun run', 'tsrun.run', 'tsrun.run', 'runc.run'),
-    row('runc create', 'runc.create', 'runc.create'),
-    row('tsrun create', 'tsrun.create', 'tsrun.create', 'runc.create'),
-    row('runc start', 'runc.start', 'runc.start'),
-    row('tsrun start', 'tsrun.start', 'tsrun.start', 'runc.start'),
-    row('runc delete', 'runc.delete', 'runc.delete'),
-    row('tsrun delete', 'tsrun.delete', 'tsrun.delete', 'runc.delete'),
-    row('runc create+start+delete', 'runc.cycle', null),
-    row('tsrun create+start+delete', 'tsrun.cycle', null, 'runc.cycle'),
-    ['runc init (RSS only)', '', '', fmtKb(s.rssKb['runc.init']), '', '', ''],
-    ['tsrun init (RSS only)', '', '', fmtKb(s.rssKb['tsrun.init']), '', fmtX(ratio(s.rssKb['tsrun.init'], s.rssKb['runc.init'])), ''],
+    row('node -e 0 (floor)', 'node'),
+    ...COMMANDS.flatMap(([key, label]) => [row(`runc ${label}`, `runc.${key}`), row(`tsrun ${label}`, `tsrun.${key}`, `runc.${key}`)]),
+    row('runc create+start+delete', 'runc.cycle'),
+    row('tsrun create+start+delete', 'tsrun.cycle', 'runc.cycle'),
+    ['runc init waiting for start (RSS only)', '', '', fmtKb(s.rssKb['runc.init']), '', '', ''],
+    ['tsrun init waiting for start (RSS only)', '', '', fmtKb(s.rssKb['tsrun.init']), '', fmtX(ratio(s.rssKb['tsrun.init'], s.rssKb['runc.init'])), ''],
   ]));
   print('peak RSS: CLI rows by /usr/bin/time -f %M (ru_maxrss; for `run` it is max(CLI, init), the init being its reaped child);');
   print('          init rows by VmHWM in /proc/<pid>/status while the init waits on exec.fifo after create. Medians of min(N,5) runs.');
   print('CPU ms: user+sys from the same /usr/bin/time runs, reaped children included (less sensitive to a busy machine than wall time).');
+  printBreakdown('tsrun run /bin/true', s.breakdown.filter((b) => b.command === 'run'), m('tsrun.run'));
+  const cmds = perCommand(s.breakdown);
+  print();
+  print(`Start-up per tsrun command (TSRUN_TIMINGS, medians of ${cmds[0]?.n ?? 0} run(s), ms; "work" is everything else the command does):`);
+  print(table([['command', 'total', ...PER_COMMAND_COLUMNS], ...cmds.map((c) => [c.command, fmtMs(c.totalMs), ...PER_COMMAND_COLUMNS.map((k) => fmtMs(c[k]))])]));
 }
 
 if (opts.only.includes('syscalls')) {
@@ -129,7 +137,7 @@ if (opts.only.includes('syscalls')) {
   results.syscalls = s;
   const ns = (k) => s.results[k].medianNs.toFixed(1);
   print();
-  print(`Syscall cost: ${s.calls} calls each, ns per call (median of 5 loops); importing dist/runtime/sys/koffi.js took ${s.importKoffiModuleMs} ms`);
+  print(`Syscall cost: ${s.calls} calls each, ns per call (median of 5 loops); importing dist/runtime/sys/koffi.js took ${s.importKoffiModuleMs} ms, its first call (koffi loads then) ${s.firstCallMs ?? '—'} ms`);
   print(table([
     ['loop body', 'ns/call'],
     ['empty loop (baseline)', ns('emptyLoop')],
@@ -172,8 +180,9 @@ if (opts.only.includes('plugins')) {
   const p9 = (k) => fmtMs(c.samples[k]?.p90Ms);
   const row = (label, key, ref, note = '') => [label, fmtMs(m(key)), p9(key), ref ? fmtX(ratio(m(key), m(ref))) : '', note];
   print();
-  print(`Plugins (issues 6, 13): bridge (${CHAIN_BRIDGE}, host-local ${CHAIN_SUBNET}, isGateway, ipMasq) → portmap (1 port) → firewall (iptables backend),`);
-  print('         ADD then DEL on a fresh netns; host side in a private netns. In-process: all three built in (firewall too).');
+  print(`Plugins (issue 6): bridge (${CHAIN_BRIDGE}, host-local ${CHAIN_SUBNET}, isGateway, ipMasq) → portmap (1 port) → firewall (reference, iptables backend),`);
+  const fw = await hasBuiltin(repo, 'firewall');
+  print(`         ADD then DEL on a fresh netns; host side in a private netns. firewall: ${fw ? 'tsrun\'s built-in in the in-process rows' : 'tsrun has no built-in firewall yet: the reference executable is exec\'d in every row'}.`);
   print(table([
     ['', 'median', 'p90', 'vs reference', ''],
     ['ADD reference plugins exec\'d directly (floor)', fmtMs(m('chain.floor.add')), p9('chain.floor.add'), fmtX(ratio(m('chain.floor.add'), m('chain.ref.add'))), ''],
@@ -225,11 +234,44 @@ if (opts.only.includes('netrun')) {
     row('tsrun run --net, reference executables', 'tsrun.ref', 'runc.ref'),
     row('runc run + tsrun hook cni, built-ins in-process', 'runc.builtin', 'runc.ref'),
   ]));
-  print('reference executables: the hook has no switch to force exec (--cni-path /usr/lib/cni still runs bridge, host-local, portmap');
-  print('and firewall in-process), so those rows name the reference binaries by aliased types (tsref-bridge, tsref-portmap, tsref-firewall → /usr/lib/cni)');
+  print('reference executables: the hook has no switch to force exec (--cni-path /usr/lib/cni still runs the built-ins in-process),');
+  print('so those rows name the reference binaries by aliased types (tsref-bridge, tsref-portmap, tsref-firewall → /usr/lib/cni).');
+  print(`firewall in the built-in rows: ${c.builtinFirewall ? 'tsrun\'s built-in, in-process' : 'tsrun has no built-in firewall yet, so the reference executable (exec\'d)'}.`);
+  printBreakdown('tsrun run --net (bridge → portmap → firewall, 1 port)', c.breakdown, m('tsrun.net'));
   const lo = c.leftovers ?? {};
   print(`left after the runs: ${lo.ips?.length ?? '?'} host-local IP(s), ${lo.cacheResults?.length ?? '?'} cached CNI result(s) (poststop should leave 0)`);
   print(`host iptables-save (filter, nat; v4, v6): ${c.hostFirewall?.identical ? 'identical before/after' : `changed (${c.hostFirewall?.ours} line(s) ours, ${c.hostFirewall?.others} not ours)`}`);
+}
+
+// Issue 13's table: every ratio from this one run.
+{
+  const st = results.startup;
+  const sm = (k) => st?.samples[k]?.medianMs;
+  const vsNode = (k) => ratio(sm(k), sm('node'));
+  const cliRss = Object.entries(st?.rssKb ?? {}).filter(([k]) => k.startsWith('tsrun.') && k !== 'tsrun.init').sort((a, b) => b[1] - a[1])[0];
+  const net = results.netrun?.samples;
+  const nm = (k) => net?.[k]?.medianMs;
+  const pl = results.plugins?.samples;
+  const pm = (k) => pl?.[k]?.medianMs;
+  const x = (v) => (v == null ? '—' : fmtX(v));
+  const rows = [
+    ['tsrun run /bin/true vs node -e 0', x(vsNode('tsrun.run')), '≤ 1.6×', '≤ 1.3×'],
+    ['tsrun create vs node -e 0', x(vsNode('tsrun.create')), '≤ 1.4×', '≤ 1.2×'],
+    ...['state', 'start', 'kill', 'delete', 'list'].map((c) => [`tsrun ${c} vs node -e 0`, x(vsNode(`tsrun.${c}`)), '≤ 1.2×', '≤ 1.1×']),
+    ['memory of a created container waiting for start', st ? fmtKb(st.rssKb['tsrun.init']) : '—', '≤ 12 MiB', `≤ runc's (${st ? fmtKb(st.rssKb['runc.init']) : '—'})`],
+    [`peak RSS of the CLI (largest: ${cliRss ? cliRss[0].replace('tsrun.', '') : '—'})`, cliRss ? fmtKb(cliRss[1]) : '—', '≤ 45 MiB', '≤ 40 MiB'],
+    ['tsrun run --net vs runc run + tsrun hook cni (reference plugins)', x(ratio(nm('tsrun.net'), nm('runc.ref'))), '≤ 0.4×', '≤ 0.3×'],
+    ['CNI chain ADD+DEL in-process vs the reference executables', x(ratio(pm('chain.lib.add') + pm('chain.lib.del'), pm('chain.ref.add') + pm('chain.ref.del'))), '≤ 0.2×', '≤ 0.15×'],
+  ];
+  const also = [
+    ['tsrun exec vs runc exec', x(ratio(sm('tsrun.exec'), sm('runc.exec')))],
+    ['tsrun delete --force vs runc delete --force', x(ratio(sm('tsrun.forceDelete'), sm('runc.forceDelete')))],
+    ['runc + tsrun hook cni: built-ins vs reference plugins', x(ratio(nm('runc.builtin'), nm('runc.ref')))],
+  ];
+  print();
+  print('Issue 13: the ratios of its table, from this run (each command with a cleared environment)');
+  print(table([['what', 'measured', 'must reach', 'goal'], ...rows]));
+  print(table([['not slower elsewhere', 'measured'], ...also]));
 }
 
 results.machine.loadavgEnd = loadavg();

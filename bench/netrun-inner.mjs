@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { summarize } from './lib/stats.mjs';
+import { readTimings } from './lib/timings.mjs';
 import { ENV, ms } from './lib/netenv.mjs';
 
 // Runs under `nsenter --net=/run/netns/tsbench-hostr-PID` (see netrun.mjs):
@@ -27,10 +28,23 @@ for (let i = 0; i < p.warmup + p.n; i++) {
     if (rec) (samples[v] ??= []).push(took);
   }
 }
+// TSRUN_TIMINGS runs (separate from the timed ones): where `tsrun run --net`'s milliseconds go
+const breakdown = [];
+for (let i = 0; i < (p.timings?.runs ?? 0); i++) {
+  progress(`netrun breakdown ${i + 1}/${p.timings.runs}`);
+  const [cmd, args] = p.variants[p.timings.variant];
+  const now = () => Number(process.hrtime.bigint()) / 1e6;
+  const t0 = now();
+  const r = spawnSync(cmd, [...args, `${p.idPrefix}tim-${i}`], { stdio: ['ignore', 1, 1], env: { ...ENV, TSRUN_TIMINGS: p.timings.file } });
+  const t1 = now();
+  if (r.status !== 0) throw new Error(`${p.timings.variant} with TSRUN_TIMINGS: exit ${r.status ?? r.signal}`);
+  breakdown.push(...readTimings(p.timings.file, t0, t1));
+  rmSync(p.timings.file, { force: true });
+}
 // what the poststop hooks should have released
 const ips = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : []);
 const cached = (dir) => (existsSync(join(dir, 'results')) ? readdirSync(join(dir, 'results')) : []);
 const leftovers = { ips: ips(p.ipamDir), cacheResults: p.cacheDirs.flatMap(cached) };
-const out = { leftovers, samples: {} };
+const out = { leftovers, breakdown, samples: {} };
 for (const [k, v] of Object.entries(samples)) out.samples[k] = summarize(v);
 writeFileSync(p.out, JSON.stringify(out));

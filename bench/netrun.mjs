@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeBundle } from './startup.mjs';
 import { ENV, checkHostFirewall, hostFirewall, netnsHandles, runChild, sh } from './lib/netenv.mjs';
 
@@ -18,7 +18,9 @@ import { ENV, checkHostFirewall, hostFirewall, netnsHandles, runChild, sh } from
 // dir whose conflist names the reference binaries by types tsrun has no
 // built-in for: tsref-bridge, tsref-portmap and tsref-firewall, symlinks in a
 // temp CNI path to /usr/lib/cni/{bridge,portmap,firewall}, next to host-local
-// (the reference bridge execs host-local from CNI_PATH itself).
+// (the reference bridge execs host-local from CNI_PATH itself). The built-in
+// rows name `firewall`: in-process once tsrun has a built-in firewall plugin,
+// the reference executable until then (the table says which).
 //
 // Isolation: the runtimes (and so their hooks, which run in the runtime's
 // namespaces) run under `nsenter --net=/run/netns/tsbench-hostr-PID`: the
@@ -33,6 +35,16 @@ export const RUN_SUBNET = '10.254.0.0/24';
 export const RUN_BRIDGE = 'tsbench2';
 export const HOST_PORT = 18082;
 const NET = 'tsbench-run';
+
+/** Whether tsrun runs plugin `type` in-process (dist/network/plugins/registry.js). */
+export async function hasBuiltin(repo, type) {
+  try {
+    const { BUILTIN_TYPES } = await import(pathToFileURL(join(repo, 'dist/network/plugins/registry.js')).href);
+    return BUILTIN_TYPES().includes(type);
+  } catch {
+    return false;
+  }
+}
 
 function conflist(types, dataDir) {
   return {
@@ -90,7 +102,7 @@ export async function benchNetrun({ repo, n, warmup, log, progress = () => {}, o
     mkdirSync(d.cniRef);
     writeFileSync(join(d.confBuiltin, '10-tsbench-run.conflist'), JSON.stringify(conflist({ bridge: 'bridge', portmap: 'portmap', firewall: 'firewall' }, d.ipam), null, 2));
     writeFileSync(join(d.confRef, '10-tsbench-run.conflist'), JSON.stringify(conflist({ bridge: 'tsref-bridge', portmap: 'tsref-portmap', firewall: 'tsref-firewall' }, d.ipam), null, 2));
-    for (const [alias, bin] of [['tsref-bridge', 'bridge'], ['tsref-portmap', 'portmap'], ['host-local', 'host-local'], ['tsref-firewall', 'firewall']]) {
+    for (const [alias, bin] of [['tsref-bridge', 'bridge'], ['tsref-portmap', 'portmap'], ['tsref-firewall', 'firewall'], ['host-local', 'host-local'], ['firewall', 'firewall']]) {
       symlinkSync(`/usr/lib/cni/${bin}`, join(d.cniRef, alias));
     }
     // the bundle (its config has a network namespace; the no-network rows run it as is)
@@ -116,7 +128,9 @@ export async function benchNetrun({ repo, n, warmup, log, progress = () => {}, o
     };
     progress(`netrun: creating ${hostNs}`);
     sh('ip', ['netns', 'add', hostNs]);
-    const params = { n, warmup, idPrefix, variants, ipamDir: join(d.ipam, NET), cacheDirs: [join(tmp, 'cache-tsrun'), join(tmp, 'cache-tsrun-ref'), join(tmp, 'cache-runc-ref'), join(tmp, 'cache-runc-builtin')], out: join(tmp, 'out.json') };
+    // TSRUN_TIMINGS runs of `tsrun run --net`, for the breakdown
+    const timings = { variant: 'tsrun.net', runs: Math.min(n, 5), file: join(tmp, 'timings.jsonl') };
+    const params = { n, warmup, idPrefix, variants, timings, ipamDir: join(d.ipam, NET), cacheDirs: [join(tmp, 'cache-tsrun'), join(tmp, 'cache-tsrun-ref'), join(tmp, 'cache-runc-ref'), join(tmp, 'cache-runc-builtin')], out: join(tmp, 'out.json') };
     await runChild(inHost, join(here, 'netrun-inner.mjs'), params, log, onCleanup);
     result = JSON.parse(readFileSync(params.out, 'utf8'));
   } finally {
@@ -126,5 +140,5 @@ export async function benchNetrun({ repo, n, warmup, log, progress = () => {}, o
     if (left.length) process.stderr.write(`netrun: warning: netns left: ${left.join(', ')}\n`);
     if (existsSync(`/sys/class/net/${RUN_BRIDGE}`)) process.stderr.write(`netrun: warning: ${RUN_BRIDGE} exists in the host netns\n`);
   }
-  return { ...result, hostFirewall: hostCheck };
+  return { ...result, builtinFirewall: await hasBuiltin(repo, 'firewall'), hostFirewall: hostCheck };
 }

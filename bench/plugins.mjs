@@ -8,8 +8,9 @@ import { checkHostFirewall, hostFirewall, netnsCleanup, netnsHandles, runChild, 
 //  - the chain bridge (ipMasq, isGateway) → portmap (1 port) → firewall ADD
 //    and DEL on a fresh netns: the reference plugins exec'd directly (floor),
 //    CniClient with forceExec (the reference executables, CNI_PATH=/usr/lib/cni
-//    only) and CniClient default (tsrun's bridge, host-local, portmap and
-//    firewall in-process);
+//    only) and CniClient default (tsrun's built-ins in-process: bridge,
+//    host-local, portmap, and firewall once tsrun has it; until then the
+//    reference firewall is exec'd there too);
 //  - host-local ADD (and DEL) at 10 and at 10,000 allocated IPs, tsrun's
 //    in-process host-local against the reference executable, each on its own
 //    dataDir pre-filled with the reference's files.

@@ -14,6 +14,10 @@ const importMs = performance.now() - t0;
 const t1 = performance.now();
 const sys = new KoffiSyscalls();
 const ctorMs = performance.now() - t1;
+// koffi itself loads on the first FFI call (and declares each libc function on its first call)
+const t2 = performance.now();
+sys.getpid();
+const firstCallMs = performance.now() - t2;
 
 function measure(f) {
   f(1000); // warm the JIT
@@ -53,6 +57,7 @@ console.log(JSON.stringify({
   calls: N,
   importKoffiModuleMs: +importMs.toFixed(2),
   constructMs: +ctorMs.toFixed(3),
+  firstCallMs: +firstCallMs.toFixed(2),
   results,
   // ns per call above the empty loop: FFI alone (labs), FFI + getpid syscall, + tsrun's wrapper
   ffiOverheadNs: d('koffiLabs', 'emptyLoop'),

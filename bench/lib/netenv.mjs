@@ -6,7 +6,9 @@ import { closeSync, existsSync, openSync, readdirSync, rmSync } from 'node:fs';
 // that the machine's own firewall (iptables-save: filter and nat, v4 and v6)
 // is the same after the bench as before.
 
-export const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+import { ENV } from './proc.mjs';
+
+export { ENV };
 
 export function sh(cmd, args, allowFail = false, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });

@@ -8,6 +8,12 @@ import { join } from 'node:path';
 // goes to a log file, never to a pipe: spawnSync waits for pipes to close,
 // and a container init left behind by `create` holds them open.
 
+/**
+ * The environment of every measured command, as `env -i PATH=…`: the caller's
+ * (NODE_OPTIONS, NODE_EXTRA_CA_CERTS, …) would change what a Node boot costs.
+ */
+export const ENV = Object.freeze({ PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' });
+
 export class Runner {
   constructor(logFile) {
     this.logFile = logFile;
@@ -21,7 +27,7 @@ export class Runner {
   /** Runs cmd once; returns wall ms. Throws with the log's tail on a non-zero exit. */
   time(cmd, args, opts = {}) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { stdio: ['ignore', this.fd, this.fd], env: opts.env ?? process.env, cwd: opts.cwd });
+    const r = spawnSync(cmd, args, { stdio: ['ignore', this.fd, this.fd], env: opts.env ?? ENV, cwd: opts.cwd });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.error) throw r.error;
     if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status ?? r.signal}\n${this.tail()}`);
@@ -41,7 +47,7 @@ export class Runner {
     const dir = mkdtempSync(join(tmpdir(), 'tsbench-rss-'));
     try {
       const out = join(dir, 'rss');
-      const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', out, cmd, ...args], { stdio: ['ignore', this.fd, this.fd], env: opts.env ?? process.env });
+      const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', out, cmd, ...args], { stdio: ['ignore', this.fd, this.fd], env: opts.env ?? ENV });
       if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${this.tail()}`);
       const [rss, user, sys] = readFileSync(out, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
       return { rssKb: rss, cpuMs: Math.round((user + sys) * 1000) };

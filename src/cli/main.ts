@@ -6,6 +6,8 @@ import { commands } from './commands/index.js';
 import { GLOBAL_FLAGS, commandUsage, mainUsage, synopsis } from './usage.js';
 import { cliLogger } from './log.js';
 import { TsrunError, renderJsonLog, renderText } from '../errors.js';
+import { mark, startTimings } from '../explain/timings.js';
+import { writeErr, writeOut } from '../output.js';
 
 /** runc's choice: /run/tsrun for root; for other users their runtime dir, which they own. */
 function defaultRoot(): string {
@@ -62,6 +64,8 @@ function parseGlobals(parsed: ReturnType<typeof parseFlags>): GlobalOptions {
 }
 
 async function main(argv: string[]): Promise<number> {
+  await startTimings();
+  mark('main');
   let globals: GlobalOptions = { root: defaultRoot(), logFormat: 'text', debug: false, systemdCgroup: false };
   let cmd: Command | undefined;
   try {
@@ -69,22 +73,23 @@ async function main(argv: string[]): Promise<number> {
     const parsed = parseFlags(explainAlone(argv), GLOBAL_FLAGS, true);
     globals = parseGlobals(parsed);
     if (bool(parsed, 'version')) {
-      process.stdout.write(versionText());
+      writeOut(versionText());
       return 0;
     }
     const [name, ...rest] = parsed.positionals;
     // No command prints the usage, as runc does.
     if (bool(parsed, 'help') || name === 'help' || !name) {
       const entry = commands.find((c) => c.name === rest[0]);
-      process.stdout.write(entry ? commandUsage(entry, await entry.load()) : mainUsage(commands));
+      writeOut(entry ? commandUsage(entry, await entry.load()) : mainUsage(commands));
       return 0;
     }
     const entry = commands.find((c) => c.name === name);
     if (!entry) {
-      process.stderr.write(mainUsage(commands));
+      writeErr(mainUsage(commands));
       throw new TsrunError('BAD_INPUT', `unknown command "${name}"`);
     }
     cmd = await entry.load();
+    mark('command loaded');
     const command = cmd;
     cliLogger(globals).debug(`${name} ${JSON.stringify(rest)} (root ${globals.root})`);
     try {
@@ -92,12 +97,12 @@ async function main(argv: string[]): Promise<number> {
       return await command.run(p, globals, synopsis(name, command), rest);
     } catch (err) {
       if (!(err instanceof HelpRequested)) throw err;
-      process.stdout.write(commandUsage(entry, command));
+      writeOut(commandUsage(entry, command));
       return 0;
     }
   } catch (err) {
     if (err instanceof HelpRequested) {
-      process.stdout.write(mainUsage(commands));
+      writeOut(mainUsage(commands));
       return 0;
     }
     report(err, globals);
@@ -107,8 +112,8 @@ async function main(argv: string[]): Promise<number> {
 
 /** Errors go to stderr, and to --log (as JSON lines with --log-format json, which conmon reads). */
 export function report(err: unknown, globals: GlobalOptions): void {
-  if (globals.debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-  process.stderr.write(`tsrun: ${renderText(err)}\n`);
+  if (globals.debug && err instanceof Error && err.stack) writeErr(err.stack + '\n');
+  writeErr(`tsrun: ${renderText(err)}\n`);
   if (globals.log) {
     const line = globals.logFormat === 'json' ? renderJsonLog(err) : `${new Date().toISOString()} error: ${renderText(err)}`;
     try {
@@ -119,7 +124,7 @@ export function report(err: unknown, globals: GlobalOptions): void {
   }
 }
 
-const code = await main(process.argv.slice(2));
+// No top-level await: the bundle is CommonJS (see scripts/bundle.mjs).
 // Exit now rather than wait for Node's teardown (≈10–50 ms): a created container's
 // init is unref'd, and stdout/stderr writes are synchronous on Linux.
-process.exit(code);
+void main(process.argv.slice(2)).then((code) => process.exit(code));

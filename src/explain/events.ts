@@ -25,6 +25,8 @@ export type ExplainSink = (e: ExplainEvent) => void;
 // One sink per process, set when --explain is on; emit() is a no-op otherwise.
 let sink: ExplainSink | undefined;
 let actor: ExplainEvent['actor'] = 'runtime';
+// TSRUN_TIMINGS (timings.ts) records the same events, timestamped.
+let recorder: ExplainSink | undefined;
 
 export function startExplaining(s: ExplainSink, who: ExplainEvent['actor']): void {
   sink = s;
@@ -32,7 +34,12 @@ export function startExplaining(s: ExplainSink, who: ExplainEvent['actor']): voi
 }
 
 export function explaining(): boolean {
-  return sink !== undefined;
+  return sink !== undefined || recorder !== undefined;
+}
+
+/** Also hands every event of this process to `r` (TSRUN_TIMINGS), with or without --explain. */
+export function recordEvents(r: ExplainSink): void {
+  recorder = r;
 }
 
 /** Passes on an event another tsrun process reported (a hook run with --explain=json). */
@@ -59,7 +66,10 @@ export function takeEvents(stderr: string): { events: ExplainEvent[]; rest: stri
 }
 
 export function emit(kind: ExplainEvent['kind'], call: string, result = 'ok', why = currentReason()): void {
-  sink?.({ actor, pid: process.pid, kind, call, result, why });
+  if (!sink && !recorder) return;
+  const e: ExplainEvent = { actor, pid: process.pid, kind, call, result, why };
+  sink?.(e);
+  recorder?.(e);
 }
 
 export function renderEvent(e: ExplainEvent, format: ExplainFormat): string {

@@ -1,4 +1,3 @@
-import { spawnWithInput } from '../spawn-with-input.js';
 import type { Hook } from '../spec/types.js';
 import { checkHookOutcome, explainHook, hookRequest, type HookPhase, type OciState } from './outcome.js';
 import { explaining, forward, takeEvents } from '../explain/events.js';
@@ -9,6 +8,8 @@ import { explaining, forward, takeEvents } from '../explain/events.js';
 export type { HookPhase, OciState } from './outcome.js';
 
 export async function runHook(phase: HookPhase, index: number, hook: Hook, state: OciState): Promise<void> {
+  // loaded with the first hook: node:child_process costs a few ms to load
+  const { spawnWithInput } = await import('../spawn-with-input.js');
   const outcome = await spawnWithInput(hookRequest(hook, state));
   if (explaining()) {
     // A tsrun hook run with --explain=json reported its own calls: show them in order, before the hook's line.

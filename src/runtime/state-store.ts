@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
@@ -7,7 +7,7 @@ import type { Syscalls } from './sys/syscalls.js';
 import { O } from './sys/constants.js';
 
 // <root>/<id>/state.json, exec.fifo and a lock file. state.json is replaced
-// atomically (temp file + fsync + rename), never truncated in place.
+// atomically (temp file + rename), never truncated in place.
 
 export interface ContainerRecord {
   ociVersion: string;
@@ -33,14 +33,17 @@ export interface ContainerRecord {
 export const containerDir = (root: string, id: string): string => join(root, checkId(id));
 export const fifoPath = (root: string, id: string): string => join(containerDir(root, id), 'exec.fifo');
 
-/** Atomic write used for state, pid files and caches. */
+/**
+ * Atomic write used for state and pid files: readers see the old file or the
+ * new one, never a torn one. No fsync: both describe live processes, which a
+ * crash takes with them, and on a disk-backed root it cost ms per write.
+ */
 export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const fd = openSync(tmp, 'w', mode);
     try {
       writeSync(fd, data);
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -1,6 +1,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
+import { mark } from '../explain/timings.js';
 import { errnoCode } from './fs-error.js';
 import { describeIssue, formatLine, issueLines } from './issues.js';
 import { findJsonSyntaxProblem } from './json-position.js';
@@ -86,6 +87,7 @@ function checkRootfs(rootfs: string, file: string): void {
 
 /** Loads a bundle to create a container from: config.json valid, process present, rootfs a directory. */
 export function loadBundle(bundleDir: string): Bundle {
+  mark('spec modules loaded');
   const bundle = realBundleDir(bundleDir);
   const configPath = resolve(bundleDir, 'config.json');
   const spec = loadSpecFile(configPath);
@@ -97,5 +99,6 @@ export function loadBundle(bundleDir: string): Bundle {
   }
   const rootfs = isAbsolute(spec.root.path) ? spec.root.path : join(bundle, spec.root.path);
   checkRootfs(rootfs, configPath);
+  mark('spec validated');
   return { bundle, configPath, spec, rootfs };
 }

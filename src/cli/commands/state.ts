@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { expectArgs } from '../args.js';
 import { inspect, ociState } from '../../runtime/container/inspect.js';
+import { writeOut } from '../../output.js';
 
 export const command: Command = {
   args: 'ID',
@@ -8,7 +9,7 @@ export const command: Command = {
   async run(p, g, usage) {
     const [id] = expectArgs(p, ['ID'], usage);
     // Reading state needs no kernel calls, so koffi is never loaded here.
-    process.stdout.write(JSON.stringify(ociState(inspect(g.root, id!)), null, 2) + '\n');
+    writeOut(JSON.stringify(ociState(inspect(g.root, id!)), null, 2) + '\n');
     return 0;
   },
 };

@@ -95,6 +95,16 @@ export function procsRecursive(dir: string): number[] {
   return out;
 }
 
+/** Which hierarchy cgroupPids() reads: any one lists the same processes. */
+const PIDS_FROM = ['', 'pids', 'freezer', 'memory', 'cpu', 'devices', 'unified'];
+
+/** Every process in the cgroup saved as `paths` (state.json), sub-cgroups included, sorted. */
+export function cgroupPids(paths: Record<string, string>): number[] {
+  const key = PIDS_FROM.find((k) => paths[k] !== undefined) ?? Object.keys(paths).sort()[0];
+  if (key === undefined) return [];
+  return [...new Set(procsRecursive(paths[key]!))].sort((a, b) => a - b);
+}
+
 export function subdirs(dir: string): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);

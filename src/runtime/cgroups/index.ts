@@ -6,7 +6,7 @@ import { errnoCode } from '../../spec/fs-error.js';
 import type { LinuxResources } from '../../spec/types.js';
 import { createCgroup, fillCpuset } from './create.js';
 import type { CgroupPlan, Skipped } from './files.js';
-import { procsRecursive, removeCgroupTree, sleepSync, writeControl } from './files.js';
+import { cgroupPids, procsRecursive, removeCgroupTree, sleepSync, writeControl } from './files.js';
 import { freeze, freezerOf, isFrozen, thaw } from './freezer.js';
 import { type CgroupMode, detectLayout } from './layout.js';
 import { DEFAULT_PARENT, hierarchyPaths, resolveCgroupPath } from './paths.js';
@@ -48,8 +48,6 @@ export function cgroupPlan(mode: CgroupMode, resources: LinuxResources | undefin
   return mode === 'v2' ? v2Plan(resources) : v1Plan(resources);
 }
 
-/** Which hierarchy pids() reads: any one lists the same processes. */
-const PIDS_FROM = ['', 'pids', 'freezer', 'memory', 'cpu', 'devices', 'unified'];
 const KILL_TIMEOUT_MS = 5000;
 
 class CgroupfsManager implements CgroupManager {
@@ -100,9 +98,7 @@ class CgroupfsManager implements CgroupManager {
   }
 
   pids(): number[] {
-    const key = PIDS_FROM.find((k) => this.paths[k] !== undefined) ?? Object.keys(this.paths).sort()[0];
-    if (key === undefined) return [];
-    return [...new Set(procsRecursive(this.paths[key]))].sort((a, b) => a - b);
+    return cgroupPids(this.paths);
   }
 
   private freezer() {

@@ -1,3 +1,4 @@
+import { writeErr } from '../../output.js';
 import type { Syscalls } from '../sys/syscalls.js';
 
 // What every container operation needs: where state lives, the kernel seam,
@@ -17,9 +18,9 @@ export interface Context {
 
 export function stderrLogger(debug: boolean): Logger {
   return {
-    warn: (m) => process.stderr.write(`tsrun: warning: ${m}\n`),
+    warn: (m) => writeErr(`tsrun: warning: ${m}\n`),
     debug: (m) => {
-      if (debug) process.stderr.write(`tsrun: debug: ${m}\n`);
+      if (debug) writeErr(`tsrun: debug: ${m}\n`);
     },
   };
 }

@@ -4,7 +4,9 @@ import { deriveStatus, type Status } from '../status.js';
 import { isAlive } from '../proc.js';
 import type { OciState } from '../../hooks/run.js';
 import { nsInode, pidsInPidNamespace } from '../proc.js';
-import { cgroupManagerFromPaths } from '../cgroups/index.js';
+// Only the cgroup files and freezer modules: state and list load no more of cgroups/.
+import { cgroupPids } from '../cgroups/files.js';
+import { freezerOf, isFrozen as freezerIsFrozen } from '../cgroups/freezer.js';
 
 // Reading a container: its record plus the status derived from live facts.
 
@@ -15,7 +17,8 @@ export interface Inspected {
 
 function isFrozen(paths: Record<string, string>): boolean {
   try {
-    return cgroupManagerFromPaths(paths).isFrozen();
+    const f = freezerOf(paths);
+    return f !== undefined && freezerIsFrozen(f);
   } catch {
     return false;
   }
@@ -55,7 +58,7 @@ export function ociState({ record, status }: Inspected): OciState & Record<strin
 export function containerPids({ record, status }: Inspected): number[] {
   if (status === 'stopped') return [];
   if (record.cgroupPaths) {
-    const pids = cgroupManagerFromPaths(record.cgroupPaths).pids();
+    const pids = cgroupPids(record.cgroupPaths);
     if (pids.length) return pids;
   }
   const hasPidNs = record.spec.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);

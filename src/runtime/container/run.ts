@@ -4,6 +4,7 @@ import { startContainer } from './start.js';
 import { deleteContainer } from './delete.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
 import { because } from '../../explain/events.js';
+import { mark } from '../../explain/timings.js';
 import { exitStatus, forwardSignals } from './foreground.js';
 
 // run = create + start. In the foreground it forwards signals to the
@@ -51,6 +52,7 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
       throw err;
     }
     const code = await exit;
+    mark('container exited');
     if (!opts.keep) await deleteContainer(ctx, record.id, true, opts.inProcessHooks);
     return code;
   } finally {

@@ -1,14 +1,13 @@
 import type { Syscalls } from './syscalls.js';
+import { KoffiSyscalls } from './koffi.js';
 
-// The process-wide real Syscalls, loaded on first use so commands that never
-// touch the kernel (state, list, spec) skip loading koffi.
+// The process-wide real Syscalls. KoffiSyscalls loads koffi itself on its first
+// FFI call, so commands that never touch the kernel that way (state, list,
+// kill) never load it.
 let real: Syscalls | undefined;
 
 export async function realSyscalls(): Promise<Syscalls> {
-  if (!real) {
-    const { KoffiSyscalls } = await import('./koffi.js');
-    real = new KoffiSyscalls();
-  }
+  real ??= new KoffiSyscalls();
   return real;
 }
 

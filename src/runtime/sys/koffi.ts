@@ -1,17 +1,37 @@
-import { loadKoffi } from './koffi-loader.js';
+import type { LibraryHandle, TypeObject } from 'koffi';
+import { loadKoffi, type Koffi } from './koffi-loader.js';
 import { SyscallError, type CapSets, type FileStat, type Syscalls } from './syscalls.js';
-import { errnoName, errnoText } from './errno.js';
+import { errnoName, errnoNumber, errnoText } from './errno.js';
 import { LINUX_CAPABILITY_VERSION_3, STAT_LAYOUT, SYS } from './constants.js';
+import { mark } from '../../explain/timings.js';
 
 // The real kernel seam: libc through koffi. No logic here beyond marshalling
 // and turning -1/errno into a SyscallError that names the call.
+// koffi is loaded, and each libc function declared, on its first call: a
+// command that makes no FFI call (`tsrun kill` uses Node's own kill(2)) never
+// loads it, and one that makes three declares three.
 
-const koffi = loadKoffi();
-const libc = koffi.load('libc.so.6');
+let loaded: { koffi: Koffi; libc: LibraryHandle; CapData: TypeObject } | undefined;
 
-const CapHeader = koffi.struct('tsrun_cap_header', { version: 'uint32', pid: 'int' });
-const CapData = koffi.struct('tsrun_cap_data', { effective: 'uint32', permitted: 'uint32', inheritable: 'uint32' });
-const Rlimit = koffi.struct('tsrun_rlimit', { cur: 'uint64', max: 'uint64' });
+function ffi(): NonNullable<typeof loaded> {
+  if (loaded) return loaded;
+  const koffi = loadKoffi();
+  // the structs are named, so declarations below can refer to them by name
+  koffi.struct('tsrun_cap_header', { version: 'uint32', pid: 'int' });
+  const CapData = koffi.struct('tsrun_cap_data', { effective: 'uint32', permitted: 'uint32', inheritable: 'uint32' });
+  koffi.struct('tsrun_rlimit', { cur: 'uint64', max: 'uint64' });
+  loaded = { koffi, libc: koffi.load('libc.so.6'), CapData };
+  mark('koffi loaded');
+  return loaded;
+}
+
+/** `libc.func(decl)`, declared when first called. */
+const libc = {
+  func(decl: string): (...args: unknown[]) => any {
+    let f: ((...args: unknown[]) => any) | undefined;
+    return (...args) => (f ??= ffi().libc.func(decl))(...args);
+  },
+};
 
 const c = {
   unshare: libc.func('int unshare(int flags)'),
@@ -50,7 +70,6 @@ const c = {
   signal: libc.func('void *signal(int signo, void *handler)'),
   sigprocmask: libc.func('int pthread_sigmask(int how, const uint8_t *set, uint8_t *old)'),
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
-  kill: libc.func('int kill(int pid, int sig)'),
   flock: libc.func('int flock(int fd, int op)'),
   setsid: libc.func('int setsid()'),
   dup3: libc.func('int dup3(int oldfd, int newfd, int flags)'),
@@ -61,7 +80,7 @@ const c = {
   accept: libc.func('int accept4(int fd, void *addr, void *len, int flags)'),
   sendmsg: libc.func('long sendmsg(int fd, const uint8_t *msg, int flags)'),
   recvmsg: libc.func('long recvmsg(int fd, _Inout_ uint8_t *msg, int flags)'),
-  address: (b: Buffer): bigint => BigInt(koffi.address(b) as unknown as bigint),
+  address: (b: Buffer): bigint => BigInt(ffi().koffi.address(b) as unknown as bigint),
   getpid: libc.func('int getpid()'),
   gettid: libc.func('int gettid()'),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
@@ -72,7 +91,7 @@ const c = {
 };
 
 function fail(call: string, args: string): never {
-  const errno = koffi.errno();
+  const errno = ffi().koffi.errno();
   const name = errnoName(errno);
   throw new SyscallError(call, args, errno, name, errnoText(name));
 }
@@ -218,6 +237,7 @@ export class KoffiSyscalls implements Syscalls {
   }
   capget(): CapSets {
     type Words = { effective: number; permitted: number; inheritable: number }[];
+    const { koffi, CapData } = ffi();
     const dataArr = koffi.alloc(CapData, 2);
     check(c.capget({ version: LINUX_CAPABILITY_VERSION_3, pid: 0 }, dataArr), 'capget', () => '0');
     const words = koffi.decode(dataArr, CapData, 2) as Words;
@@ -230,6 +250,7 @@ export class KoffiSyscalls implements Syscalls {
     const [e0, e1] = toWords(sets.effective);
     const [p0, p1] = toWords(sets.permitted);
     const [i0, i1] = toWords(sets.inheritable);
+    const { koffi, CapData } = ffi();
     const data = koffi.as(
       [
         { effective: e0, permitted: p0, inheritable: i0 },
@@ -283,7 +304,13 @@ export class KoffiSyscalls implements Syscalls {
     fail('execve', q(path));
   }
   kill(pid: number, signal: number): void {
-    check(c.kill(pid, signal), 'kill', () => `${pid}, ${signal}`);
+    // Node's own binding is the same kill(2), without loading koffi.
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      const name = (err as NodeJS.ErrnoException).code ?? 'EINVAL';
+      throw new SyscallError('kill', `${pid}, ${signal}`, errnoNumber(name) ?? 0, name, errnoText(name));
+    }
   }
   setsid(): number {
     return check(c.setsid(), 'setsid', () => '');

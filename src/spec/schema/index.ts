@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { show, stringMap } from './common.js';
 import { hooksSchema } from './hooks.js';
 import { linuxSchema } from './linux.js';
@@ -23,9 +23,11 @@ export { idMappingSchema } from './common.js';
 
 const SEMVER = /^(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
-const ociVersionSchema = z.string().refine((v) => SEMVER.exec(v)?.[1] === '1', {
-  error: (iss) => `expected a 1.x.y version (runtime-spec 1.0 to 1.2), got ${show(iss.input)}`,
-});
+const ociVersionSchema = z.string().check(
+  z.refine((v) => SEMVER.exec(v)?.[1] === '1', {
+    error: (iss) => `expected a 1.x.y version (runtime-spec 1.0 to 1.2), got ${show(iss.input)}`,
+  }),
+);
 
 /** runtime-spec 1.0 tolerated relative mount destinations; from 1.1 on they must be absolute. */
 function allowsRelativeMounts(ociVersion: string): boolean {
@@ -36,25 +38,27 @@ function allowsRelativeMounts(ociVersion: string): boolean {
 export const specSchema = z
   .looseObject({
     ociVersion: ociVersionSchema,
-    root: rootSchema.optional(),
-    mounts: z.array(mountSchema).optional(),
-    process: processSchema.optional(),
-    hostname: z.string().optional(),
-    domainname: z.string().optional(),
-    hooks: hooksSchema.optional(),
-    annotations: stringMap.optional(),
-    linux: linuxSchema.optional(),
+    root: z.optional(rootSchema),
+    mounts: z.optional(z.array(mountSchema)),
+    process: z.optional(processSchema),
+    hostname: z.optional(z.string()),
+    domainname: z.optional(z.string()),
+    hooks: z.optional(hooksSchema),
+    annotations: z.optional(stringMap),
+    linux: z.optional(linuxSchema),
   })
-  .superRefine((spec, ctx) => {
-    if (allowsRelativeMounts(spec.ociVersion)) return;
-    spec.mounts?.forEach((m, i) => {
-      if (!m.destination.startsWith('/')) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['mounts', i, 'destination'],
-          input: m.destination,
-          message: `expected an absolute path, got ${show(m.destination)} (relative destinations are only accepted with ociVersion 1.0.x)`,
-        });
-      }
-    });
-  });
+  .check(
+    z.superRefine((spec, ctx) => {
+      if (allowsRelativeMounts(spec.ociVersion)) return;
+      spec.mounts?.forEach((m, i) => {
+        if (!m.destination.startsWith('/')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['mounts', i, 'destination'],
+            input: m.destination,
+            message: `expected an absolute path, got ${show(m.destination)} (relative destinations are only accepted with ociVersion 1.0.x)`,
+          });
+        }
+      });
+    }),
+  );

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { absolutePath, idMappingSchema, int64, show, stringList, stringMap, uint32 } from './common.js';
 import { resourcesSchema } from './resources.js';
 import { seccompSchema } from './seccomp.js';
@@ -7,69 +7,74 @@ export const NAMESPACE_TYPES = ['pid', 'network', 'mount', 'ipc', 'uts', 'user',
 
 export const namespaceSchema = z.looseObject({
   type: z.enum(NAMESPACE_TYPES),
-  path: absolutePath.optional(),
+  path: z.optional(absolutePath),
 });
 
-const namespaceListSchema = z.array(namespaceSchema).superRefine((list, ctx) => {
-  const seen = new Set<string>();
-  list.forEach((ns, i) => {
-    if (seen.has(ns.type)) {
-      ctx.addIssue({ code: 'custom', path: [i, 'type'], input: ns.type, message: `namespace type ${show(ns.type)} appears more than once` });
-    }
-    seen.add(ns.type);
-  });
-});
+const namespaceListSchema = z.array(namespaceSchema).check(
+  z.superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((ns, i) => {
+      if (seen.has(ns.type)) {
+        ctx.addIssue({ code: 'custom', path: [i, 'type'], input: ns.type, message: `namespace type ${show(ns.type)} appears more than once` });
+      }
+      seen.add(ns.type);
+    });
+  }),
+);
 
 export const deviceSchema = z
   .looseObject({
     type: z.enum(['c', 'b', 'u', 'p']),
     path: absolutePath,
-    major: int64.optional(),
-    minor: int64.optional(),
-    fileMode: uint32.optional(),
-    uid: uint32.optional(),
-    gid: uint32.optional(),
+    major: z.optional(int64),
+    minor: z.optional(int64),
+    fileMode: z.optional(uint32),
+    uid: z.optional(uint32),
+    gid: z.optional(uint32),
   })
-  .superRefine((dev, ctx) => {
-    // A fifo has no device number; every other kind needs both.
-    if (dev.type === 'p') return;
-    for (const key of ['major', 'minor'] as const) {
-      if (dev[key] !== undefined) continue;
-      ctx.addIssue({ code: 'custom', path: [key], input: undefined, message: `required for device type ${show(dev.type)}` });
-    }
-  });
+  .check(
+    z.superRefine((dev, ctx) => {
+      // A fifo has no device number; every other kind needs both.
+      if (dev.type === 'p') return;
+      for (const key of ['major', 'minor'] as const) {
+        if (dev[key] !== undefined) continue;
+        ctx.addIssue({ code: 'custom', path: [key], input: undefined, message: `required for device type ${show(dev.type)}` });
+      }
+    }),
+  );
+
+const optString = z.optional(z.string());
+const optBoolean = z.optional(z.boolean());
 
 const intelRdtSchema = z.looseObject({
-  closID: z.string().optional(),
-  l3CacheSchema: z.string().optional(),
-  memBwSchema: z.string().optional(),
-  schemata: stringList.optional(),
-  enableMonitoring: z.boolean().optional(),
-  enableCMT: z.boolean().optional(),
-  enableMBM: z.boolean().optional(),
+  closID: optString,
+  l3CacheSchema: optString,
+  memBwSchema: optString,
+  schemata: z.optional(stringList),
+  enableMonitoring: optBoolean,
+  enableCMT: optBoolean,
+  enableMBM: optBoolean,
 });
 
 const personalitySchema = z.looseObject({
   domain: z.enum(['LINUX', 'LINUX32']),
-  flags: stringList.optional(),
+  flags: z.optional(stringList),
 });
 
 export const linuxSchema = z.looseObject({
-  namespaces: namespaceListSchema.optional(),
-  uidMappings: z.array(idMappingSchema).optional(),
-  gidMappings: z.array(idMappingSchema).optional(),
-  timeOffsets: z.record(z.string(), z.looseObject({ secs: int64.optional(), nanosecs: uint32.optional() })).optional(),
-  devices: z.array(deviceSchema).optional(),
-  cgroupsPath: z.string().optional(),
-  resources: resourcesSchema.optional(),
-  sysctl: stringMap.optional(),
-  seccomp: seccompSchema.optional(),
-  rootfsPropagation: z
-    .enum(['shared', 'slave', 'private', 'unbindable', 'rshared', 'rslave', 'rprivate', 'runbindable'])
-    .optional(),
-  maskedPaths: stringList.optional(),
-  readonlyPaths: stringList.optional(),
-  mountLabel: z.string().optional(),
-  intelRdt: intelRdtSchema.optional(),
-  personality: personalitySchema.optional(),
+  namespaces: z.optional(namespaceListSchema),
+  uidMappings: z.optional(z.array(idMappingSchema)),
+  gidMappings: z.optional(z.array(idMappingSchema)),
+  timeOffsets: z.optional(z.record(z.string(), z.looseObject({ secs: z.optional(int64), nanosecs: z.optional(uint32) }))),
+  devices: z.optional(z.array(deviceSchema)),
+  cgroupsPath: optString,
+  resources: z.optional(resourcesSchema),
+  sysctl: z.optional(stringMap),
+  seccomp: z.optional(seccompSchema),
+  rootfsPropagation: z.optional(z.enum(['shared', 'slave', 'private', 'unbindable', 'rshared', 'rslave', 'rprivate', 'runbindable'])),
+  maskedPaths: z.optional(stringList),
+  readonlyPaths: z.optional(stringList),
+  mountLabel: optString,
+  intelRdt: z.optional(intelRdtSchema),
+  personality: z.optional(personalitySchema),
 });

@@ -1,13 +1,13 @@
-import { z } from 'zod';
-import { idMappingSchema, stringList } from './common.js';
+import * as z from 'zod/mini';
+import { idMappingSchema, nonEmptyPath, stringList } from './common.js';
 
 // Whether `destination` must be absolute depends on ociVersion, so the spec
 // schema checks it (see index.ts).
 export const mountSchema = z.looseObject({
-  destination: z.string().min(1, { error: 'expected a non-empty path' }),
-  type: z.string().optional(),
-  source: z.string().optional(),
-  options: stringList.optional(),
-  uidMappings: z.array(idMappingSchema).optional(),
-  gidMappings: z.array(idMappingSchema).optional(),
+  destination: nonEmptyPath,
+  type: z.optional(z.string()),
+  source: z.optional(z.string()),
+  options: z.optional(stringList),
+  uidMappings: z.optional(z.array(idMappingSchema)),
+  gidMappings: z.optional(z.array(idMappingSchema)),
 });

@@ -1,14 +1,15 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { absolutePath, int64, matching, show, stringList, uint32, uint64 } from './common.js';
 
 const capabilityName = matching(/^CAP_[A-Z_]+$/, 'a capability name like CAP_KILL');
+const capabilityList = z.optional(z.array(capabilityName));
 
 export const capabilitiesSchema = z.looseObject({
-  bounding: z.array(capabilityName).optional(),
-  effective: z.array(capabilityName).optional(),
-  inheritable: z.array(capabilityName).optional(),
-  permitted: z.array(capabilityName).optional(),
-  ambient: z.array(capabilityName).optional(),
+  bounding: capabilityList,
+  effective: capabilityList,
+  inheritable: capabilityList,
+  permitted: capabilityList,
+  ambient: capabilityList,
 });
 
 export const rlimitSchema = z
@@ -17,19 +18,21 @@ export const rlimitSchema = z
     hard: uint64,
     soft: uint64,
   })
-  .superRefine((r, ctx) => {
-    if (r.soft > r.hard) {
-      ctx.addIssue({ code: 'custom', path: ['soft'], input: r.soft, message: `soft limit ${show(r.soft)} is above hard limit ${show(r.hard)}` });
-    }
-  });
+  .check(
+    z.superRefine((r, ctx) => {
+      if (r.soft > r.hard) {
+        ctx.addIssue({ code: 'custom', path: ['soft'], input: r.soft, message: `soft limit ${show(r.soft)} is above hard limit ${show(r.hard)}` });
+      }
+    }),
+  );
 
 // runc treats a missing user, uid or gid as 0 (root), so do the same.
 export const userSchema = z.looseObject({
-  uid: uint32.default(0),
-  gid: uint32.default(0),
-  umask: uint32.optional(),
-  additionalGids: z.array(uint32).optional(),
-  username: z.string().optional(),
+  uid: z._default(uint32, 0),
+  gid: z._default(uint32, 0),
+  umask: z.optional(uint32),
+  additionalGids: z.optional(z.array(uint32)),
+  username: z.optional(z.string()),
 });
 
 const consoleSizeSchema = z.looseObject({ height: uint32, width: uint32 });
@@ -41,28 +44,28 @@ const ioPrioritySchema = z.looseObject({
 
 const schedulerSchema = z.looseObject({
   policy: z.enum(['SCHED_OTHER', 'SCHED_FIFO', 'SCHED_RR', 'SCHED_BATCH', 'SCHED_ISO', 'SCHED_IDLE', 'SCHED_DEADLINE']),
-  nice: int64.optional(),
-  priority: int64.optional(),
-  flags: stringList.optional(),
-  runtime: uint64.optional(),
-  deadline: uint64.optional(),
-  period: uint64.optional(),
+  nice: z.optional(int64),
+  priority: z.optional(int64),
+  flags: z.optional(stringList),
+  runtime: z.optional(uint64),
+  deadline: z.optional(uint64),
+  period: z.optional(uint64),
 });
 
 export const processSchema = z.looseObject({
-  terminal: z.boolean().optional(),
-  consoleSize: consoleSizeSchema.optional(),
-  user: userSchema.default({ uid: 0, gid: 0 }),
-  args: z.array(z.string()).min(1, { error: 'expected a non-empty array' }),
-  commandLine: z.string().optional(),
-  env: stringList.optional(),
+  terminal: z.optional(z.boolean()),
+  consoleSize: z.optional(consoleSizeSchema),
+  user: z._default(userSchema, { uid: 0, gid: 0 }),
+  args: z.array(z.string()).check(z.minLength(1, { error: 'expected a non-empty array' })),
+  commandLine: z.optional(z.string()),
+  env: z.optional(stringList),
   cwd: absolutePath,
-  capabilities: capabilitiesSchema.optional(),
-  rlimits: z.array(rlimitSchema).optional(),
-  noNewPrivileges: z.boolean().optional(),
-  oomScoreAdj: int64.optional(),
-  apparmorProfile: z.string().optional(),
-  selinuxLabel: z.string().optional(),
-  ioPriority: ioPrioritySchema.optional(),
-  scheduler: schedulerSchema.optional(),
+  capabilities: z.optional(capabilitiesSchema),
+  rlimits: z.optional(z.array(rlimitSchema)),
+  noNewPrivileges: z.optional(z.boolean()),
+  oomScoreAdj: z.optional(int64),
+  apparmorProfile: z.optional(z.string()),
+  selinuxLabel: z.optional(z.string()),
+  ioPriority: z.optional(ioPrioritySchema),
+  scheduler: z.optional(schedulerSchema),
 });

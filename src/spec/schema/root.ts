@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { nonEmptyPath } from './common.js';
 
 export const rootSchema = z.looseObject({
-  path: z.string().min(1, { error: 'expected a non-empty path' }),
-  readonly: z.boolean().optional(),
+  path: nonEmptyPath,
+  readonly: z.optional(z.boolean()),
 });

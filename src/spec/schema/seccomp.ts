@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { stringList, uint32, uint64 } from './common.js';
 
 const actionSchema = z.enum([
@@ -16,24 +16,27 @@ const actionSchema = z.enum([
 const argSchema = z.looseObject({
   index: uint32,
   value: uint64,
-  valueTwo: uint64.optional(),
+  valueTwo: z.optional(uint64),
   op: z.enum(['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ']),
 });
 
 const syscallSchema = z.looseObject({
-  names: z.array(z.string()).min(1, { error: 'expected a non-empty array' }),
+  names: z.array(z.string()).check(z.minLength(1, { error: 'expected a non-empty array' })),
   action: actionSchema,
-  errnoRet: uint32.optional(),
+  errnoRet: z.optional(uint32),
   // runc accepts null here, and podman's own profile has it.
-  args: z.array(argSchema).nullish().transform((a) => a ?? undefined),
+  args: z.pipe(
+    z.nullish(z.array(argSchema)),
+    z.transform((a) => a ?? undefined),
+  ),
 });
 
 export const seccompSchema = z.looseObject({
   defaultAction: actionSchema,
-  defaultErrnoRet: uint32.optional(),
-  architectures: stringList.optional(),
-  flags: stringList.optional(),
-  listenerPath: z.string().optional(),
-  listenerMetadata: z.string().optional(),
-  syscalls: z.array(syscallSchema).optional(),
+  defaultErrnoRet: z.optional(uint32),
+  architectures: z.optional(stringList),
+  flags: z.optional(stringList),
+  listenerPath: z.optional(z.string()),
+  listenerMetadata: z.optional(z.string()),
+  syscalls: z.optional(z.array(syscallSchema)),
 });
