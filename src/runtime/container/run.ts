@@ -1,3 +1,7 @@
+import { closeSync, openSync } from 'node:fs';
+import type { Spec } from '../../spec/types.js';
+import { TsrunError } from '../../errors.js';
+import { errnoText } from '../sys/errno.js';
 import type { Context } from './context.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { startContainer } from './start.js';
@@ -17,14 +21,32 @@ export interface RunOptions extends CreateOptions {
   keep?: boolean;
 }
 
+function controllingTerminal(): void {
+  try {
+    closeSync(openSync('/dev/tty', 'r+'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new TsrunError('BAD_INPUT', `open /dev/tty: ${errnoText(code)}`, {
+      jsonPath: 'process.terminal',
+      hint: 'run it from a terminal, pass --console-socket, or set process.terminal to false',
+    });
+  }
+}
+
 export async function runContainer(ctx: Context, opts: RunOptions): Promise<number> {
   // In the foreground tsrun can be the console socket itself; the init only uses it for terminal configs.
   const server = !opts.detach && !opts.consoleSocket
     ? because('tsrun run in the foreground is its own console socket (used when process.terminal is true)', () => new ConsoleServer(ctx.sys))
     : undefined;
+  // Like runc: a terminal relayed by `run` itself needs a terminal to relay to.
+  const adjustSpec = async (spec: Spec): Promise<Spec> => {
+    const s = opts.adjustSpec ? await opts.adjustSpec(spec) : spec;
+    if (server && s.process?.terminal) controllingTerminal();
+    return s;
+  };
   let created;
   try {
-    created = await createContainer(ctx, { ...opts, consoleSocket: opts.consoleSocket ?? server?.path });
+    created = await createContainer(ctx, { ...opts, adjustSpec, consoleSocket: opts.consoleSocket ?? server?.path });
   } catch (err) {
     server?.close();
     throw err;

@@ -1,15 +1,14 @@
-import { closeSync, existsSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, writeFileSync, writeSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { CLOSE_RANGE_CLOEXEC, MS, O, PR } from '../sys/constants.js';
+import { CLOSE_RANGE_CLOEXEC, O, PR } from '../sys/constants.js';
 import { enterNamespaces, findNamespace } from '../namespaces.js';
-import { mountOne } from '../rootfs/mounts.js';
 import { loopbackUp } from '../loopback.js';
-import { createDevices, createDevSymlinks } from '../rootfs/devices.js';
 import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
 import { maskPaths, readonlyPaths, remountRootReadonly, setNames, writeSysctls } from '../rootfs/finish.js';
-import { propagationFlag } from '../rootfs/mount-options.js';
-import { envValue, lookPath, type Execer } from './lookpath.js';
+import { lookPath } from './lookpath.js';
+import { checkCwd, containerEnv, execer, setupRootfs } from './setup-steps.js';
+export { containerEnv } from './setup-steps.js';
 import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credentials.js';
 import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
 import { TsrunError } from '../../errors.js';
@@ -49,7 +48,7 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   if (netNs && !netNs.path) because('a new network namespace: bring lo up, as runc and crun do', () => loopbackUp(sys));
   because('device nodes and mount points get exactly the modes the config asks for', () => sys.umask(0));
   const hasMountNs = findNamespace(ns, 'mount') !== undefined;
-  if (hasMountNs) setupRootfs(sys, cfg);
+  if (hasMountNs) setupRootfs(sys, spec, cfg.rootfs, cfg.bundle);
   // In the container's namespaces, but before pivot_root: the path resolves in the runtime's root.
   runHooksSync('createContainer', spec.hooks?.createContainer, state);
   if (spec.process?.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(spec.process.oomScoreAdj));
@@ -76,38 +75,11 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   return { binary, fifoFd, state };
 }
 
-function setupRootfs(sys: Syscalls, cfg: InitConfig): void {
-  const spec = cfg.spec;
-  const prop = spec.linux?.rootfsPropagation;
-  const rootFlag = (prop && propagationFlag(prop)) || MS.SLAVE | MS.REC;
-  because(prop ? `linux.rootfsPropagation: ${prop}` : 'nothing mounted in the container may propagate back to the host', () =>
-    sys.mount(null, '/', null, rootFlag | MS.REC, null),
-  );
-  because('root.path: pivot_root needs the rootfs to be a mount point', () => sys.mount(cfg.rootfs, cfg.rootfs, 'bind', MS.BIND | MS.REC, null));
-  const inUserNs = findNamespace(spec.linux?.namespaces, 'user') !== undefined;
-  const ownCgroupNs = findNamespace(spec.linux?.namespaces, 'cgroup') !== undefined;
-  (spec.mounts ?? []).forEach((m, i) => because(`mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}`, () => mountOne(sys, cfg.rootfs, cfg.bundle, m, i, inUserNs, ownCgroupNs)));
-  because(inUserNs ? 'default devices and linux.devices: bound from the host (mknod is not allowed in a user namespace)' : 'default devices and linux.devices: made with mknod inside the container, never bound from the host', () =>
-    createDevices(sys, cfg.rootfs, spec.linux?.devices, inUserNs),
-  );
-  createDevSymlinks(cfg.rootfs, (spec.mounts ?? []).some((m) => m.type === 'devpts'));
-}
-
 /** setresgid/setresuid to 0 when 0 is mapped: full capabilities in the namespace, owned files as its root. */
 function becomeNamespaceRoot(sys: Syscalls, spec: Spec): void {
   const mapped = (maps: { containerID: number }[] | undefined): boolean => (maps ?? []).some((m) => m.containerID === 0);
   if (mapped(spec.linux?.gidMappings)) sys.setresgid(0, 0, 0);
   if (mapped(spec.linux?.uidMappings)) sys.setresuid(0, 0, 0);
-}
-
-function checkCwd(cwd: string): void {
-  let ok = false;
-  try {
-    ok = statSync(cwd).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new TsrunError('INIT', `chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`, { jsonPath: 'process.cwd' });
 }
 
 /**
@@ -136,10 +108,6 @@ function loadSeccompExplained(lib: SeccompLib, plan: SeccompPlan, debug: (m: str
   emit('syscall', `seccomp_load(<filter: default 0x${plan.defaultAction.toString(16)}, ${plan.rules.length} rules>)`);
 }
 
-function execer(proc: NonNullable<Spec['process']>): Execer {
-  return { ...proc.user, dacOverride: proc.capabilities?.effective?.includes('CAP_DAC_OVERRIDE') ?? proc.capabilities === undefined };
-}
-
 /** Blocks until `tsrun start` opens exec.fifo. The fd was opened O_PATH before pivot_root. */
 export function waitForStart(sys: Syscalls, fifoFd: number): void {
   if (!existsSync(`/proc/self/fd/${fifoFd}`)) {
@@ -149,23 +117,6 @@ export function waitForStart(sys: Syscalls, fifoFd: number): void {
   writeSync(fd, '0');
   closeSync(fd);
   because('exec.fifo: done with it', () => sys.close(fifoFd));
-}
-
-/** HOME from the container's /etc/passwd when the config does not set it, like runc. */
-export function containerEnv(spec: Spec): string[] {
-  const env = [...(spec.process?.env ?? [])];
-  if (envValue(env, 'HOME') === undefined) {
-    const uid = spec.process?.user.uid ?? 0;
-    let home = '/';
-    try {
-      const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
-      home = line?.split(':')[5] || '/';
-    } catch {
-      // no passwd file in the image
-    }
-    env.push(`HOME=${home}`);
-  }
-  return env;
 }
 
 /** From credentials to execve. Never returns. */

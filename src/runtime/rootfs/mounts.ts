@@ -26,7 +26,8 @@ function ensureMountPoint(dest: string, asFile: boolean): void {
  * is already rooted at the container's cgroup; without one, each hierarchy is
  * bound from the container's own cgroup directory (as runc does), never the host's root.
  */
-export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false, ownCgroupNs = false): void {
+/** `cgroupPid`: whose cgroups a cgroup mount without a cgroup namespace binds (the container's process, not the runtime). */
+export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false, ownCgroupNs = false, cgroupPid: number | 'self' = 'self'): void {
   try {
     const dest = secureJoin(rootfs, m.destination);
     const opts = parseMountOptions(m.options);
@@ -40,7 +41,7 @@ export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount
     } else if (type === 'bind' || opts.isBind) {
       bindMount(sys, bundle, m, dest, opts.flags, opts.data);
     } else if (type === 'cgroup') {
-      mountCgroupTree(sys, dest, opts.flags, ownCgroupNs);
+      mountCgroupTree(sys, dest, opts.flags, ownCgroupNs, cgroupPid);
     } else if (type === 'tmpfs' && opts.copyUp) {
       ensureMountPoint(dest, false);
       withCopyUp(dest, () => sys.mount(m.source ?? type, dest, type, opts.flags, opts.data || null));
@@ -93,11 +94,11 @@ function hostCgroupHierarchies(): HostHierarchy[] {
  * A cgroup mount. On a pure v2 host it is one cgroup2 mount; on v1/hybrid
  * hosts a tmpfs holds one mount per hierarchy, as the host lays them out.
  */
-function mountCgroupTree(sys: Syscalls, dest: string, flags: number, ownCgroupNs: boolean): void {
+function mountCgroupTree(sys: Syscalls, dest: string, flags: number, ownCgroupNs: boolean, cgroupPid: number | 'self'): void {
   ensureMountPoint(dest, false);
   const hierarchies = hostCgroupHierarchies();
   const v2only = hierarchies.length === 1 && hierarchies[0]!.fstype === 'cgroup2' && hierarchies[0]!.name === '';
-  const own = ownCgroupNs ? undefined : ownCgroups();
+  const own = ownCgroupNs ? undefined : ownCgroups(cgroupPid);
   if (v2only || hierarchies.length === 0) {
     const path = own?.get('');
     if (path && path !== '/' && v2only) bindCgroup(sys, `/sys/fs/cgroup${path}`, dest, flags);
@@ -118,10 +119,10 @@ function mountCgroupTree(sys: Syscalls, dest: string, flags: number, ownCgroupNs
   if (flags & MS.RDONLY) sys.mount('tmpfs', dest, null, MS.REMOUNT | MS.RDONLY | base, 'mode=755');
 }
 
-/** The calling process's cgroup per hierarchy, keyed by its controller list ("" for cgroup2). */
-function ownCgroups(): Map<string, string> {
+/** A process's cgroup per hierarchy, keyed by its controller list ("" for cgroup2). */
+function ownCgroups(pid: number | 'self'): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
     const m = /^\d+:([^:]*):(.*)$/.exec(line);
     if (m) out.set(m[1]!, m[2]!);
   }
