@@ -13,7 +13,7 @@ import { findNamespace } from '../namespaces.js';
 import { spawnStage } from '../process/stage.js';
 import { setUpExec } from '../process/container-setup.js';
 import { stagePlan } from '../process/stage-plan.js';
-import { callerNofile } from '../process/launch-stage.js';
+import { callerNofile, explainPlan } from '../process/launch-stage.js';
 import { killChild } from '../process/launcher.js';
 import { lastCap } from '../capabilities.js';
 import { planSeccomp } from '../seccomp/plan.js';
@@ -95,6 +95,7 @@ async function execWithStage(ctx: Context, cgroupPaths: Record<string, string> |
     stage.channel.send('cgroupns', []);
     stage.channel.expect('ok');
     const plan = stagePlan({ proc: spec.process!, binary, env, callerNofile: callerNofile(ctx.sys), lastCap: lastCap(), warn: (m) => ctx.log.warn(m), seccomp: await execSeccomp(spec, ctx) });
+    explainPlan(plan);
     stage.channel.send('plan', plan, ttyFd !== undefined ? [{ name: 'tty', fd: ttyFd }] : []);
     stage.channel.expect('eof');
   } catch (err) {

@@ -23,7 +23,12 @@ export interface StageDeps {
   seccompLib?: () => SeccompLib;
 }
 
-const described = (prefix: string) => (n: Namespace): string => `linux.namespaces {type: ${n.type}${n.path ? `, path: ${n.path}` : ''}}: ${prefix}`;
+/** The reason --explain gives for entering `n`: the config entry it comes from. */
+const described = (list: Namespace[] | undefined, prefix: string) => (n: Namespace): string => {
+  const i = (list ?? []).findIndex((x) => x.type === n.type);
+  const own = list?.[i];
+  return `linux.namespaces[${i}] {type: ${n.type}${own?.path ? `, path: ${own.path}` : ''}}: ${prefix}`;
+};
 
 /** The container's namespaces, each joined through its process's /proc entry. */
 export function namespacesOf(pid: number, list: Namespace[] | undefined): Namespace[] {
@@ -51,7 +56,7 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
   }
   // The cgroup namespace is the stage's to make, once it is in its cgroup.
   const ns = (spec.linux?.namespaces ?? []).filter((n) => n.type !== 'cgroup');
-  const stage = spawnStage(sys, ns, described('the container\'s process is spawned into it'), [i.fifoFd], i.onLog, deps.spawner ?? spawnStageProcess);
+  const stage = spawnStage(sys, ns, described(spec.linux?.namespaces, 'the container\'s process is spawned into it'), [i.fifoFd], i.onLog, deps.spawner ?? spawnStageProcess);
   const { pid, child, channel } = stage;
   return {
     pid,
@@ -65,7 +70,7 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
     async finish(state) {
       writeOomScoreAdj(pid, proc.oomScoreAdj);
       const inside = namespacesOf(pid, spec.linux?.namespaces);
-      const r = inNamespaces(sys, inside, described('the main thread joins it to set the container up'), () =>
+      const r = inNamespaces(sys, inside, described(spec.linux?.namespaces, 'the main thread joins it to set the container up'), () =>
         setUpContainer(sys, { spec, rootfs: i.rootfs, bundle: i.bundle, noPivot: i.noPivot, consoleFd: i.consoleFd, pid, state }),
       );
       try {
@@ -81,7 +86,7 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
           startContainer: spec.hooks?.startContainer,
           warn: (m) => i.onLog('warning', m),
         });
-        emit('step', `stage ← plan: ${summary(plan)}`, 'ok', 'what must be applied from inside the container\'s process: rlimits, seccomp, capabilities, user, cwd, no_new_privs; it then waits on exec.fifo');
+        explainPlan(plan);
         const fds = [{ name: 'root', fd: r.rootFd }, ...(r.ttyFd !== undefined ? [{ name: 'tty', fd: r.ttyFd }] : [])];
         channel.send('plan', plan, fds);
       } finally {
@@ -103,7 +108,25 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
   };
 }
 
-function summary(plan: readonly (readonly [string, string])[]): string {
-  const keys = [...new Set(plan.map(([k]) => k))].filter((k) => k !== 'arg' && k !== 'env' && !k.startsWith('hook.') && k !== 'state');
-  return keys.map((k) => (k === 'seccomp' ? 'seccomp <bpf>' : `${k} ${plan.filter(([x]) => x === k).map(([, v]) => v).join(',')}`)).join('; ');
+/** --explain: what the stage will do with the plan, in its order, each with the config entry it comes from. */
+export function explainPlan(plan: readonly (readonly [string, string])[]): void {
+  const all = (k: string): string[] => plan.filter(([x]) => x === k).map(([, v]) => v);
+  const one = (k: string): string | undefined => all(k)[0];
+  const step = (call: string, why: string): void => emit('step', `stage: ${call}`, 'planned', why);
+  for (const r of all('rlimit')) step(`setrlimit(${r.replace(/ /g, ', ')})`, 'process.rlimits (or the caller\'s RLIMIT_NOFILE, which Node raised)');
+  step(`umask(0${one('umask')})`, 'process.user.umask');
+  const nnp = one('nnp') !== undefined;
+  if (one('seccomp') && !nnp) step(`seccomp(SECCOMP_SET_MODE_FILTER, ${one('seccompflags')}, <${one('seccomp')!.length / 16} instructions>)`, 'linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)');
+  if (one('caps')) step(`prctl(PR_CAPBSET_DROP, …) for each cap not in ${one('caps')!.split(' ')[0]}`, 'process.capabilities.bounding');
+  if (one('groups') !== undefined) step(`setgroups([${one('groups')!.split(' ').filter(Boolean).join(', ')}])`, 'process.user.additionalGids');
+  step(`setresgid/setresuid(${one('user')!.replace(' ', ', ')})`, 'process.user {uid, gid}');
+  if (one('caps')) step(`capset(${one('caps')})`, 'process.capabilities.{effective,permitted,inheritable}');
+  for (const a of all('ambient')) step(`prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, ${a})`, 'process.capabilities.ambient');
+  step(`chdir(${JSON.stringify(one('cwd'))})`, 'process.cwd');
+  if (nnp) step('prctl(PR_SET_NO_NEW_PRIVS, 1)', 'process.noNewPrivileges');
+  if (one('seccomp') && nnp) step(`seccomp(SECCOMP_SET_MODE_FILTER, ${one('seccompflags')}, <${one('seccomp')!.length / 16} instructions>)`, 'linux.seccomp (after no_new_privs)');
+  step('close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) (or each fd in /proc/self/fd)', 'no fd of the runtime may leak into the container');
+  if (one('fifo')) step(`open("/proc/self/fd/${one('fifo')}", O_WRONLY) and write "0"`, 'exec.fifo: blocks until `tsrun start`');
+  for (const h of all('hook.path')) step(`run ${h}`, 'hooks.startContainer');
+  step(`execve(${JSON.stringify(one('path'))}, ${JSON.stringify(all('arg'))}, <${all('env').length} env vars>)`, 'process.args');
 }

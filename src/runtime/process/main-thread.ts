@@ -34,10 +34,12 @@ export function saveHostPlace(sys: Syscalls, types: NamespaceType[]): HostPlace 
   }
   const ns: [NamespaceType, number][] = [];
   try {
-    for (const t of ORDER.filter((x) => types.includes(x))) ns.push([t, sys.open(`/proc/thread-self/ns/${PROC_NS[t]}`, O.RDONLY | O.CLOEXEC)]);
-    const root = sys.open('/', O.RDONLY | O.DIRECTORY | O.CLOEXEC);
-    const cwd = sys.open('.', O.RDONLY | O.DIRECTORY | O.CLOEXEC);
-    return { ns, root, cwd };
+    return because('the main thread\'s own namespaces, root and cwd: to come back to', () => {
+      for (const t of ORDER.filter((x) => types.includes(x))) ns.push([t, sys.open(`/proc/thread-self/ns/${PROC_NS[t]}`, O.RDONLY | O.CLOEXEC)]);
+      const root = sys.open('/', O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+      const cwd = sys.open('.', O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+      return { ns, root, cwd };
+    });
   } catch (err) {
     for (const [, fd] of ns) sys.close(fd);
     throw err;
@@ -77,9 +79,11 @@ export function returnToHost(sys: Syscalls, place: HostPlace): void {
   } catch (err) {
     throw new TsrunError('INTERNAL', `could not return to the runtime's namespaces: ${errorMessage(err)}`, { cause: err });
   } finally {
-    for (const [, fd] of place.ns) sys.close(fd);
-    sys.close(place.root);
-    sys.close(place.cwd);
+    because('done with them', () => {
+      for (const [, fd] of place.ns) sys.close(fd);
+      sys.close(place.root);
+      sys.close(place.cwd);
+    });
   }
 }
 

@@ -7,7 +7,8 @@ import { TsrunError } from '../../errors.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM } from '../terminal.js';
 import { StageChannel } from './stage-channel.js';
 import { inNamespaces } from './main-thread.js';
-import { emit } from '../../explain/events.js';
+import { because, emit } from '../../explain/events.js';
+import { O } from '../sys/constants.js';
 
 // Spawning the C stage (stage.c) while the main thread is inside the
 // container's namespaces: the child inherits them, and as the first child in
@@ -22,15 +23,18 @@ export interface SpawnedStage {
   channel: StageChannel;
 }
 
-/** How a stage process is started: the real spawn, or a test's stand-in. */
-export type StageSpawner = (syncFd: number, extraFds: number[]) => ChildProcess;
+/** How a stage process is started: the real spawn, or a test's stand-in. `binaryFd` is the stage, opened on the host. */
+export type StageSpawner = (syncFd: number, extraFds: number[], binaryFd: number) => ChildProcess;
 
-/** fd 3 is the sync socket; extra fds (exec.fifo) follow from fd 4. No environment: it has none to need. */
-export const spawnStageProcess: StageSpawner = (syncFd, extraFds) => {
-  if (!existsSync(STAGE_BINARY)) {
-    throw new TsrunError('NOT_SUPPORTED', `containers need ${STAGE_BINARY}, which the build compiles with cc`, { hint: 'install gcc and run npm run build' });
-  }
-  const child = spawn(STAGE_BINARY, [], { stdio: ['inherit', 'inherit', 'inherit', syncFd, ...extraFds], env: {}, cwd: '/' });
+/**
+ * fd 3 is the sync socket; extra fds (exec.fifo) follow from fd 4, then the
+ * stage binary itself: the child runs it through /proc/self/fd, since inside
+ * a running container's mount namespace (exec) the host path does not exist.
+ * No environment: it has none to need.
+ */
+export const spawnStageProcess: StageSpawner = (syncFd, extraFds, binaryFd) => {
+  const at = 4 + extraFds.length;
+  const child = spawn(`/proc/self/fd/${at}`, [], { argv0: STAGE_BINARY, stdio: ['inherit', 'inherit', 'inherit', syncFd, ...extraFds, binaryFd], env: {}, cwd: '/' });
   child.on('error', () => undefined); // reported through the missing pid below
   return child;
 };
@@ -44,18 +48,27 @@ export function spawnStage(
   spawner: StageSpawner = spawnStageProcess,
   inside?: () => void,
 ): SpawnedStage {
-  const [mine, theirs] = sys.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (!existsSync(STAGE_BINARY)) {
+    throw new TsrunError('NOT_SUPPORTED', `containers need ${STAGE_BINARY}, which the build compiles with cc`, { hint: 'install gcc and run npm run build' });
+  }
+  const binary = because('the stage binary, opened while its host path resolves', () => sys.open(STAGE_BINARY, O.RDONLY | O.CLOEXEC));
+  let mine = -1;
+  let theirs = -1;
   let child: ChildProcess;
   try {
+    [mine, theirs] = because('the sync socket between the runtime and the stage', () => sys.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     child = inNamespaces(sys, namespaces, reason, () => {
       inside?.();
-      return spawner(theirs, extraFds);
+      return spawner(theirs, extraFds, binary);
     });
   } catch (err) {
-    sys.close(mine);
+    if (mine >= 0) sys.close(mine);
     throw err;
   } finally {
-    sys.close(theirs);
+    because('the stage has its own copies', () => {
+      if (theirs >= 0) sys.close(theirs);
+      sys.close(binary);
+    });
   }
   if (child.pid === undefined) {
     sys.close(mine);
