@@ -121,13 +121,13 @@ export class FakeSyscalls implements Syscalls {
   setsockopt(fd: number, level: number, name: number, value: Buffer): void { this.record('setsockopt', [fd, level, name, value]); }
   sendto(fd: number, buf: Buffer, flags: number, addr: Buffer | null): number { this.record('sendto', [fd, buf, flags, addr]); return buf.length; }
   /** Scripted answers for recvfrom, in order (a stage's replies); with none left a recv returns 0 bytes (EOF). */
-  readonly replies: Buffer[] = [];
+  readonly recvQueue: Buffer[] = [];
   recvfrom(fd: number, buf: Buffer, flags: number): number {
     this.record('recvfrom', [fd, buf, flags]);
-    const next = this.replies.shift();
+    const next = this.recvQueue.shift();
     if (!next) return 0;
     next.copy(buf);
-    if (next.length > buf.length) this.replies.unshift(next.subarray(buf.length));
+    if (next.length > buf.length) this.recvQueue.unshift(next.subarray(buf.length));
     return Math.min(next.length, buf.length);
   }
 }
