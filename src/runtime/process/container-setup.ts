@@ -63,13 +63,16 @@ export function setUpContainer(sys: Syscalls, i: SetUpInput): SetUpResult {
     if (findNamespace(ns, 'uts')) because('hostname / domainname', () => setNames(sys, spec));
     else if (spec.hostname) throw new TsrunError('SPEC_INVALID', 'hostname is set but the config has no uts namespace', { jsonPath: 'hostname' });
     writeSysctls(spec.linux?.sysctl);
-    readonlyPaths(sys, spec.linux?.readonlyPaths);
-    maskPaths(sys, spec.linux?.maskedPaths);
+    // Without a mount namespace of its own, every mount would be the host's: like runc, make none.
+    if (hasMountNs) {
+      readonlyPaths(sys, spec.linux?.readonlyPaths);
+      maskPaths(sys, spec.linux?.maskedPaths);
+    }
     const proc = spec.process!;
     if (i.consoleFd !== undefined) {
-      opened.push(because('process.terminal: a pty in the container; the master goes to the console socket', () => containerTerminal(sys, i.consoleFd!, proc.consoleSize, proc.user, true)));
+      opened.push(because('process.terminal: a pty in the container; the master goes to the console socket', () => containerTerminal(sys, i.consoleFd!, proc.consoleSize, proc.user, hasMountNs)));
     }
-    if (spec.root?.readonly) because('root.readonly', () => remountRootReadonly(sys));
+    if (spec.root?.readonly && hasMountNs) because('root.readonly', () => remountRootReadonly(sys));
     checkCwd(proc.cwd);
     const binary = lookPath(proc.args[0]!, proc.env, execer(proc));
     const env = containerEnv(spec);

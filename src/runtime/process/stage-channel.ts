@@ -55,6 +55,7 @@ export class StageChannel {
         }
         if (msg.type === 'warning' || msg.type === 'debug') this.onLog(msg.type, msg.message);
         else return msg;
+        continue;
       }
       if (this.closed) return { type: 'eof' };
       const buf = Buffer.alloc(4096);

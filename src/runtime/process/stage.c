@@ -423,23 +423,22 @@ int main(void) {
   send_msg("ok", "", 0);
   read_frame(&plan, "plan");
   const char *fifo = get(&plan, "fifo");
-  char fifo_path[64] = "";
-  if (fifo) {
-    snprintf(fifo_path, sizeof fifo_path, "/proc/self/fd/%d", atoi(fifo));
-    /* Checked now, so a container without /proc fails create rather than start. */
-    if (access(fifo_path, F_OK) < 0) die(errno, "cannot reopen exec.fifo through %s (is /proc mounted in the container?)", fifo_path);
-  }
+  /* exec.fifo is reopened for writing through our fd directory, opened now: once
+     chrooted (no mount namespace, --no-pivot) there may be no /proc to reach. */
+  int fd_dir = -1;
+  if (fifo && (fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) die(errno, "cannot reach exec.fifo through /proc/self/fd (is /proc mounted in the container?)");
   apply_plan(&plan);
   if (!fifo) exec_process(&plan); /* exec: the CLI sees fd 3 close at execve */
   send_msg("ready", "", 0);
   read_frame(&release, "release");
   close(SYNC_FD);
 
-  int wfd = open(fifo_path, O_WRONLY | O_CLOEXEC); /* blocks until `tsrun start` */
+  int wfd = openat(fd_dir, fifo, O_WRONLY | O_CLOEXEC); /* blocks until `tsrun start` */
   if (wfd < 0) _exit(1);
   write_all(wfd, "0", 1);
   fifo_wfd = wfd;
   close(atoi(fifo));
+  close(fd_dir);
   const char *state = get(&plan, "state");
   for (int i = 0, index = 0; i < plan.n; i++) {
     if (strcmp(plan.keys[i], "hook.path") == 0) run_hook(&plan, i, index++, state ? state : "{}");
