@@ -1,4 +1,4 @@
-import { closeSync, existsSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, writeFileSync, writeSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { CLOSE_RANGE_CLOEXEC, O, PR } from '../sys/constants.js';
@@ -108,15 +108,19 @@ function loadSeccompExplained(lib: SeccompLib, plan: SeccompPlan, debug: (m: str
   emit('syscall', `seccomp_load(<filter: default 0x${plan.defaultAction.toString(16)}, ${plan.rules.length} rules>)`);
 }
 
-/** Blocks until `tsrun start` opens exec.fifo. The fd was opened O_PATH before pivot_root. */
-export function waitForStart(sys: Syscalls, fifoFd: number): void {
+/**
+ * Blocks until `tsrun start` opens exec.fifo, and writes "0". The fd was opened
+ * O_PATH before pivot_root. The write end stays open (close-on-exec) and is
+ * returned: an error before execve is written on it, for `start` to report.
+ */
+export function waitForStart(sys: Syscalls, fifoFd: number): number {
   if (!existsSync(`/proc/self/fd/${fifoFd}`)) {
     throw new TsrunError('INIT', 'cannot reopen exec.fifo: /proc is not mounted in the container');
   }
   const fd = because('exec.fifo: blocks until `tsrun start` opens it for reading', () => sys.open(`/proc/self/fd/${fifoFd}`, O.WRONLY | O.CLOEXEC));
   writeSync(fd, '0');
-  closeSync(fd);
-  because('exec.fifo: done with it', () => sys.close(fifoFd));
+  because('exec.fifo: done with the O_PATH fd', () => sys.close(fifoFd));
+  return fd;
 }
 
 /** From credentials to execve. Never returns. */
@@ -135,7 +139,7 @@ export function execProcess(
   applyRlimits(sys, proc, cfg.callerNofile);
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it.
   if (seccomp && !proc.noNewPrivileges) because('linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)', () => loadSeccompExplained(seccompLib(), seccomp, debug));
-  applyUserAndCaps(sys, proc, warn);
+  applyUserAndCaps(sys, proc, warn, debug);
   // After the uid change, so a cwd the user may not enter fails like it would for them.
   because('process.cwd', () => sys.chdir(proc.cwd));
   applyNoNewPrivileges(sys, proc);
