@@ -1,6 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
-import { TsrunError } from '../../errors.js';
+import { TsrunError, errorMessage } from '../../errors.js';
+import type { ContainerRecord } from '../state-store.js';
 import { errnoText } from '../sys/errno.js';
 import type { Context } from './context.js';
 import { createContainer, type CreateOptions } from './create.js';
@@ -31,6 +32,13 @@ function controllingTerminal(): void {
       hint: 'run it from a terminal, pass --console-socket, or set process.terminal to false',
     });
   }
+}
+
+/** delete runs the config's poststop hooks; the caller's in-process ones follow, as in create. */
+async function removeContainer(ctx: Context, opts: RunOptions, record: ContainerRecord): Promise<void> {
+  await deleteContainer(ctx, record.id, true);
+  const state = { ociVersion: record.ociVersion, id: record.id, status: 'stopped', bundle: record.bundle, annotations: record.annotations };
+  await opts.inProcessHooks?.poststop?.(state).catch((err: unknown) => ctx.log.warn(errorMessage(err)));
 }
 
 export async function runContainer(ctx: Context, opts: RunOptions): Promise<number> {
@@ -69,11 +77,11 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     try {
       await startContainer(ctx, record.id);
     } catch (err) {
-      await deleteContainer(ctx, record.id, true);
+      await removeContainer(ctx, opts, record);
       throw err;
     }
     const code = await exit;
-    if (!opts.keep) await deleteContainer(ctx, record.id, true);
+    if (!opts.keep) await removeContainer(ctx, opts, record);
     return code;
   } finally {
     relay?.stop();
