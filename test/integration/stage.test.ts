@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOTFS, Scratch, isRoot, stateOf, tsrun, waitFor, type Config, type Result } from '../helpers/bundle.js';
+import { CLI, ROOTFS, Scratch, isRoot, stateOf, tsrun, waitFor, type Config, type Result } from '../helpers/bundle.js';
 import { killLeftovers, leakedProcesses, leaks, mountsUnder, stateEntries } from '../helpers/leak-check.js';
 
 // The container's process before execve is the C stage (issue 13), errors
@@ -98,7 +99,7 @@ describe.skipIf(!isRoot)('the C stage: a created container waits without a Node 
     ok(tsrun(root, ['delete', c]));
     const d = id('enoexec-d');
     fails(tsrun(root, ['run', '-d', '-b', scratch!.bundle(['/etc/hostname'], edit), d]), 'exec format error');
-    tsrun(root, ['delete', '--force', d]);
+    // run -d removed what it made, like runc
     nothingLeft();
   });
 
@@ -116,6 +117,30 @@ describe.skipIf(!isRoot)('the C stage: a created container waits without a Node 
     ok(r);
     expect(r.stdout).toContain('CapAmb:\t0000000000000000');
     expect(r.stderr).toContain('capability 5 not raised');
+  });
+});
+
+describe.skipIf(!isRoot)('terminal and --no-pivot through the stage', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+
+  it.skipIf(!hasScript)('process.terminal under `run` in a terminal: the stage\'s stdio is a pty owned by the process\'s uid/gid, bound on /dev/console', () => {
+    const bundle = scratch!.bundle(['sh', '-c', 'tty; stat -c owner=%u:%g $(tty); stat -c console=%t,%T /dev/console'], (cfg) => {
+      cfg.process.terminal = true;
+      cfg.process.user = { uid: 1000, gid: 1000 };
+    });
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${CLI} --root ${root} run -b ${bundle} ${id('tty')}`, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(r.stdout).toContain('owner=1000:1000');
+    expect(r.stdout).toMatch(/console=88,\d+/); // major 136 (0x88): a pty slave
+  });
+
+  it('--no-pivot: the container\'s root by move + chroot, for the stage too', () => {
+    const r = tsrun(root, ['run', '--no-pivot', '-b', scratch!.bundle(['sh', '-c', 'echo pid1=$(cat /proc/1/comm); ls /; cat /etc/hostname']), id('nopivot')]);
+    ok(r);
+    expect(r.stdout).toContain('pid1=sh');
+    expect(r.stdout).toContain('sbin');
+    expect(r.stdout).toContain(readFileSync(join(ROOTFS, 'etc/hostname'), 'utf8').trim());
   });
 });
 

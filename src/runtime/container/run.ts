@@ -68,7 +68,13 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
   }
   if (opts.detach) {
     child.unref();
-    await startContainer(ctx, record.id);
+    try {
+      await startContainer(ctx, record.id);
+    } catch (err) {
+      // Like runc: a run that failed leaves no container behind.
+      await removeContainer(ctx, opts, record);
+      throw err;
+    }
     return 0;
   }
   const exit = exitStatus(child);
