@@ -1,14 +1,26 @@
-// Compiles the user-namespace stage (src/runtime/process/userns-stage.c) next
-// to both places the init can be loaded from. Without a C compiler, tsrun
-// still builds; only configs with a user namespace are refused, clearly.
+// Compiles tsrun's two small C programs next to both places the runtime can be
+// loaded from (dist/runtime/process/ and the bundle in dist/):
+// - stage: every container's process until execve (its pid 1 while it waits
+//   for `tsrun start`); static when libc6-dev allows, so it maps almost nothing;
+// - userns-stage: makes or joins a user namespace for the Node init.
+// Without a C compiler tsrun still builds, and says so when a container needs one.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 
-const out = 'dist/runtime/process/userns-stage';
 mkdirSync('dist/runtime/process', { recursive: true });
-try {
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', out, 'src/runtime/process/userns-stage.c'], { stdio: 'inherit' });
-  copyFileSync(out, 'dist/userns-stage');
-} catch (err) {
-  console.warn(`build-stage: no user namespace stage (${err.message}); containers with a user namespace will be refused`);
+
+function compile(name, flagSets) {
+  const out = `dist/runtime/process/${name}`;
+  for (const flags of flagSets) {
+    try {
+      execFileSync('cc', ['-O2', '-Wall', '-Wextra', ...flags, '-o', out, `src/runtime/process/${name}.c`], { stdio: ['ignore', 'inherit', 'pipe'] });
+      copyFileSync(out, `dist/${name}`);
+      return;
+    } catch (err) {
+      if (flags === flagSets.at(-1)) console.warn(`build-stage: no ${name} (${err.message.split('\n')[0]})`);
+    }
+  }
 }
+
+compile('stage', [['-static'], []]);
+compile('userns-stage', [[]]);

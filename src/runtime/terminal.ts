@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fchownSync, openSync } from 'node:fs';
 import type { Syscalls } from './sys/syscalls.js';
 import { MS, O } from './sys/constants.js';
 
@@ -88,4 +88,31 @@ export function useSlaveAsStdio(sys: Syscalls, slavePath: string, bindConsole = 
   if (!bindConsole) return;
   if (existsSync('/dev') && !existsSync('/dev/console')) closeSync(openSync('/dev/console', 'a', 0o600));
   if (existsSync('/dev/console')) sys.mount(slavePath, '/dev/console', null, MS.BIND, null);
+}
+
+/**
+ * The CLI's main thread, inside the container (after pivot_root): makes the
+ * pty, sends the master to the console socket, and returns the slave for the
+ * stage to make its stdio and controlling terminal. The slave belongs to the
+ * process's uid/gid, as with runc; /dev/console is bound to it for `create`.
+ */
+export function containerTerminal(sys: Syscalls, sock: number, size: { height: number; width: number } | undefined, owner: { uid: number; gid: number }, bindConsole: boolean): number {
+  const pty = openPty(sys, size);
+  try {
+    sys.sendmsgFds(sock, Buffer.from('/dev/ptmx'), [pty.master]);
+  } finally {
+    sys.close(pty.master);
+  }
+  const slave = sys.open(pty.slavePath, O.RDWR | O.NOCTTY | O.CLOEXEC);
+  try {
+    fchownSync(slave, owner.uid, owner.gid);
+    if (bindConsole) {
+      if (existsSync('/dev') && !existsSync('/dev/console')) closeSync(openSync('/dev/console', 'a', 0o600));
+      if (existsSync('/dev/console')) sys.mount(pty.slavePath, '/dev/console', null, MS.BIND, null);
+    }
+  } catch (err) {
+    sys.close(slave);
+    throw err;
+  }
+  return slave;
 }

@@ -35,7 +35,7 @@ function leaks(devNullBefore: string): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     const cmd = cmdline(pid);
-    if (cmd.includes(REPO) && /init-main\.js/.test(cmd) && !isZombie(pid)) found.push(`container init still running: pid ${pid} (${cmd.trim()})`);
+    if (cmd.includes(REPO) && /init-main\.js|\/dist\/(runtime\/process\/)?stage\b/.test(cmd) && !isZombie(pid)) found.push(`container init still running: pid ${pid} (${cmd.trim()})`);
   }
   const tmp = tmpdir();
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {

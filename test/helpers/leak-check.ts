@@ -44,10 +44,10 @@ export function leakedProcesses(exclude: number[] = []): { pid: number; cmdline:
   return out;
 }
 
-/** Every live process on the host running the container init script (for diagnostics). */
+/** Every live process on the host that is a container's process before execve: the C stage or the Node init (for diagnostics). */
 export function initProcesses(): number[] {
   return readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n) && /\binit-main\.js\b/.test(cmdline(Number(n))))
+    .filter((n) => /^\d+$/.test(n) && /\binit-main\.js\b|\/dist\/(runtime\/process\/)?stage\b/.test(cmdline(Number(n))))
     .map(Number)
     .filter((pid) => stat(pid)?.state !== 'Z');
 }

@@ -6,7 +6,8 @@ import { REPO, Scratch } from '../helpers/bundle.js';
 import type { ExplainEvent } from '../../src/explain/events.js';
 
 // --explain comes from the real Syscalls layer: what it reports must be
-// exactly what strace sees the init do.
+// exactly what strace sees the runtime's main thread do (it sets the
+// container up from inside its namespaces; the C stage only applies the plan).
 
 const s = new Scratch('explain');
 afterAll(() => s.remove());
@@ -25,15 +26,16 @@ function explainRun(extra: string[] = []) {
 }
 
 describe.skipIf(!hasStrace)('--explain (strace is needed to compare; setup.sh installs it)', () => {
-  it('reports the init\'s mounts, pivot_root, unshares, hostname, mknods, mkdirs, symlinks and in-root opens in the order strace sees them', () => {
+  it('reports the set-up\'s mounts, pivot_root, unshares, hostname, mknods, mkdirs, symlinks and in-root opens in the order strace sees them', () => {
     const { r, events, strace } = explainRun();
     expect(r.status).toBe(0);
-    const spawn = events.find((e) => e.kind === 'step' && e.call.startsWith('spawn '));
-    const initPid = Number(/→ pid (\d+)/.exec(spawn!.call)![1]);
+    // The main thread's tid is the CLI's pid.
+    const initPid = events.find((e) => e.actor === 'runtime')!.pid;
     const names = ['mount', 'pivot_root', 'unshare', 'sethostname', 'mknod', 'mknodat', 'mkdirat', 'symlinkat', 'openat2', 'mount_setattr'];
     const explained = events
-      .filter((e) => e.actor === 'init' && e.kind === 'syscall')
-      .map((e) => /^(\w+)\(("[^"]*"|NULL)?/.exec(e.call)!)
+      .filter((e) => e.actor === 'runtime' && e.kind === 'syscall')
+      // glibc's mkfifo() is the mknodat syscall too
+      .map((e) => /^(\w+)\(("[^"]*"|NULL)?/.exec(e.call.replace(/^mkfifo\(/, 'mknod('))!)
       .filter((m) => names.includes(m[1]!))
       .map((m) => `${m[1]} ${m[1] === 'mount' ? '' : (m[2] ?? '')}`.trim());
     const traced = strace
@@ -47,13 +49,17 @@ describe.skipIf(!hasStrace)('--explain (strace is needed to compare; setup.sh in
     expect(explained).toEqual(traced);
   });
 
-  it('gives each init call a reason tied to the config', () => {
+  it('gives each set-up call and each step of the stage a reason tied to the config', () => {
     const { events } = explainRun();
-    const initCalls = events.filter((e) => e.actor === 'init' && e.kind === 'syscall');
-    expect(initCalls.every((e) => typeof e.why === 'string' && e.why.length > 0)).toBe(true);
-    expect(initCalls.some((e) => e.call.startsWith('unshare(CLONE_NEWNET)') && e.why?.startsWith('linux.namespaces['))).toBe(true);
-    expect(initCalls.some((e) => e.call.startsWith('mount("proc"') && e.why?.startsWith('mounts['))).toBe(true);
-    expect(initCalls.at(-1)!.call.startsWith('execve(')).toBe(true);
+    const setUp = events.filter((e) => e.actor === 'runtime' && e.kind === 'syscall' && /^(unshare|setns|mount|pivot_root|sethostname|mknod|umount2)\(/.test(e.call));
+    expect(setUp.length).toBeGreaterThan(20);
+    expect(setUp.every((e) => typeof e.why === 'string' && e.why.length > 0)).toBe(true);
+    expect(setUp.some((e) => e.call.startsWith('unshare(CLONE_NEWNET)') && e.why?.startsWith('linux.namespaces['))).toBe(true);
+    expect(setUp.some((e) => e.call.startsWith('mount("proc"') && e.why?.startsWith('mounts['))).toBe(true);
+    const stage = events.filter((e) => e.kind === 'step' && e.call.startsWith('stage: '));
+    expect(stage.every((e) => typeof e.why === 'string' && e.why.length > 0)).toBe(true);
+    expect(stage.some((e) => e.call.startsWith('stage: capset(') && e.why === 'process.capabilities.{effective,permitted,inheritable}')).toBe(true);
+    expect(stage.at(-1)!.call.startsWith('stage: execve("/bin/true"')).toBe(true);
   });
 });
 
@@ -79,7 +85,7 @@ describe('--explain with a network', () => {
       expect(events[add]!.call).toContain('CNI_NETNS=/run/netns/');
       expect(events[add]!.result).toMatch(/^ok: .*10\.248\.9\.\d+\/24/);
       expect(del).toBeGreaterThan(add);
-      const initExec = events.findIndex((e) => e.actor === 'init' && e.call.startsWith('execve('));
+      const initExec = events.findIndex((e) => e.kind === 'step' && e.call.startsWith('stage: execve('));
       expect(add).toBeLessThan(initExec);
     } finally {
       spawnSync('ip', ['link', 'del', 'tsexpl0']);

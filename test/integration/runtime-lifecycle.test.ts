@@ -47,7 +47,7 @@ describe.skipIf(!isRoot)('container lifecycle', () => {
     let st = stateOf(root, c)!;
     expect(st).toMatchObject({ id: c, status: 'created', pid, bundle });
     expect(alive(pid)).toBe(true);
-    expect(cmdline(pid)).toContain('init-main.js'); // still the init, waiting on exec.fifo
+    expect(cmdline(pid)).toMatch(/\/dist\/(runtime\/process\/)?stage\b/); // still the C stage, waiting on exec.fifo
     expect(pidNs(pid)).not.toBe(pidNs(process.pid));
 
     ok(tsrun(root, ['start', c]));

@@ -16,6 +16,7 @@ class FakeSeccomp implements SeccompLib {
   }
   setAttr(_c: unknown, attr: number, v: number) { this.calls.push(`attr ${attr}=${v}`); }
   load() { this.calls.push('load'); }
+  exportBpf() { this.calls.push('export'); return Buffer.alloc(8); }
   release() { this.calls.push('release'); }
 }
 

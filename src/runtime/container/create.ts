@@ -1,31 +1,29 @@
 import { userInfo } from 'node:os';
 import { chmodSync, unlinkSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Namespace, Spec } from '../../spec/types.js';
+import type { Spec } from '../../spec/types.js';
 import { TsrunError, errorMessage } from '../../errors.js';
 import { checkId } from '../ids.js';
 import { checkSupported, findNamespace } from '../namespaces.js';
 import { checkKernelNames } from '../kernel-names.js';
 import { planSeccomp } from '../seccomp/plan.js';
-import { readNofile, readStat } from '../proc.js';
+import { readStat } from '../proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
-import { spawnInit, type SpawnedInit } from '../process/spawn-init.js';
-import { runHooks, runHooksWarnOnly } from '../../hooks/run.js';
-import type { OciState } from '../../hooks/outcome.js';
+import { runHooks, runHooksWarnOnly, type OciState } from '../../hooks/run.js';
 import { O } from '../sys/constants.js';
 import { connectConsoleSocket } from '../terminal.js';
 import { cgroupManager } from '../cgroups/index.js';
 import { withDefaultDeviceRules } from '../device-rules.js';
 import { because, emit } from '../../explain/events.js';
+import type { Launcher, LaunchInput } from '../process/launcher.js';
+import { checkConfig } from './check-config.js';
 import type { Context } from './context.js';
 import { ociState } from './inspect.js';
 
-// create: bundle → validated spec → state dir → spawned init in new
-// namespaces → hooks → rootfs → "created", waiting on exec.fifo.
-// Every resource registers its undo as soon as it exists; a failure at any
-// step runs them in reverse so nothing is left behind.
+// create: bundle → validated spec → state dir → the container's process in
+// new namespaces → cgroup → createRuntime hooks → rootfs → credentials →
+// "created", waiting on exec.fifo. Every resource registers its undo as soon
+// as it exists; a failure at any step runs them in reverse.
 
 export interface CreateOptions {
   id: string;
@@ -36,7 +34,7 @@ export interface CreateOptions {
   noPivot?: boolean;
   /** lets callers (run --net) adjust the validated spec before it is used */
   adjustSpec?: (spec: Spec) => Spec | Promise<Spec>;
-  /** run in this process right after the config's hooks of the same phase (run --net: the CNI chain) */
+  /** run right after the config's own hooks of the same phase, in the runtime's namespaces (run --net's CNI chain) */
   inProcessHooks?: { createRuntime?: (state: OciState) => Promise<void>; poststop?: (state: OciState) => Promise<void> };
 }
 
@@ -66,45 +64,6 @@ function checkTerminal(spec: Spec, consoleSocket: string | undefined): void {
   }
 }
 
-interface Peeked {
-  pidNs: Namespace[];
-  terminal: boolean;
-}
-
-/** The pid namespace and terminal flag of config.json, read without validating anything. */
-function peek(bundleDir: string): Peeked | undefined {
-  try {
-    const raw = JSON.parse(readFileSync(join(bundleDir, 'config.json'), 'utf8')) as { linux?: { namespaces?: unknown }; process?: { terminal?: unknown } };
-    const list = Array.isArray(raw.linux?.namespaces) ? (raw.linux.namespaces as unknown[]) : [];
-    const entries = list.filter((n): n is Namespace => typeof n === 'object' && n !== null);
-    // With a user namespace the init needs the validated id maps: no early start.
-    if (entries.some((n) => n.type === 'user')) return undefined;
-    return { pidNs: entries.filter((n) => n.type === 'pid'), terminal: raw.process?.terminal === true };
-  } catch {
-    return undefined; // validation will say what is wrong
-  }
-}
-
-const pidNsKey = (list: Namespace[] | undefined): string => JSON.stringify(findNamespace(list, 'pid') ?? null);
-
-/**
- * exec.fifo (and the console socket) are handed to the init as open fds 4 and
- * 5, like runc does: in a user namespace the init may not be allowed to reach
- * the state dir or the console socket's directory by path.
- */
-function initFds(ctx: Context, id: string, consoleSocket: string | undefined): number[] {
-  const fds = [because('exec.fifo: passed to the init as fd 4', () => ctx.sys.open(fifoPath(ctx.root, id), O.PATH | O.CLOEXEC))];
-  if (consoleSocket) {
-    try {
-      fds.push(because('--console-socket: connected here, passed to the init as fd 5', () => connectConsoleSocket(ctx.sys, consoleSocket)));
-    } catch (err) {
-      ctx.sys.close(fds[0]!);
-      throw err;
-    }
-  }
-  return fds;
-}
-
 /** The container's cgroup, with its undo registered; none when rootless. */
 function setUpCgroup(ctx: Context, id: string, spec: Spec, pid: number, undo: Undo[]): Record<string, string> | undefined {
   if (process.getuid?.() !== 0) {
@@ -123,41 +82,43 @@ function setUpCgroup(ctx: Context, id: string, spec: Spec, pid: number, undo: Un
   return cgroup.paths;
 }
 
+/** The C stage, or for a user namespace the Node init (which the multi-threaded CLI cannot enter). */
+async function launch(ctx: Context, input: LaunchInput): Promise<Launcher> {
+  if (findNamespace(input.spec.linux?.namespaces, 'user')) {
+    const { launchNodeInit } = await import('../process/launch-node-init.js');
+    return launchNodeInit(ctx.sys, input);
+  }
+  const { launchStage } = await import('../process/launch-stage.js');
+  return launchStage(ctx.sys, input);
+}
+
 export async function createContainer(ctx: Context, opts: CreateOptions): Promise<Created> {
   const id = checkId(opts.id);
   const undo: Undo[] = [];
-  let init: SpawnedInit | undefined;
-  let fds: number[] = [];
+  const fds: number[] = [];
   let poststop: (() => Promise<void>) | undefined;
   const onLog = (level: 'warning' | 'debug', msg: string): void => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg));
   try {
-    // Start the init's Node boot first; loading zod and validating overlap with it.
-    const peeked = peek(opts.bundle);
-    makeContainerDir(ctx.root, id);
-    undo.push(() => removeContainerDir(ctx.root, id));
-    because('exec.fifo: the init blocks on it until `tsrun start`', () => ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622));
-    // Not subject to our umask: an init in a user namespace is "other" to it.
-    chmodSync(fifoPath(ctx.root, id), 0o622);
-    if (peeked) {
-      fds = initFds(ctx, id, peeked.terminal ? opts.consoleSocket : undefined);
-      const early = await spawnInit(ctx.sys, peeked.pidNs, onLog, undefined, fds);
-      init = early;
-      undo.push(() => killInit(early));
-    }
     const { loadBundle } = await import('../../spec/load.js');
     const bundle = loadBundle(opts.bundle);
     const spec = opts.adjustSpec ? await opts.adjustSpec(bundle.spec) : bundle.spec;
-    // The runtime-spec's rule: a create that fails after this point still runs the poststop hooks.
-    poststop = async () => {
-      const stopped: OciState = { ociVersion: spec.ociVersion, id, status: 'stopped', bundle: bundle.bundle, annotations: (spec.annotations ?? {}) as Record<string, string> };
-      await runHooksWarnOnly('poststop', spec.hooks?.poststop, stopped, (m) => ctx.log.warn(m));
-      await opts.inProcessHooks?.poststop?.(stopped).catch((err: unknown) => ctx.log.warn(`poststop: ${errorMessage(err)}`));
-    };
-    checkSupported(spec.linux?.namespaces, { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings });
+    checkConfig(spec, bundle.configPath);
     checkKernelNames(spec.process, bundle.configPath);
-    // Plan the filter now so a bad profile fails create, not the later exec.
+    checkSupported(spec.linux?.namespaces, { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings });
+    // Plan the filter now so a bad profile fails create before anything exists.
     if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
     checkTerminal(spec, opts.consoleSocket);
+    makeContainerDir(ctx.root, id);
+    undo.push(() => removeContainerDir(ctx.root, id));
+    // The runtime-spec's rule: a create that fails after this point still runs the poststop hooks.
+    const stopped: OciState = { ociVersion: spec.ociVersion, id, status: 'stopped', bundle: bundle.bundle, annotations: (spec.annotations ?? {}) as Record<string, string> };
+    poststop = async () => {
+      await runHooksWarnOnly('poststop', spec.hooks?.poststop, stopped, (m) => ctx.log.warn(m));
+      await opts.inProcessHooks?.poststop?.(stopped).catch((err: unknown) => ctx.log.warn(errorMessage(err)));
+    };
+    because('exec.fifo: the container\'s process blocks on it until `tsrun start`', () => ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622));
+    // Not subject to our umask: a process in a user namespace is "other" to it.
+    chmodSync(fifoPath(ctx.root, id), 0o622);
     const self = readStat(process.pid);
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
@@ -176,57 +137,35 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     };
     saveRecord(ctx.root, record);
 
-    if (!init || pidNsKey(peeked?.pidNs) !== pidNsKey(spec.linux?.namespaces) || !!spec.process?.terminal !== peeked?.terminal) {
-      if (init) await killInit(init);
-      for (const fd of fds.splice(0)) ctx.sys.close(fd);
-      fds = initFds(ctx, id, spec.process?.terminal ? opts.consoleSocket : undefined);
-      const spawned = await spawnInit(ctx.sys, spec.linux?.namespaces, onLog, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] }, fds);
-      init = spawned;
-      undo.push(() => killInit(spawned));
-    }
-    // The init has its own copies now.
-    for (const fd of fds.splice(0)) ctx.sys.close(fd);
-    record.pid = init.pid;
-    record.initStartTime = readStat(init.pid)?.startTime ?? '';
+    // exec.fifo and the console socket are handed over as open fds, like runc does:
+    // a process in a user namespace may not reach the state dir or the socket's directory.
+    fds.push(because('exec.fifo: passed to the container\'s process as fd 4', () => ctx.sys.open(fifoPath(ctx.root, id), O.PATH | O.CLOEXEC)));
+    if (spec.process?.terminal) fds.push(because('--console-socket: connected here, while its path is reachable', () => connectConsoleSocket(ctx.sys, opts.consoleSocket!)));
+    const l = await launch(ctx, { id, spec, rootfs: bundle.rootfs, bundle: bundle.bundle, noPivot: opts.noPivot ?? false, fifoFd: fds[0]!, consoleFd: fds[1], onLog, explain: ctx.explain });
+    undo.push(() => l.abort());
+    record.pid = l.pid;
+    record.initStartTime = readStat(l.pid)?.startTime ?? '';
     saveRecord(ctx.root, record);
 
-    init.channel.send({
-      type: 'config',
-      mode: 'create',
-      id,
-      spec,
-      rootfs: bundle.rootfs,
-      bundle: bundle.bundle,
-      fifoFd: 4,
-      consoleFd: spec.process?.terminal ? 5 : undefined,
-      noPivot: opts.noPivot ?? false,
-      callerNofile: readNofile(process.ppid),
-      debug: false,
-      explain: ctx.explain,
-    });
-    await init.channel.expect('nsReady');
-    record.cgroupPaths = setUpCgroup(ctx, id, spec, init.pid, undo);
+    record.cgroupPaths = setUpCgroup(ctx, id, spec, l.pid, undo);
     saveRecord(ctx.root, record);
+    await l.cgroupJoined();
     // runtime.md: "created" is after lifecycle step 2; these hooks are steps 3-5.
     const state = ociState({ record, status: 'created' });
     await runHooks('prestart', spec.hooks?.prestart, state);
     await runHooks('createRuntime', spec.hooks?.createRuntime, state);
     await opts.inProcessHooks?.createRuntime?.(state);
-    init.channel.send({ type: 'continue', state });
-    await init.channel.expect('ready');
+    await l.finish(state);
+    for (const fd of fds.splice(0)) ctx.sys.close(fd);
 
-    // Saved before the init is released, so a create killed from here on leaves a deletable container.
+    // Saved before the process is released, so a create killed from here on leaves a deletable container.
     record.stage = 'created';
     saveRecord(ctx.root, record);
-    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(init.pid), 0o644);
-    init.channel.send({ type: 'release' });
-    // The init holds PDEATHSIG until it has read "release": exiting before its answer would kill it.
-    await init.channel.expect('released');
-    init.channel.close();
-    return { record, child: init.child };
+    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(l.pid), 0o644);
+    await l.release();
+    return { record, child: l.child };
   } catch (err) {
     for (const fd of fds) ctx.sys.close(fd);
-    init?.channel.close();
     await rollback(ctx, undo);
     await poststop?.();
     if (opts.pidFile) {
@@ -238,11 +177,4 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     }
     throw err;
   }
-}
-
-async function killInit(init: SpawnedInit): Promise<void> {
-  if (init.child.exitCode !== null || init.child.signalCode !== null) return;
-  const exited = new Promise((r) => init.child.once('exit', r));
-  init.child.kill('SIGKILL');
-  await exited;
 }

@@ -1,4 +1,5 @@
-import type { Namespace, Process } from '../../spec/types.js';
+import type { ChildProcess } from 'node:child_process';
+import type { Namespace, Process, Spec } from '../../spec/types.js';
 import { TsrunError } from '../../errors.js';
 import { spawnInit } from '../process/spawn-init.js';
 import { cgroupManagerFromPaths, subCgroupPaths } from '../cgroups/index.js';
@@ -9,9 +10,19 @@ import { inspect } from './inspect.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
 import { exitStatus, forwardSignals } from './foreground.js';
 import { connectConsoleSocket } from '../terminal.js';
+import { findNamespace } from '../namespaces.js';
+import { spawnStage } from '../process/stage.js';
+import { setUpExec } from '../process/container-setup.js';
+import { stagePlan } from '../process/stage-plan.js';
+import { callerNofile, explainPlan } from '../process/launch-stage.js';
+import { killChild } from '../process/launcher.js';
+import { lastCap } from '../capabilities.js';
+import { planSeccomp } from '../seccomp/plan.js';
+import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
 
 // exec: a new process in a running container's namespaces and cgroup, with
-// its own args, env, cwd, user and capabilities. Same init, mode "exec".
+// its own args, env, cwd, user and capabilities, through the same C stage as
+// `create` (or the Node init for a container with a user namespace).
 
 export interface ExecOptions {
   id: string;
@@ -34,6 +45,62 @@ function joinedNamespaces(pid: number, list: Namespace[] | undefined): Namespace
   return (list ?? []).map((n) => ({ ...n, path: `/proc/${pid}/ns/${PROC_NS[n.type]}` }));
 }
 
+export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<number> {
+  const c = inspect(ctx.root, opts.id);
+  checkExecStatus(c.status, opts.ignorePaused === true);
+  const cgroupPaths = c.record.cgroupPaths && opts.cgroups?.length ? subCgroupPaths(c.record.cgroupPaths, opts.cgroups) : c.record.cgroupPaths;
+  // A frozen cgroup would freeze the new process before its execve (runc hangs there): with
+  // --ignore-paused it joins last, so exec returns and the process freezes moments after its
+  // execve (one that exits at once may finish first: then there is nothing left to join).
+  const join = { paths: cgroupPaths, late: c.status === 'paused' };
+  // --preserve-fds: our fds 3…3+n-1 go along, and are moved back to 3… just before execve.
+  const preserved = Array.from({ length: opts.preserveFds ?? 0 }, (_, i) => 3 + i);
+  if (opts.process.terminal && !opts.consoleSocket && opts.detach) {
+    throw new TsrunError('BAD_INPUT', 'a detached exec with --tty needs --console-socket');
+  }
+  const spec = { ...c.record.spec, process: opts.process, linux: { ...c.record.spec.linux, namespaces: joinedNamespaces(c.record.pid, c.record.spec.linux?.namespaces) } };
+  const server = opts.process.terminal && !opts.consoleSocket ? new ConsoleServer(ctx.sys) : undefined;
+  const socketPath = opts.process.terminal ? (opts.consoleSocket ?? server?.path) : undefined;
+  let started: { pid: number; child: ChildProcess };
+  let relay: { stop(): void } | undefined;
+  try {
+    // Connected here: inside the container the socket's directory may be out of reach.
+    const consoleFd = socketPath ? connectConsoleSocket(ctx.sys, socketPath) : undefined;
+    try {
+      const userNs = findNamespace(spec.linux.namespaces, 'user');
+      started = userNs ? await execWithNodeInit(ctx, c, spec, consoleFd, join, preserved) : await execWithStage(ctx, join, spec, consoleFd, preserved);
+    } finally {
+      if (consoleFd !== undefined) ctx.sys.close(consoleFd);
+    }
+    if (server) relay = relayTerminal(ctx.sys, server.receiveMaster());
+    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(started.pid), 0o644);
+  } finally {
+    server?.close();
+  }
+  if (opts.detach) {
+    started.child.unref();
+    return 0;
+  }
+  const stopForwarding = forwardSignals(started.pid, ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
+  try {
+    return await exitStatus(started.child);
+  } finally {
+    relay?.stop();
+    stopForwarding();
+  }
+}
+
+/**
+ * The main thread joins the container's namespaces, finds the binary, spawns
+ * the stage there and comes back; the stage joins the cgroup (through us),
+ * applies the credentials and execs. Its sync socket closing means execve.
+ */
+interface CgroupJoin {
+  paths: Record<string, string> | undefined;
+  /** paused: join after execve */
+  late: boolean;
+}
+
 function joinIfAlive(paths: Record<string, string>, pid: number): void {
   try {
     cgroupManagerFromPaths(paths).join(pid);
@@ -42,32 +109,49 @@ function joinIfAlive(paths: Record<string, string>, pid: number): void {
   }
 }
 
-export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<number> {
-  const c = inspect(ctx.root, opts.id);
-  checkExecStatus(c.status, opts.ignorePaused === true);
-  const cgroupPaths = c.record.cgroupPaths && opts.cgroups?.length ? subCgroupPaths(c.record.cgroupPaths, opts.cgroups) : c.record.cgroupPaths;
-  if (opts.process.terminal && !opts.consoleSocket && opts.detach) {
-    throw new TsrunError('BAD_INPUT', 'a detached exec with --tty needs --console-socket');
-  }
-  const spec = { ...c.record.spec, process: opts.process, linux: { ...c.record.spec.linux, namespaces: joinedNamespaces(c.record.pid, c.record.spec.linux?.namespaces) } };
-  const server = opts.process.terminal && !opts.consoleSocket ? new ConsoleServer(ctx.sys) : undefined;
-  const socketPath = opts.process.terminal ? (opts.consoleSocket ?? server?.path) : undefined;
-  // Connected here and inherited as fd 4: inside a user namespace the socket's directory may be out of reach.
-  const consoleFd = socketPath ? connectConsoleSocket(ctx.sys, socketPath) : undefined;
-  // --preserve-fds: our fds 3…3+n-1 follow the console socket into the init, which moves them back to 3…
-  const preserved = Array.from({ length: opts.preserveFds ?? 0 }, (_, i) => 3 + i);
-  let init;
+async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, consoleFd: number | undefined, preserved: number[]): Promise<{ pid: number; child: ChildProcess }> {
+  let prepared: ReturnType<typeof setUpExec> | undefined;
+  const reason = (n: Namespace): string => `linux.namespaces {type: ${n.type}}: the exec joins the container's`;
+  const stage = spawnStage(ctx.sys, spec.linux?.namespaces ?? [], reason, preserved, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, () => {
+    prepared = setUpExec(ctx.sys, spec, consoleFd);
+  });
+  const { binary, env, ttyFd } = prepared!;
   try {
-    init = await spawnInit(ctx.sys, spec.linux.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, [...(consoleFd === undefined ? [] : [consoleFd]), ...preserved]);
+    if (join.paths && !join.late) cgroupManagerFromPaths(join.paths).join(stage.pid);
+    stage.channel.send('cgroupns', []);
+    stage.channel.expect('ok');
+    const plan = stagePlan({ proc: spec.process!, binary, env, callerNofile: callerNofile(ctx.sys), lastCap: lastCap(), warn: (m) => ctx.log.warn(m), seccomp: await execSeccomp(spec, ctx) });
+    // The extra fds follow the sync socket (fd 3) in the stage: 4, 5, …
+    if (preserved.length) plan.push(['preserve', `4 ${preserved.length}`]);
+    explainPlan(plan);
+    stage.channel.send('plan', plan, ttyFd !== undefined ? [{ name: 'tty', fd: ttyFd }] : []);
+    stage.channel.expect('eof');
+    if (join.paths && join.late) joinIfAlive(join.paths, stage.pid);
+  } catch (err) {
+    await killChild(stage.child);
+    throw err;
   } finally {
-    if (consoleFd !== undefined) ctx.sys.close(consoleFd);
+    if (ttyFd !== undefined) ctx.sys.close(ttyFd);
+    stage.channel.close();
   }
-  let relay: { stop(): void } | undefined;
+  return stage;
+}
+
+async function execSeccomp(spec: Spec, ctx: Context): Promise<{ bpf: Buffer; flags: number } | undefined> {
+  if (!spec.linux?.seccomp) return undefined;
+  const { KoffiSeccomp } = await import('../seccomp/koffi-libseccomp.js');
+  const plan = planSeccomp(spec.linux.seccomp);
+  return { bpf: compileSeccomp(new KoffiSeccomp(), plan, (m) => ctx.log.debug(m)), flags: seccompFlags(plan) };
+}
+
+/** A container with a user namespace: the Node init joins it (the CLI cannot). */
+async function execWithNodeInit(ctx: Context, c: ReturnType<typeof inspect>, spec: Spec, consoleFd: number | undefined, join: CgroupJoin, preserved: number[]): Promise<{ pid: number; child: ChildProcess }> {
+  const init = await spawnInit(ctx.sys, spec.linux?.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, [...(consoleFd === undefined ? [] : [consoleFd]), ...preserved]);
   try {
     init.channel.send({
       type: 'config',
       mode: 'exec',
-      id: opts.id,
+      id: c.record.id,
       spec,
       rootfs: c.record.rootfs,
       bundle: c.record.bundle,
@@ -78,32 +162,15 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
       explain: ctx.explain,
     });
     await init.channel.expect('nsReady');
-    // A frozen cgroup would freeze the init before it reports "ready" (runc hangs there): with
-    // --ignore-paused it joins last, so exec returns and the process freezes moments after its
-    // execve (one that exits at once may finish first: then there is nothing left to join).
-    const joinLate = c.status === 'paused';
-    if (cgroupPaths && !joinLate) cgroupManagerFromPaths(cgroupPaths).join(init.pid);
-    init.channel.send({ type: 'continue', state: { ociVersion: c.record.ociVersion, id: opts.id, status: c.status, pid: c.record.pid, bundle: c.record.bundle } });
+    if (join.paths && !join.late) cgroupManagerFromPaths(join.paths).join(init.pid);
+    init.channel.send({ type: 'continue', state: { ociVersion: c.record.ociVersion, id: c.record.id, status: c.status, pid: c.record.pid, bundle: c.record.bundle } });
     await init.channel.expect('ready');
-    if (cgroupPaths && joinLate) joinIfAlive(cgroupPaths, init.pid);
-    if (server) relay = relayTerminal(ctx.sys, server.receiveMaster());
-    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(init.pid), 0o644);
+    if (join.paths && join.late) joinIfAlive(join.paths, init.pid);
   } catch (err) {
     init.child.kill('SIGKILL');
     throw err;
   } finally {
-    server?.close();
     init.channel.close();
   }
-  if (opts.detach) {
-    init.child.unref();
-    return 0;
-  }
-  const stopForwarding = forwardSignals(init.pid, ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
-  try {
-    return await exitStatus(init.child);
-  } finally {
-    relay?.stop();
-    stopForwarding();
-  }
+  return init;
 }

@@ -1,3 +1,8 @@
+import { closeSync, openSync } from 'node:fs';
+import type { Spec } from '../../spec/types.js';
+import { TsrunError, errorMessage } from '../../errors.js';
+import type { ContainerRecord } from '../state-store.js';
+import { errnoText } from '../sys/errno.js';
 import type { Context } from './context.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { startContainer } from './start.js';
@@ -18,14 +23,37 @@ export interface RunOptions extends CreateOptions {
   keep?: boolean;
 }
 
+function controllingTerminal(): void {
+  try {
+    closeSync(openSync('/dev/tty', 'r+'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new TsrunError('BAD_INPUT', `open /dev/tty: ${errnoText(code)}`, {
+      jsonPath: 'process.terminal',
+      hint: 'run it from a terminal, pass --console-socket, or set process.terminal to false',
+    });
+  }
+}
+
+/** delete runs the config's poststop hooks; the caller's in-process ones follow, as in create. */
+async function removeContainer(ctx: Context, opts: RunOptions, record: ContainerRecord): Promise<void> {
+  await deleteContainer(ctx, record.id, true, opts.inProcessHooks);
+}
+
 export async function runContainer(ctx: Context, opts: RunOptions): Promise<number> {
   // In the foreground tsrun can be the console socket itself; the init only uses it for terminal configs.
   const server = !opts.detach && !opts.consoleSocket
     ? because('tsrun run in the foreground is its own console socket (used when process.terminal is true)', () => new ConsoleServer(ctx.sys))
     : undefined;
+  // Like runc: a terminal relayed by `run` itself needs a terminal to relay to.
+  const adjustSpec = async (spec: Spec): Promise<Spec> => {
+    const s = opts.adjustSpec ? await opts.adjustSpec(spec) : spec;
+    if (server && s.process?.terminal) controllingTerminal();
+    return s;
+  };
   let created;
   try {
-    created = await createContainer(ctx, { ...opts, consoleSocket: opts.consoleSocket ?? server?.path });
+    created = await createContainer(ctx, { ...opts, adjustSpec, consoleSocket: opts.consoleSocket ?? server?.path });
   } catch (err) {
     server?.close();
     throw err;
@@ -39,7 +67,13 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
   }
   if (opts.detach) {
     child.unref();
-    await startContainer(ctx, record.id);
+    try {
+      await startContainer(ctx, record.id);
+    } catch (err) {
+      // Like runc: a run that failed leaves no container behind.
+      await removeContainer(ctx, opts, record);
+      throw err;
+    }
     return 0;
   }
   const exit = exitStatus(child);
@@ -48,12 +82,12 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     try {
       await startContainer(ctx, record.id);
     } catch (err) {
-      await deleteContainer(ctx, record.id, true, opts.inProcessHooks);
+      await removeContainer(ctx, opts, record);
       throw err;
     }
     const code = await exit;
     mark('container exited');
-    if (!opts.keep) await deleteContainer(ctx, record.id, true, opts.inProcessHooks);
+    if (!opts.keep) await removeContainer(ctx, opts, record);
     return code;
   } finally {
     relay?.stop();

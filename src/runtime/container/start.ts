@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { O } from '../sys/constants.js';
-import { TsrunError } from '../../errors.js';
+import { TsrunError, errorMessage } from '../../errors.js';
 import { fifoPath, withLock } from '../state-store.js';
 import { isAlive, sleep } from '../proc.js';
 import { checkStart } from '../status.js';
@@ -8,8 +8,43 @@ import { runHooks } from '../../hooks/run.js';
 import type { Context } from './context.js';
 import { inspect, ociState } from './inspect.js';
 
-// start: open exec.fifo and read the init's byte, which lets it exec the
-// container process. Polls instead of blocking, so a dead init cannot hang us.
+// start: open exec.fifo and read the "0" the container's process writes once
+// it is let go; then read on to EOF. The process keeps its end open
+// (close-on-exec) until execve: EOF right after "0" means the container runs,
+// anything else is the error that stopped it. Polls instead of blocking, so a
+// dead process cannot hang us. Then the poststart hooks.
+
+type Read = { kind: 'data'; text: string } | { kind: 'eof' } | { kind: 'none' };
+
+function readSome(fd: number): Read {
+  const buf = Buffer.alloc(4096);
+  try {
+    const n = readSync(fd, buf);
+    return n === 0 ? { kind: 'eof' } : { kind: 'data', text: buf.toString('utf8', 0, n) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return { kind: 'none' };
+    throw err;
+  }
+}
+
+/** Waits for "0", then for EOF; returns what came after "0" (an error text, or ""). */
+async function awaitExec(fd: number, alive: () => boolean, id: string): Promise<string> {
+  let got = '';
+  let started = false;
+  for (let delay = 0; ; delay = Math.min(delay * 2 || 1, 20)) {
+    const r = readSome(fd);
+    if (r.kind === 'data') {
+      got += r.text;
+      started = true;
+      delay = 0;
+      continue;
+    }
+    // Before "0", no writer reads as EOF too: only a dead process ends the wait.
+    if (r.kind === 'eof' && started) return got.slice(1);
+    if (!started && !alive()) throw new TsrunError('INIT', `container "${id}" init died before it could start`);
+    await sleep(delay);
+  }
+}
 
 export async function startContainer(ctx: Context, id: string): Promise<void> {
   await withLock(ctx.sys, ctx.root, id, async () => {
@@ -17,25 +52,24 @@ export async function startContainer(ctx: Context, id: string): Promise<void> {
     checkStart(c.status);
     const path = fifoPath(ctx.root, id);
     const fd = openSync(path, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
+    let failure: string;
     try {
-      const buf = Buffer.alloc(1);
-      for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-        let n = 0;
-        try {
-          n = readSync(fd, buf);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-        }
-        if (n === 1) break;
-        if (!isAlive(c.record.pid, c.record.initStartTime)) {
-          throw new TsrunError('INIT', `container "${id}" init died before it could start`);
-        }
-        await sleep(delay);
-      }
+      failure = await awaitExec(fd, () => isAlive(c.record.pid, c.record.initStartTime), id);
     } finally {
       closeSync(fd);
     }
     unlinkSync(path);
-    await runHooks('poststart', c.record.spec.hooks?.poststart, ociState({ record: c.record, status: 'running' }));
+    if (failure) throw new TsrunError('INIT', failure.trim());
+    try {
+      await runHooks('poststart', c.record.spec.hooks?.poststart, ociState({ record: c.record, status: 'running' }));
+    } catch (err) {
+      // runtime-spec: a failing poststart hook is an error, and the container is stopped (poststop runs at delete).
+      try {
+        ctx.sys.kill(c.record.pid, 9);
+      } catch (killErr) {
+        ctx.log.warn(`stopping the container after its poststart hook failed: ${errorMessage(killErr)}`);
+      }
+      throw err;
+    }
   });
 }

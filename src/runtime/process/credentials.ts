@@ -34,7 +34,7 @@ export function applyRlimits(sys: Syscalls, proc: Process, callerNofile?: { soft
 }
 
 /** Drops the bounding set, switches uid/gid keeping caps, then sets the four other sets. */
-export function applyUserAndCaps(sys: Syscalls, proc: Process, warn: (msg: string) => void): void {
+export function applyUserAndCaps(sys: Syscalls, proc: Process, warn: (msg: string) => void, debug?: (msg: string) => void): void {
   const user = proc.user;
   const caps = proc.capabilities;
   const masks = caps ? capMasks(caps) : undefined;
@@ -62,7 +62,16 @@ export function applyUserAndCaps(sys: Syscalls, proc: Process, warn: (msg: strin
     );
     because('process.capabilities.ambient', () => {
       sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL, 0);
-      for (const cap of masks.ambient) sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, cap);
+      for (const cap of masks.ambient) {
+        try {
+          sys.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, cap);
+        } catch (err) {
+          // The kernel raises only permitted and inheritable caps: runc (and `runc spec`'s default) skips the others.
+          const kept = ((masks.inheritable & masks.permitted) >> BigInt(cap)) & 1n;
+          if ((err as { errno?: string }).errno !== 'EPERM' || kept) throw err;
+          debug?.(`process.capabilities.ambient: capability ${cap} not raised: it is not in the permitted and inheritable sets`);
+        }
+      }
     });
   }
 }

@@ -1,4 +1,4 @@
-import { closeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { KoffiSyscalls } from '../sys/koffi.js';
 import { traceSyscalls } from '../sys/tracing.js';
 import { because, fdSink, startExplaining } from '../../explain/events.js';
@@ -29,14 +29,25 @@ function reportAndExit(err: unknown): never {
   process.exit(1);
 }
 
-/** After the runtime let go: errors can only go to the container's stderr. */
+/** exec.fifo's write end once "0" is written: `start` reads an error from it. */
+let startFd = -1;
+
+/** After the runtime let go: errors go to `start` through exec.fifo (once it is open) and to the container's stderr. */
 function execOrDie(binary: string, before?: () => void): never {
   try {
     before?.();
     const say = (m: string): boolean => process.stderr.write(`tsrun: warning: ${m}\n`);
     return execProcess(sys, cfg, binary, say, () => seccompLib!, cfg.debug ? say : undefined);
   } catch (err) {
-    process.stderr.write(`tsrun: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    if (startFd >= 0) {
+      try {
+        writeSync(startFd, message);
+      } catch {
+        // start gave up reading
+      }
+    }
+    process.stderr.write(`tsrun: ${message}\n`);
     const errno = err instanceof TsrunError ? err.errno : undefined;
     process.exit(errno === 'ENOENT' ? 127 : errno === 'EACCES' ? 126 : 1);
   }
@@ -67,7 +78,7 @@ if (cfg.mode === 'exec') {
   }
   const { binary, fifoFd, state } = prepared;
   execOrDie(binary, () => {
-    waitForStart(sys, fifoFd);
+    startFd = waitForStart(sys, fifoFd);
     // After pivot_root: the path resolves inside the container.
     runHooksSync('startContainer', cfg.spec.hooks?.startContainer, state);
   });

@@ -1,13 +1,15 @@
-import { closeSync, existsSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, writeFileSync, writeSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { CLOSE_RANGE_CLOEXEC, MS, O, PR } from '../sys/constants.js';
+import { CLOSE_RANGE_CLOEXEC, O, PR } from '../sys/constants.js';
 import { enterNamespaces, findNamespace } from '../namespaces.js';
 import { loopbackUp } from '../loopback.js';
 import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
 import { maskPaths, readonlyPaths, remountRootReadonly, setNames, writeSysctls } from '../rootfs/finish.js';
 import { setupRootfs } from '../rootfs/setup.js';
-import { envValue, lookPath, type Execer } from './lookpath.js';
+import { lookPath } from './lookpath.js';
+import { checkCwd, containerEnv, execer } from './setup-steps.js';
+export { containerEnv } from './setup-steps.js';
 import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credentials.js';
 import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
 import { TsrunError } from '../../errors.js';
@@ -81,16 +83,6 @@ function becomeNamespaceRoot(sys: Syscalls, spec: Spec): void {
   if (mapped(spec.linux?.uidMappings)) sys.setresuid(0, 0, 0);
 }
 
-function checkCwd(cwd: string): void {
-  let ok = false;
-  try {
-    ok = statSync(cwd).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new TsrunError('INIT', `chdir to cwd ("${cwd}") set in config.json failed: no such file or directory`, { jsonPath: 'process.cwd' });
-}
-
 /**
  * exec: join a running container. Every namespace is given by path; the
  * mount namespace goes last (after it, the host's /proc paths are gone).
@@ -117,36 +109,19 @@ function loadSeccompExplained(lib: SeccompLib, plan: SeccompPlan, debug: (m: str
   emit('syscall', `seccomp_load(<filter: default 0x${plan.defaultAction.toString(16)}, ${plan.rules.length} rules>)`);
 }
 
-function execer(proc: NonNullable<Spec['process']>): Execer {
-  return { ...proc.user, dacOverride: proc.capabilities?.effective?.includes('CAP_DAC_OVERRIDE') ?? proc.capabilities === undefined };
-}
-
-/** Blocks until `tsrun start` opens exec.fifo. The fd was opened O_PATH before pivot_root. */
-export function waitForStart(sys: Syscalls, fifoFd: number): void {
+/**
+ * Blocks until `tsrun start` opens exec.fifo, and writes "0". The fd was opened
+ * O_PATH before pivot_root. The write end stays open (close-on-exec) and is
+ * returned: an error before execve is written on it, for `start` to report.
+ */
+export function waitForStart(sys: Syscalls, fifoFd: number): number {
   if (!existsSync(`/proc/self/fd/${fifoFd}`)) {
     throw new TsrunError('INIT', 'cannot reopen exec.fifo: /proc is not mounted in the container');
   }
   const fd = because('exec.fifo: blocks until `tsrun start` opens it for reading', () => sys.open(`/proc/self/fd/${fifoFd}`, O.WRONLY | O.CLOEXEC));
   writeSync(fd, '0');
-  closeSync(fd);
-  because('exec.fifo: done with it', () => sys.close(fifoFd));
-}
-
-/** HOME from the container's /etc/passwd when the config does not set it, like runc. */
-export function containerEnv(spec: Spec): string[] {
-  const env = [...(spec.process?.env ?? [])];
-  if (envValue(env, 'HOME') === undefined) {
-    const uid = spec.process?.user.uid ?? 0;
-    let home = '/';
-    try {
-      const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === String(uid));
-      home = line?.split(':')[5] || '/';
-    } catch {
-      // no passwd file in the image
-    }
-    env.push(`HOME=${home}`);
-  }
-  return env;
+  because('exec.fifo: done with the O_PATH fd', () => sys.close(fifoFd));
+  return fd;
 }
 
 /** From credentials to execve. Never returns. */
@@ -165,7 +140,7 @@ export function execProcess(
   applyRlimits(sys, proc, cfg.callerNofile);
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it.
   if (seccomp && !proc.noNewPrivileges) because('linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)', () => loadSeccompExplained(seccompLib(), seccomp, debug));
-  applyUserAndCaps(sys, proc, warn);
+  applyUserAndCaps(sys, proc, warn, debug);
   // After the uid change, so a cwd the user may not enter fails like it would for them.
   because('process.cwd', () => sys.chdir(proc.cwd));
   applyNoNewPrivileges(sys, proc);

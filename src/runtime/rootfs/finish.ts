@@ -8,9 +8,10 @@ import { makedev } from './devices.js';
 import { TsrunError, wrap } from '../../errors.js';
 import { because } from '../../explain/events.js';
 
-// Steps after pivot_root, with "/" now the container's root. Paths are found
-// through an fd of "/" like the mounts before (in-root.ts), and mounted on as
-// /proc/self/fd/N of the container's own /proc.
+// The last steps of the rootfs: after pivot_root with "/" the container's root
+// (the Node init), or before it with the rootfs given (the CLI's main thread,
+// which is not in the container's /proc). Paths are found through an fd of the
+// root like the mounts before (in-root.ts), and mounted on as /proc/self/fd/N.
 
 /** An fd of what `path` names in the container, or undefined when it does not exist. */
 function find(sys: Syscalls, root: number, path: string, noFollow = false): number | undefined {
@@ -42,10 +43,10 @@ function openNull(sys: Syscalls, root: number): number {
  * device bound over it. A masked path that is a symlink is refused, never
  * followed: what it points at is not what the config named.
  */
-export function maskPaths(sys: Syscalls, paths: string[] | undefined): void {
+export function maskPaths(sys: Syscalls, paths: string[] | undefined, rootfs = '/'): void {
   if (!paths?.length) return;
   needProc('linux.maskedPaths');
-  const root = because('linux.maskedPaths: found through an fd of the container\'s root, never by name', () => openRootfs(sys, '/'));
+  const root = because('linux.maskedPaths: found through an fd of the container\'s root, never by name', () => openRootfs(sys, rootfs));
   because('linux.maskedPaths', () => withFd(sys, root, () => {
     let nullFd: number | undefined;
     try {
@@ -76,10 +77,10 @@ export function maskPaths(sys: Syscalls, paths: string[] | undefined): void {
   }));
 }
 
-export function readonlyPaths(sys: Syscalls, paths: string[] | undefined): void {
+export function readonlyPaths(sys: Syscalls, paths: string[] | undefined, rootfs = '/'): void {
   if (!paths?.length) return;
   needProc('linux.readonlyPaths');
-  const root = because('linux.readonlyPaths: found through an fd of the container\'s root, never by name', () => openRootfs(sys, '/'));
+  const root = because('linux.readonlyPaths: found through an fd of the container\'s root, never by name', () => openRootfs(sys, rootfs));
   because('linux.readonlyPaths', () => withFd(sys, root, () => {
     for (const [i, p] of paths.entries()) {
       const fd = because(`linux.readonlyPaths[${i}]: ${p}`, () => find(sys, root, p));

@@ -24,7 +24,8 @@ export const isDev = (destination: string): boolean => inRootPath(destination) =
  * bound from the container's own cgroup directory (as runc does), never the host's root.
  * `rootFd`: an fd from openRootfs (else one is opened for this call).
  */
-export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false, ownCgroupNs = false, rootFd?: number): void {
+/** `cgroupPid`: whose cgroups a cgroup mount without a cgroup namespace binds (the container's process, not the runtime). */
+export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false, ownCgroupNs = false, rootFd?: number, cgroupPid: number | 'self' = 'self'): void {
   const root = rootFd ?? openRootfs(sys, rootfs);
   try {
     const dest = m.destination;
@@ -41,7 +42,7 @@ export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount
     } else if (type === 'bind' || opts.isBind) {
       bindMount(sys, root, bundle, m, flags, opts.data);
     } else if (type === 'cgroup') {
-      mountCgroupTree(sys, root, dest, flags, ownCgroupNs);
+      mountCgroupTree(sys, root, dest, flags, ownCgroupNs, cgroupPid);
     } else if (type === 'tmpfs' && opts.copyUp) {
       withCopyUp(sys, root, dest, (target) => sys.mount(m.source ?? type, target, type, flags, opts.data || null));
     } else {
@@ -103,10 +104,10 @@ function hostCgroupHierarchies(): HostHierarchy[] {
  * A cgroup mount. On a pure v2 host it is one cgroup2 mount; on v1/hybrid
  * hosts a tmpfs holds one mount per hierarchy, as the host lays them out.
  */
-function mountCgroupTree(sys: Syscalls, root: number, dest: string, flags: number, ownCgroupNs: boolean): void {
+function mountCgroupTree(sys: Syscalls, root: number, dest: string, flags: number, ownCgroupNs: boolean, cgroupPid: number | 'self'): void {
   const hierarchies = hostCgroupHierarchies();
   const v2only = hierarchies.length === 1 && hierarchies[0]!.fstype === 'cgroup2' && hierarchies[0]!.name === '';
-  const own = ownCgroupNs ? undefined : ownCgroups();
+  const own = ownCgroupNs ? undefined : ownCgroups(cgroupPid);
   if (v2only || hierarchies.length === 0) {
     const path = own?.get('');
     if (path && path !== '/' && v2only) bindCgroup(sys, root, `/sys/fs/cgroup${path}`, dest, flags);
@@ -126,10 +127,10 @@ function mountCgroupTree(sys: Syscalls, root: number, dest: string, flags: numbe
   if (flags & MS.RDONLY) withFd(sys, openInRoot(sys, root, dest), (fd) => sys.mount('tmpfs', procFd(fd), null, MS.REMOUNT | MS.RDONLY | base, 'mode=755'));
 }
 
-/** The calling process's cgroup per hierarchy, keyed by its controller list ("" for cgroup2). */
-function ownCgroups(): Map<string, string> {
+/** A process's cgroup per hierarchy, keyed by its controller list ("" for cgroup2). */
+function ownCgroups(pid: number | 'self'): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
     const m = /^\d+:([^:]*):(.*)$/.exec(line);
     if (m) out.set(m[1]!, m[2]!);
   }

@@ -21,6 +21,11 @@ export interface RootfsConfig {
   rootfs: string;
   /** the bundle, for relative bind sources */
   bundle: string;
+  /**
+   * The container's process, when the caller is not it (the CLI's main
+   * thread): its cgroups are bound, and proc mounts name its pid namespace.
+   */
+  cgroupPid?: number;
 }
 
 export function setupRootfs(sys: Syscalls, cfg: RootfsConfig): void {
@@ -38,9 +43,14 @@ export function setupRootfs(sys: Syscalls, cfg: RootfsConfig): void {
     const mounts = spec.mounts ?? [];
     const inUserNs = findNamespace(spec.linux?.namespaces, 'user') !== undefined;
     const ownCgroupNs = findNamespace(spec.linux?.namespaces, 'cgroup') !== undefined;
-    mounts.forEach((m, i) =>
-      because(`mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}`, () => mountOne(sys, cfg.rootfs, cfg.bundle, m, i, inUserNs, ownCgroupNs, root)),
-    );
+    const pid = cfg.cgroupPid;
+    const pidNs = pid !== undefined && findNamespace(spec.linux?.namespaces, 'pid') !== undefined;
+    mounts.forEach((m, i) => {
+      // procfs shows the mounting task's pid namespace, and the main thread's is the host's: name the container's.
+      const mount = pidNs && m.type === 'proc' ? { ...m, options: [...(m.options ?? []), `pidns=/proc/${pid}/ns/pid`] } : m;
+      const why = `mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}${mount !== m ? ' (pidns=: the container\'s pid namespace, not the mounting thread\'s)' : ''}`;
+      because(why, () => mountOne(sys, cfg.rootfs, cfg.bundle, mount, i, inUserNs, ownCgroupNs, root, pid ?? 'self'));
+    });
     because(inUserNs ? 'default devices and linux.devices: bound from the host (mknod is not allowed in a user namespace)' : 'default devices and linux.devices: made with mknod inside the container, never bound from the host', () =>
       createDevices(sys, cfg.rootfs, spec.linux?.devices, inUserNs, root),
     );

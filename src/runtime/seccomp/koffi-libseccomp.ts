@@ -1,3 +1,4 @@
+import { closeSync, readFileSync } from 'node:fs';
 import { loadKoffi } from '../sys/koffi-loader.js';
 import { SyscallError } from '../sys/syscalls.js';
 import { errnoName, errnoText } from '../sys/errno.js';
@@ -20,6 +21,8 @@ function bind() {
   ruleAdd: lib.func('int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int n, const tsrun_scmp_arg_cmp *args)'),
   attrSet: lib.func('int seccomp_attr_set(void *ctx, int attr, uint32_t value)'),
   load: lib.func('int seccomp_load(void *ctx)'),
+  exportBpf: lib.func('int seccomp_export_bpf(void *ctx, int fd)'),
+  memfdCreate: koffi.load('libc.so.6').func('int memfd_create(const char *name, unsigned int flags)'),
   release: lib.func('void seccomp_release(void *ctx)'),
   };
 }
@@ -59,6 +62,17 @@ export class KoffiSeccomp implements SeccompLib {
   }
   load(ctx: unknown): void {
     check(lazy().load(ctx), 'seccomp_load', '');
+  }
+  exportBpf(ctx: unknown): Buffer {
+    const MFD_CLOEXEC = 1;
+    const fd = lazy().memfdCreate('tsrun-seccomp', MFD_CLOEXEC);
+    if (fd < 0) throw new SyscallError('memfd_create', '"tsrun-seccomp"', 24, 'EMFILE', 'could not make a buffer for the filter');
+    try {
+      check(lazy().exportBpf(ctx, fd), 'seccomp_export_bpf', String(fd));
+      return readFileSync(`/proc/self/fd/${fd}`);
+    } finally {
+      closeSync(fd);
+    }
   }
   release(ctx: unknown): void {
     lazy().release(ctx);

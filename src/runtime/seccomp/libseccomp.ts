@@ -10,6 +10,8 @@ export interface SeccompLib {
   ruleAdd(ctx: unknown, action: number, syscall: number, args: ArgCmp[]): void;
   setAttr(ctx: unknown, attr: number, value: number): void;
   load(ctx: unknown): void;
+  /** The filter as BPF bytes (seccomp_export_bpf), for a stage to load with seccomp(2). */
+  exportBpf(ctx: unknown): Buffer;
   release(ctx: unknown): void;
 }
 

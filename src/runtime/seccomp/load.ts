@@ -7,6 +7,21 @@ import type { SeccompPlan } from './plan.js';
 // and reported through `debug` like runc does.
 
 export function loadSeccomp(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void): void {
+  withFilter(lib, plan, debug, (ctx) => lib.load(ctx));
+}
+
+/** The same filter compiled to BPF, for the C stage to load with seccomp(2). */
+export function compileSeccomp(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void): Buffer {
+  return withFilter(lib, plan, debug, (ctx) => lib.exportBpf(ctx));
+}
+
+/** seccomp(2) flags for the spec's linux.seccomp.flags (libseccomp applies these at load, not in the BPF). */
+export function seccompFlags(plan: SeccompPlan): number {
+  const bits: Record<string, number> = { SECCOMP_FILTER_FLAG_TSYNC: 1, SECCOMP_FILTER_FLAG_LOG: 2, SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4 };
+  return plan.flags.reduce((acc, f) => acc | (bits[f] ?? 0), 0);
+}
+
+function withFilter<T>(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void, use: (ctx: unknown) => T): T {
   const ctx = lib.init(plan.defaultAction);
   try {
     for (const arch of plan.arches) lib.archAdd(ctx, arch);
@@ -23,7 +38,7 @@ export function loadSeccomp(lib: SeccompLib, plan: SeccompPlan, debug: (m: strin
       }
       lib.ruleAdd(ctx, r.action, nr, r.args);
     }
-    lib.load(ctx);
+    return use(ctx);
   } finally {
     lib.release(ctx);
   }

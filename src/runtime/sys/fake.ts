@@ -158,9 +158,21 @@ export class FakeSyscalls implements Syscalls {
   getpid(): number { this.record('getpid', []); return this.pid; }
   gettid(): number { this.record('gettid', []); return this.pid; }
   socket(domain: number, type: number, protocol: number): number { this.record('socket', [domain, type, protocol]); return this.nextFd++; }
+  socketpair(domain: number, type: number, protocol: number): [number, number] {
+    this.record('socketpair', [domain, type, protocol]);
+    return [this.nextFd++, this.nextFd++];
+  }
   bind(fd: number, addr: Buffer): void { this.record('bind', [fd, addr]); }
   setsockopt(fd: number, level: number, name: number, value: Buffer): void { this.record('setsockopt', [fd, level, name, value]); }
   sendto(fd: number, buf: Buffer, flags: number, addr: Buffer | null): number { this.record('sendto', [fd, buf, flags, addr]); return buf.length; }
-  /** The fake has no kernel to answer: a recv returns 0 bytes. */
-  recvfrom(fd: number, buf: Buffer, flags: number): number { this.record('recvfrom', [fd, buf, flags]); return 0; }
+  /** Scripted answers for recvfrom, in order (a stage's replies); with none left a recv returns 0 bytes (EOF). */
+  readonly recvQueue: Buffer[] = [];
+  recvfrom(fd: number, buf: Buffer, flags: number): number {
+    this.record('recvfrom', [fd, buf, flags]);
+    const next = this.recvQueue.shift();
+    if (!next) return 0;
+    next.copy(buf);
+    if (next.length > buf.length) this.recvQueue.unshift(next.subarray(buf.length));
+    return Math.min(next.length, buf.length);
+  }
 }

@@ -84,6 +84,7 @@ const c = {
   getpid: libc.func('int getpid()'),
   gettid: libc.func('int gettid()'),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
+  socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)'),
   bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
   setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
   sendto: libc.func('intptr_t sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t alen)'),
@@ -359,6 +360,11 @@ export class KoffiSyscalls implements Syscalls {
   }
   socket(domain: number, type: number, protocol: number): number {
     return check(c.socket(domain, type, protocol), 'socket', () => `${domain}, ${hex(type)}, ${protocol}`);
+  }
+  socketpair(domain: number, type: number, protocol: number): [number, number] {
+    const sv = new Int32Array(2);
+    check(c.socketpair(domain, type, protocol, sv), 'socketpair', () => `${domain}, ${hex(type)}, ${protocol}`);
+    return [sv[0]!, sv[1]!];
   }
   bind(fd: number, addr: Buffer): void {
     check(c.bind(fd, addr, addr.length), 'bind', () => `${fd}, <${addr.length} bytes>`);

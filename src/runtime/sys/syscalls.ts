@@ -102,6 +102,7 @@ export interface Syscalls {
 
   // sockets (netlink): addresses are raw sockaddr bytes
   socket(domain: number, type: number, protocol: number): number;
+  socketpair(domain: number, type: number, protocol: number): [number, number];
   bind(fd: number, addr: Buffer): void;
   setsockopt(fd: number, level: number, name: number, value: Buffer): void;
   /** Returns the bytes sent. */
