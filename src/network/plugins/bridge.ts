@@ -1,5 +1,5 @@
 import { parseCidr } from '../rtnetlink/ip.js';
-import type { LinkInfo, Netlink } from '../rtnetlink/netlink.js';
+import { NetlinkError, type LinkInfo, type Netlink } from '../rtnetlink/netlink.js';
 import { bigToIp, networkBig } from './host-local/range.js';
 import type { CniResult, Result100 } from '../cni/result/types.js';
 import { dnsSet, loadBridgeConf, type BridgeConf } from './bridge-config.js';
@@ -64,7 +64,12 @@ function ensureAddr(host: Netlink, br: LinkInfo, gw: string, force: boolean): vo
     if (!force) throw cniError(`"${br.name}" already has an IP address different from ${gw}`);
     host.delAddr(br.index, `${a.address}/${a.prefixLen}`);
   }
-  host.addAddr(br.index, gw);
+  try {
+    host.addAddr(br.index, gw);
+  } catch (err) {
+    // Another ADD on the same bridge (a parallel plugin exec) added it between our look and our add.
+    if (!(err instanceof NetlinkError && err.errnoCode === 'EEXIST')) throw err;
+  }
   // pin the bridge's MAC, or it follows the lowest port MAC as ports come and go
   const mac = host.linkByIndex(br.index)?.mac;
   if (mac) host.setMac(br.index, mac);

@@ -56,6 +56,8 @@ export function setUpContainer(sys: Syscalls, i: SetUpInput): SetUpResult {
     runHooksSync('createContainer', spec.hooks?.createContainer, i.state);
     // Before pivot_root, unlike runc's init: the paths are found through an fd of the rootfs and
     // mounted on as /proc/self/fd/N, and after pivot_root this thread is not in the container's /proc.
+    // Sysctls before the read-only paths (/proc/sys): this thread is in the container's namespaces, which is what they apply to.
+    writeSysctls(spec.linux?.sysctl);
     if (hasMountNs) {
       readonlyPaths(sys, spec.linux?.readonlyPaths, i.rootfs);
       maskPaths(sys, spec.linux?.maskedPaths, i.rootfs);
@@ -69,7 +71,6 @@ export function setUpContainer(sys: Syscalls, i: SetUpInput): SetUpResult {
     });
     if (findNamespace(ns, 'uts')) because('hostname / domainname', () => setNames(sys, spec));
     else if (spec.hostname) throw new TsrunError('SPEC_INVALID', 'hostname is set but the config has no uts namespace', { jsonPath: 'hostname' });
-    writeSysctls(spec.linux?.sysctl);
     const proc = spec.process!;
     if (i.consoleFd !== undefined) {
       opened.push(because('process.terminal: a pty in the container; the master goes to the console socket', () => containerTerminal(sys, i.consoleFd!, proc.consoleSize, proc.user, hasMountNs)));

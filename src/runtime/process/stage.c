@@ -431,10 +431,11 @@ int main(void) {
   read_frame(&plan, "plan");
   const char *fifo = get(&plan, "fifo");
   /* exec.fifo is reopened for writing through our fd directory, opened now: once
-     chrooted (no mount namespace, --no-pivot) there may be no /proc to reach. */
-  int fd_dir = -1;
-  if (fifo && (fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) die(errno, "cannot reach exec.fifo through /proc/self/fd (is /proc mounted in the container?)");
+     chrooted (no mount namespace) there may be no /proc to reach. With --no-pivot
+     the host's /proc is already hidden from us: then the container's, once inside. */
+  int fd_dir = fifo ? open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
   apply_plan(&plan);
+  if (fifo && fd_dir < 0 && (fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) die(errno, "cannot reach exec.fifo through /proc/self/fd (is /proc mounted in the container?)");
   if (!fifo) exec_process(&plan); /* exec: the CLI sees fd 3 close at execve */
   send_msg("ready", "", 0);
   read_frame(&release, "release");
