@@ -137,7 +137,7 @@ if (opts.only.includes('syscalls')) {
   results.syscalls = s;
   const ns = (k) => s.results[k].medianNs.toFixed(1);
   print();
-  print(`Syscall cost: ${s.calls} calls each, ns per call (median of 5 loops); importing dist/runtime/sys/koffi.js took ${s.importKoffiModuleMs} ms, its first call (koffi loads then) ${s.firstCallMs ?? '—'} ms`);
+  print(`Syscall cost: ${s.calls} calls each, ns per call (median of 5 loops); importing dist/sys/koffi.js took ${s.importKoffiModuleMs} ms, its first call (koffi loads then) ${s.firstCallMs ?? '—'} ms`);
   print(table([
     ['loop body', 'ns/call'],
     ['empty loop (baseline)', ns('emptyLoop')],

@@ -9,7 +9,7 @@ const [repo = process.cwd(), callsArg = '1000000'] = process.argv.slice(2);
 const N = Number(callsArg);
 
 const t0 = performance.now();
-const { KoffiSyscalls } = await import(pathToFileURL(join(repo, 'dist/runtime/sys/koffi.js')).href);
+const { KoffiSyscalls } = await import(pathToFileURL(join(repo, 'dist/sys/koffi.js')).href);
 const importMs = performance.now() - t0;
 const t1 = performance.now();
 const sys = new KoffiSyscalls();

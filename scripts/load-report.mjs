@@ -35,7 +35,7 @@ for (const imp of outs['tsrun.cjs'].imports.filter((i) => i.kind === 'dynamic-im
   const inputs = [...files].flatMap((f) => Object.entries(outs[f].inputs).map(([k, v]) => [k, v.bytesInOutput]));
   const pkgs = [...new Set(inputs.filter(([k]) => k.includes('node_modules')).map(([k]) => owner(k)))];
   const lazy = new Set([...files].flatMap((f) => outs[f].imports.filter((i) => i.kind === 'dynamic-import').map((i) => basename(i.path))));
-  const koffi = inputs.some(([k]) => k.endsWith('src/runtime/sys/koffi.ts'));
-  console.log(`${name.padEnd(9)} +${String(files.size).padStart(2)} chunk(s) ${kb(bytes(files)).padStart(9)}  packages: ${pkgs.join(', ') || '-'}${koffi ? ' (+ src/runtime/sys/koffi.ts)' : ''}  lazy: ${lazy.size} chunk(s)`);
+  const koffi = inputs.some(([k]) => k.endsWith('src/sys/koffi.ts'));
+  console.log(`${name.padEnd(9)} +${String(files.size).padStart(2)} chunk(s) ${kb(bytes(files)).padStart(9)}  packages: ${pkgs.join(', ') || '-'}${koffi ? ' (+ src/sys/koffi.ts)' : ''}  lazy: ${lazy.size} chunk(s)`);
   if (showInputs) for (const [k, n] of inputs.sort((a, b) => b[1] - a[1])) console.log(`            ${String(n).padStart(7)}  ${k.replace(/^.*node_modules\//, '')}`);
 }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InProcessHooks, NetPlan, NetRequest } from '../network/container-net.js';
-import { TsrunError } from '../errors.js';
-import { containerDir } from '../runtime/state-store.js';
+import { TeardownError, TsrunError, errorMessage } from '../errors.js';
+import { containerDir, loadRecord } from '../runtime/state-store.js';
 import { inspect } from '../runtime/container/inspect.js';
 import type { Context } from '../runtime/container/context.js';
 import type { Spec } from '../spec/types.js';
@@ -42,15 +42,35 @@ export function networkOptions(ctx: Context, id: string, req: NetRequest): { adj
   };
 }
 
-/** For `tsrun delete`: tears down what an in-process `--net` set up, found through the container's state dir. */
+/**
+ * For `tsrun delete`: tears down what an in-process `--net` set up, found
+ * through the container's state dir; then, for a config that carries `tsrun
+ * hook cni` itself, whatever its poststop hook left (a no-op when it did its
+ * job); with the state gone, the hook's record in the default cache.
+ */
 export function teardownNetworkOf(ctx: Context, id: string): InProcessHooks {
   return {
     poststop: async () => {
       const stateDir = containerDir(ctx.root, id);
-      // container-net.ts's note: checked here so a container without one never loads the CNI code.
-      if (!existsSync(join(stateDir, 'net', 'network.json'))) return;
+      let spec: Spec | undefined;
+      try {
+        spec = loadRecord(ctx.root, id).spec;
+      } catch {
+        spec = undefined; // no state: the default cache may still hold the hook's record
+      }
+      // Checked here so a container without a network never loads the CNI code.
+      const noted = existsSync(join(stateDir, 'net', 'network.json'));
+      if (!noted && !mayHaveNetworkHook(spec)) return;
       const net = await import('../network/container-net.js');
-      await net.teardownFromNote({ sys: ctx.sys, warn: (m) => ctx.log.warn(m) }, stateDir, id);
+      const deps = { sys: ctx.sys, warn: (m: string) => ctx.log.warn(m) };
+      if (noted) await net.teardownFromNote(deps, stateDir, id);
+      const errors = await net.teardownLeftovers(ctx, id, spec);
+      if (errors.length) throw new TeardownError(`network of ${id}`, errors.map(errorMessage));
     },
   };
 }
+
+/** A config with a `tsrun hook cni` hook of its own (or an unknown one). */
+const mayHaveNetworkHook = (spec: Spec | undefined): boolean =>
+  !spec ||
+  (['createRuntime', 'prestart', 'poststop'] as const).some((phase) => spec.hooks?.[phase]?.some((h) => h.args?.includes('hook') && h.args.includes('cni')));

@@ -1,5 +1,5 @@
 import type { GlobalOptions } from './command.js';
-import { realSyscalls } from '../runtime/sys/index.js';
+import { realSyscalls } from '../sys/index.js';
 import type { Context } from '../runtime/container/context.js';
 import { cliLogger } from './log.js';
 import { mark, timingsOn } from '../explain/timings.js';
@@ -9,7 +9,7 @@ export async function makeContext(g: GlobalOptions): Promise<Context> {
   mark('syscalls ready');
   if (!g.explain && !timingsOn()) return { root: g.root, sys: real, log: cliLogger(g) };
   // Tracing is loaded only for --explain, and for TSRUN_TIMINGS, which records the traced calls too.
-  const { traceSyscalls } = await import('../runtime/sys/tracing.js');
+  const { traceSyscalls } = await import('../sys/tracing.js');
   if (!g.explain) return { root: g.root, sys: traceSyscalls(real), log: cliLogger(g) };
   const { fdSink, startExplaining } = await import('../explain/events.js');
   startExplaining(fdSink(2, g.explain), 'runtime');

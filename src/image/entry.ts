@@ -5,8 +5,8 @@ import {
 import { join } from 'node:path';
 import type { ReadEntry } from 'tar';
 import { makedev } from '../runtime/rootfs/devices.js';
-import { S } from '../runtime/sys/constants.js';
-import type { Syscalls } from '../runtime/sys/syscalls.js';
+import { S } from '../sys/constants.js';
+import type { Syscalls } from '../sys/syscalls.js';
 import { escapeError, imageError } from './errors.js';
 import { cleanEntryPath, resolveInRoot } from './paths.js';
 import { applyWhiteout, isWhiteout } from './whiteouts.js';

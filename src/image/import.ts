@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
 import { errnoCode } from '../spec/fs-error.js';
 import { writeSpecFile } from '../spec/write.js';
-import type { Syscalls } from '../runtime/sys/syscalls.js';
+import type { Syscalls } from '../sys/syscalls.js';
 import { specFromImage } from './config.js';
 import { readDockerArchive } from './docker-archive.js';
 import { readOciLayout } from './layout.js';

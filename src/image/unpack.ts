@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { TsrunError, wrap } from '../errors.js';
-import type { Syscalls } from '../runtime/sys/syscalls.js';
+import type { Syscalls } from '../sys/syscalls.js';
 import { applyEntry, type UnpackContext } from './entry.js';
 import { imageError } from './errors.js';
 import { resolveInRoot } from './paths.js';

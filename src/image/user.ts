@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { secureJoin } from '../runtime/rootfs/secure-join.js';
+import { secureJoin } from '../common/secure-join.js';
 import type { User } from '../spec/types.js';
 import { imageError } from './errors.js';
 

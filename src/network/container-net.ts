@@ -1,18 +1,18 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
-import type { OciState } from '../hooks/outcome.js';
+import type { OciState } from '../spec/state.js';
 import type { Spec } from '../spec/types.js';
-import type { Syscalls } from '../runtime/sys/syscalls.js';
+import type { Syscalls } from '../sys/syscalls.js';
 import { DEFAULT_CACHE_DIR } from './cni/cache.js';
 import { DEFAULT_CONF_DIR } from './cni/conf.js';
 import { DEFAULT_CNI_PATH } from './cni/exec.js';
-import { etcMounts, prepareTargets, removeCreated } from './hook/etc-mounts.js';
-import { parseHookArgs, parseNetworks, parsePublish, type HookOptions } from './hook/options.js';
-import { readRecord } from './hook/record.js';
-import { setupNetwork, type HookDeps } from './hook/setup.js';
-import { readBundle } from './hook/state.js';
-import { teardownNetwork } from './hook/teardown.js';
+import { etcMounts, prepareTargets, removeCreated } from './cni-hook/etc-mounts.js';
+import { parseHookArgs, parseNetworks, parsePublish, type HookOptions } from './cni-hook/options.js';
+import { readRecord } from './cni-hook/record.js';
+import { setupNetwork, type HookDeps } from './cni-hook/setup.js';
+import { readBundle } from './cni-hook/state.js';
+import { teardownNetwork } from './cni-hook/teardown.js';
 
 // `tsrun run --net …` (or the org.tsrun.network annotation), run in the CLI's
 // own process: no hook process. It becomes

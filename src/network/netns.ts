@@ -3,8 +3,8 @@ import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
-import { CLONE, MNT_DETACH, MS, O } from '../runtime/sys/constants.js';
-import { SyscallError, type Syscalls } from '../runtime/sys/syscalls.js';
+import { CLONE, MNT_DETACH, MS, O } from '../sys/constants.js';
+import { SyscallError, type Syscalls } from '../sys/syscalls.js';
 
 // Named network namespaces as `ip netns` keeps them: an empty file under
 // /run/netns with the namespace bind-mounted on it, /run/netns itself a

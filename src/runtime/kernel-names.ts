@@ -1,7 +1,7 @@
 import { TsrunError } from '../errors.js';
 import type { Process } from '../spec/types.js';
 import { capNumber } from './capabilities.js';
-import { RLIMIT } from './sys/constants.js';
+import { RLIMIT } from '../sys/constants.js';
 
 // Names in process that must map to a kernel interface (runtime-spec: a value that
 // cannot be mapped MUST be an error). Checked at create, so a typo fails there, with

@@ -1,4 +1,4 @@
-import type { Syscalls } from './sys/syscalls.js';
+import type { Syscalls } from '../sys/syscalls.js';
 
 // A network namespace the runtime creates starts with `lo` down. runc and
 // crun bring it up (podman's --network none relies on it): SIOCGIFFLAGS, set

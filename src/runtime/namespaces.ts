@@ -1,7 +1,7 @@
 import { TsrunError } from '../errors.js';
 import type { Namespace, NamespaceType } from '../spec/types.js';
-import type { Syscalls } from './sys/syscalls.js';
-import { CLONE, O } from './sys/constants.js';
+import type { Syscalls } from '../sys/syscalls.js';
+import { CLONE, O } from '../sys/constants.js';
 import { because } from '../explain/events.js';
 
 // Namespaces the config asks for: created (no path) or joined (path).

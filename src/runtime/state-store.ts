@@ -2,9 +2,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, 
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
-import { checkId } from './ids.js';
-import type { Syscalls } from './sys/syscalls.js';
-import { O } from './sys/constants.js';
+import { checkId } from '../common/ids.js';
+import type { Syscalls } from '../sys/syscalls.js';
+import { O } from '../sys/constants.js';
 
 // <root>/<id>/state.json, exec.fifo and a lock file. state.json is replaced
 // atomically (temp file + rename), never truncated in place.

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fchownSync, openSync } from 'node:fs';
-import type { Syscalls } from './sys/syscalls.js';
-import { MS, O } from './sys/constants.js';
+import type { Syscalls } from '../sys/syscalls.js';
+import { MS, O } from '../sys/constants.js';
 
 // Pseudo-terminals for `process.terminal`: the init makes the pty inside the
 // container's own devpts, sends the master to the console socket (SCM_RIGHTS,

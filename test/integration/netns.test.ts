@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NetnsStore } from '../../src/network/netns.js';
-import { realSyscalls } from '../../src/runtime/sys/index.js';
+import { realSyscalls } from '../../src/sys/index.js';
 import { cleanup, inNetns, isRoot, netnsExists, sh } from '../helpers/netns.js';
 
 // Named netns handles through FFI, checked with iproute2 (the reference layout).

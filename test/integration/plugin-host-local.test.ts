@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DiskStore } from '../../src/network/plugins/host-local/disk-store.js';
 import { hostLocal } from '../../src/network/plugins/host-local/index.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
-import { realSyscalls } from '../../src/runtime/sys/index.js';
+import { realSyscalls } from '../../src/sys/index.js';
 
 // host-local against the reference binary: identical results from identical
 // stores, and one store shared by both (no netns needed: IPAM touches files only).

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IFF } from '../../src/network/rtnetlink/constants.js';
 import { SocketNetlinkOpener } from '../../src/network/rtnetlink/socket.js';
-import { realSyscalls } from '../../src/runtime/sys/index.js';
+import { realSyscalls } from '../../src/sys/index.js';
 import { cleanup, inNetns, isRoot, linkExists, sh } from '../helpers/netns.js';
 
 // The rtnetlink socket against the real kernel, in a netns this file creates.

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AARCH64, X86_64, archTable } from '../../src/runtime/sys/arch.js';
-import { O, STAT_LAYOUT, SYS } from '../../src/runtime/sys/constants.js';
+import { AARCH64, X86_64, archTable } from '../../src/sys/arch.js';
+import { O, STAT_LAYOUT, SYS } from '../../src/sys/constants.js';
 import { TsrunError } from '../../src/errors.js';
 
 // The per-architecture tables against the kernel's own numbers
@@ -43,7 +43,7 @@ describe('syscall numbers and layouts per architecture', () => {
 });
 
 describe('this machine\'s table against its kernel', async () => {
-  const { KoffiSyscalls } = await import('../../src/runtime/sys/koffi.js');
+  const { KoffiSyscalls } = await import('../../src/sys/koffi.js');
   const sys = new KoffiSyscalls();
 
   it('x86_64 numbers match the installed kernel headers', () => {

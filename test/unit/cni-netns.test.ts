@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NetnsStore } from '../../src/network/netns.js';
-import { CLONE, MNT_DETACH, MS } from '../../src/runtime/sys/constants.js';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
+import { CLONE, MNT_DETACH, MS } from '../../src/sys/constants.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
 
 // The syscall sequence of a netns handle, on the recording fake.
 let dir: string;

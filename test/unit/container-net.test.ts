@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { networkHooksOf, planNetwork, type ContainerDirs } from '../../src/network/container-net.js';
-import { hookArgs, parseHookArgs } from '../../src/network/hook/options.js';
+import { hookArgs, parseHookArgs } from '../../src/network/cni-hook/options.js';
 import type { Spec } from '../../src/spec/types.js';
-import type { Syscalls } from '../../src/runtime/sys/syscalls.js';
+import type { Syscalls } from '../../src/sys/syscalls.js';
 
 // `tsrun run --net` as spec changes and in-process hooks: no kernel, no plugins.
 const root = mkdtempSync(join(tmpdir(), 'n5-cnet-'));

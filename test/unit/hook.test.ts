@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addressesOf, chooseDns, hostDns, renderHosts, renderResolvConf, writeNetworkFiles } from '../../src/network/hook/dns-files.js';
-import { capabilityArgs, hookArgs, parseHookArgs, parsePublish } from '../../src/network/hook/options.js';
-import { readRecord, recordedIds, removeRecord, writeRecord } from '../../src/network/hook/record.js';
-import { prepareTargets, removeCreated } from '../../src/network/hook/etc-mounts.js';
-import { parseState, readBundle, stageOf } from '../../src/network/hook/state.js';
+import { addressesOf, chooseDns, hostDns, renderHosts, renderResolvConf, writeNetworkFiles } from '../../src/network/cni-hook/dns-files.js';
+import { capabilityArgs, hookArgs, parseHookArgs, parsePublish } from '../../src/network/cni-hook/options.js';
+import { readRecord, recordedIds, removeRecord, writeRecord } from '../../src/network/cni-hook/record.js';
+import { prepareTargets, removeCreated } from '../../src/network/cni-hook/etc-mounts.js';
+import { parseState, readBundle, stageOf } from '../../src/network/cni-hook/state.js';
 
 const tmps: string[] = [];
 const tmp = () => {

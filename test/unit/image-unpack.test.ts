@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unpackLayers } from '../../src/image/unpack.js';
 import { makedev } from '../../src/runtime/rootfs/devices.js';
-import { S } from '../../src/runtime/sys/constants.js';
+import { S } from '../../src/sys/constants.js';
 import { snapshot, tarBytes, type TarEntry } from '../integration/image-fixtures.js';
 
 // Layers unpacked with a recording mknod: device nodes and FIFOs go through

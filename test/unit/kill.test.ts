@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killContainer } from '../../src/runtime/container/kill.js';
 import type { Context } from '../../src/runtime/container/context.js';
-import { readStat } from '../../src/runtime/proc.js';
+import { readStat } from '../../src/sys/proc.js';
 import { makeContainerDir, saveRecord, type ContainerRecord } from '../../src/runtime/state-store.js';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
 import { caught } from '../helpers/caught.js';
 
 // kill against the recording fake: which signals reach which pid, and the

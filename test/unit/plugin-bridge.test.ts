@@ -7,7 +7,7 @@ import { MemoryStore } from '../../src/network/plugins/host-local/memory-store.j
 import { chainName } from '../../src/network/plugins/ipmasq.js';
 import { loopback } from '../../src/network/plugins/loopback.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
 
 // bridge and loopback on fakes: what they build, and what a failure at each
 // step leaves behind (nothing but the bridge).

@@ -9,7 +9,7 @@ import { FakeNetlinkOpener } from '../../src/network/rtnetlink/fake.js';
 import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
 import { InProcessPluginExec } from '../../src/network/plugins/in-process-exec.js';
 import type { PluginDeps } from '../../src/network/plugins/skel.js';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
 
 // The CNI client's dispatch: built-in types run in-process, others (and all
 // of them with forceExec) go to the wrapped exec.

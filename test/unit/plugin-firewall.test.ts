@@ -4,7 +4,7 @@ import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
 import { firewall } from '../../src/network/plugins/firewall/index.js';
 import { runBuiltin } from '../../src/network/plugins/run.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
 import { TsrunError } from '../../src/errors.js';
 
 // firewall on fakes: the reference's filter chains and rules, one listing and

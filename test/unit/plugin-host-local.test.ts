@@ -9,7 +9,7 @@ import { hostLocal } from '../../src/network/plugins/host-local/index.js';
 import { MemoryStore } from '../../src/network/plugins/host-local/memory-store.js';
 import { bigToIp, canonicalizeRange } from '../../src/network/plugins/host-local/range.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
-import { realSyscalls } from '../../src/runtime/sys/index.js';
+import { realSyscalls } from '../../src/sys/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsp6-hl-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
 import { chainName } from '../../src/network/plugins/ipmasq.js';
 import { portmap } from '../../src/network/plugins/portmap/index.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
 
 // portmap on fakes: the chains it writes, one listing + one restore per
 // family, teardown by chain name, and rollback when the restore fails.

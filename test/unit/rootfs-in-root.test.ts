@@ -2,9 +2,9 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
-import { SyscallError, type Syscalls } from '../../src/runtime/sys/syscalls.js';
-import { O, RESOLVE } from '../../src/runtime/sys/constants.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
+import { SyscallError, type Syscalls } from '../../src/sys/syscalls.js';
+import { O, RESOLVE } from '../../src/sys/constants.js';
 import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs } from '../../src/runtime/rootfs/in-root.js';
 
 // Paths in the rootfs are resolved by the kernel through an fd of the rootfs.
@@ -85,7 +85,7 @@ describe('in-root resolution on the fake', () => {
 });
 
 describe('in-root resolution on the real kernel', async () => {
-  const { KoffiSyscalls } = await import('../../src/runtime/sys/koffi.js');
+  const { KoffiSyscalls } = await import('../../src/sys/koffi.js');
   const real = new KoffiSyscalls();
   /** The same calls with openat2 missing, as on kernels before 5.6. */
   const noOpenat2 = new Proxy(new KoffiSyscalls(), {

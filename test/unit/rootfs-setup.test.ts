@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FakeSyscalls, type Call } from '../../src/runtime/sys/fake.js';
-import { AT, MOUNT_ATTR, MS, O, RESOLVE, S } from '../../src/runtime/sys/constants.js';
+import { FakeSyscalls, type Call } from '../../src/sys/fake.js';
+import { AT, MOUNT_ATTR, MS, O, RESOLVE, S } from '../../src/sys/constants.js';
 import { setupRootfs } from '../../src/runtime/rootfs/setup.js';
 import { parseMountOptions } from '../../src/runtime/rootfs/mount-options.js';
 import { makedev } from '../../src/runtime/rootfs/devices.js';
-import { formatCall, traceSyscalls } from '../../src/runtime/sys/tracing.js';
+import { formatCall, traceSyscalls } from '../../src/sys/tracing.js';
 import { startExplaining, type ExplainEvent } from '../../src/explain/events.js';
 
 // setupRootfs on the recording fake: the file-system steps of the rootfs, in
@@ -151,7 +151,7 @@ describe('--explain of the fd-based steps', () => {
 
   it('the kernel door imports nothing of the rootfs (issue 15\'s layering)', () => {
     for (const f of ['tracing.ts', 'flag-names.ts', 'constants.ts', 'arch.ts', 'koffi.ts', 'fake.ts', 'syscalls.ts']) {
-      const text = readFileSync(join(import.meta.dirname, '../../src/runtime/sys', f), 'utf8');
+      const text = readFileSync(join(import.meta.dirname, '../../src/sys', f), 'utf8');
       expect(text, f).not.toMatch(/from '\.\.\/(rootfs|container|process|cgroups)\//);
     }
   });

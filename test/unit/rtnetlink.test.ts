@@ -6,7 +6,7 @@ import { bytesToIp, canonicalIp, ipToBytes, parseCidr } from '../../src/network/
 import * as m from '../../src/network/rtnetlink/messages.js';
 import { isErrno } from '../../src/network/rtnetlink/netlink.js';
 import { SocketNetlink } from '../../src/network/rtnetlink/socket.js';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
 
 describe('rtnetlink wire format', () => {
   it('pads attributes to 4 bytes and decodes them back, nested ones too', () => {

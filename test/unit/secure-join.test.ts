@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secureJoin } from '../../src/runtime/rootfs/secure-join.js';
+import { secureJoin } from '../../src/common/secure-join.js';
 import { TsrunError } from '../../src/errors.js';
 
 // secureJoin resolves a path inside a root as if the root were "/": symlinks

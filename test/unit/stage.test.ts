@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
-import { CLONE, O } from '../../src/runtime/sys/constants.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
+import { CLONE, O } from '../../src/sys/constants.js';
 import { inNamespaces, saveHostPlace } from '../../src/runtime/process/main-thread.js';
 import { StageChannel, encodeFrame } from '../../src/runtime/process/stage-channel.js';
 import { stagePlan } from '../../src/runtime/process/stage-plan.js';

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FakeSyscalls } from '../../src/runtime/sys/fake.js';
-import { O } from '../../src/runtime/sys/constants.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
+import { O } from '../../src/sys/constants.js';
 import {
   containerDir,
   fifoPath,

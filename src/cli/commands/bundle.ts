@@ -1,6 +1,6 @@
 import { TsrunError } from '../../errors.js';
 import { importBundle } from '../../image/import.js';
-import { realSyscalls } from '../../runtime/sys/index.js';
+import { realSyscalls } from '../../sys/index.js';
 import { expectArgs } from '../args.js';
 import type { Command } from '../command.js';
 

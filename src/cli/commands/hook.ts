@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { TsrunError } from '../../errors.js';
 import { loadConfList } from '../../network/cni/conf.js';
-import { HOOK_FLAGS, HOOK_USAGE, parseHookArgs } from '../../network/hook/options.js';
-import { setupNetwork } from '../../network/hook/setup.js';
-import { parseState, stageOf } from '../../network/hook/state.js';
-import { hookFilesDir } from '../../network/hook/record.js';
-import { teardownNetwork } from '../../network/hook/teardown.js';
-import { realSyscalls } from '../../runtime/sys/index.js';
-import { traceSyscalls } from '../../runtime/sys/tracing.js';
+import { HOOK_FLAGS, HOOK_USAGE, parseHookArgs } from '../../network/cni-hook/options.js';
+import { setupNetwork } from '../../network/cni-hook/setup.js';
+import { parseState, stageOf } from '../../network/cni-hook/state.js';
+import { hookFilesDir } from '../../network/cni-hook/record.js';
+import { teardownNetwork } from '../../network/cni-hook/teardown.js';
+import { realSyscalls } from '../../sys/index.js';
+import { traceSyscalls } from '../../sys/tracing.js';
 import { fdSink, startExplaining } from '../../explain/events.js';
 import type { Command } from '../command.js';
 

@@ -1,6 +1,7 @@
 import { TsrunError } from '../../errors.js';
-import { collect, containerTarget, netnsTarget, realShowDeps, renderMermaid, renderText } from '../../network/show/index.js';
-import { realSyscalls } from '../../runtime/sys/index.js';
+import { collect, realShowDeps, renderMermaid, renderText } from '../../network/show/index.js';
+import { containerTarget, netnsTarget } from '../net-show-target.js';
+import { realSyscalls } from '../../sys/index.js';
 import { str, type Parsed } from '../args.js';
 import type { GlobalOptions } from '../command.js';
 

@@ -34,8 +34,8 @@ export const command: Command = {
     if (sub === 'show') return (await import('./net-show.js')).runShow(p, g, usage);
     if (sub === 'gc' && !network) {
       // No network: sweep what `tsrun hook cni` attached to containers that are gone.
-      const { sweepGone } = await import('../../network/hook/teardown.js');
-      const { realSyscalls } = await import('../../runtime/sys/index.js');
+      const { sweepGone } = await import('../../network/cni-hook/teardown.js');
+      const { realSyscalls } = await import('../../sys/index.js');
       const cniPath = str(p, 'cni-path') ?? process.env.CNI_PATH;
       const warn = (m: string) => process.stderr.write(`tsrun: warning: ${m}\n`);
       print(await sweepGone({ sys: await realSyscalls(), warn }, str(p, 'cache-dir') ?? DEFAULT_CACHE_DIR, cniPath ? cniPath.split(':').filter(Boolean) : undefined));

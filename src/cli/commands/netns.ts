@@ -1,6 +1,6 @@
 import { TsrunError } from '../../errors.js';
 import { NETNS_DIR, NetnsStore } from '../../network/netns.js';
-import { realSyscalls } from '../../runtime/sys/index.js';
+import { realSyscalls } from '../../sys/index.js';
 import type { Command } from '../command.js';
 
 // tsrun netns add|del|list|exec NAME: named network namespaces in ip-netns layout.

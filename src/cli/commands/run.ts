@@ -4,7 +4,7 @@ import type { Command } from '../command.js';
 import { str, bool, list, type FlagSpec } from '../args.js';
 import { makeContext } from '../context.js';
 import { runContainer } from '../../runtime/container/run.js';
-import { generateId } from '../../runtime/ids.js';
+import { generateId } from '../../common/ids.js';
 import { TsrunError } from '../../errors.js';
 import { networkOptions } from '../container-network.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { realSyscalls } from '../../runtime/sys/index.js';
+import { realSyscalls } from '../../sys/index.js';
 import { decodeOutcome, RealPluginExec } from '../cni/exec.js';
 import { pluginEnv } from '../cni/invoke.js';
 import { inNetns } from '../rtnetlink/netns-switch.js';

@@ -1,4 +1,4 @@
-import type { Syscalls } from '../../runtime/sys/syscalls.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 import type { NetlinkOpener } from '../rtnetlink/netlink.js';
 import { fromV1, toV1 } from './result.js';
 import type { CniResult, Result100 } from '../cni/result/types.js';

@@ -1,5 +1,5 @@
 import { TsrunError } from '../../errors.js';
-import { errnoText } from '../../runtime/sys/errno.js';
+import { errnoText } from '../../sys/errno.js';
 import { IFF, RT_SCOPE, RT_TABLE_MAIN, RTPROT } from './constants.js';
 import { ipToBytes, parseCidr } from './ip.js';
 import { NetlinkError, type AddrInfo, type BridgePortInfo, type LinkInfo, type Netlink, type NetlinkOpener, type RouteInfo, type RouteSpec, type VethPeer } from './netlink.js';

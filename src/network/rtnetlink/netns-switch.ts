@@ -1,6 +1,6 @@
 import { TsrunError } from '../../errors.js';
-import { CLONE, O } from '../../runtime/sys/constants.js';
-import { SyscallError, type Syscalls } from '../../runtime/sys/syscalls.js';
+import { CLONE, O } from '../../sys/constants.js';
+import { SyscallError, type Syscalls } from '../../sys/syscalls.js';
 
 // Runs a short synchronous function with the calling thread inside another
 // network namespace, then switches back (pkg/ns Do, on Node's main thread).

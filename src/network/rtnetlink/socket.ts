@@ -1,5 +1,5 @@
-import { errnoName, errnoText } from '../../runtime/sys/errno.js';
-import type { Syscalls } from '../../runtime/sys/syscalls.js';
+import { errnoName, errnoText } from '../../sys/errno.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 import { AF, IFLA, NETLINK_EXT_ACK, NETLINK_ROUTE, NLM_F, NLMSG, NLMSGERR_ATTR_MSG, RTM, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from './constants.js';
 import { attrString, decodeAttrs, decodeMessages, encodeMessage, ifaddrmsg, ifinfomsg, rtmsg, str } from './codec.js';
 import * as m from './messages.js';

@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { SocketNetlinkOpener } from '../rtnetlink/socket.js';
-import type { Syscalls } from '../../runtime/sys/syscalls.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 import type { ShowDeps } from './collect.js';
 
 export { collect } from './collect.js';
-export { containerTarget, netnsTarget } from './target.js';
 export { renderText } from './text.js';
 export { renderMermaid } from './mermaid.js';
 export type { NetView } from './model.js';

@@ -1,6 +1,6 @@
 import { TsrunError } from '../../errors.js';
 import type { Spec } from '../../spec/types.js';
-import { RLIMIT } from '../sys/constants.js';
+import { RLIMIT } from '../../sys/constants.js';
 
 // What the schema lets through but no container can be made from: each fails
 // `create` before anything exists, naming the file and the JSON path.

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tty from 'node:tty';
-import type { Syscalls } from '../sys/syscalls.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM, TIOC, sockaddrUn, winsize } from '../terminal.js';
 
 // `tsrun run` of a terminal container in the foreground: tsrun is its own

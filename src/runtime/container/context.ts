@@ -1,5 +1,5 @@
 import { writeErr } from '../../output.js';
-import type { Syscalls } from '../sys/syscalls.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 
 // What every container operation needs: where state lives, the kernel seam,
 // and somewhere to say warnings.

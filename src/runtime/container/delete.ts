@@ -1,25 +1,13 @@
 import { existsSync } from 'node:fs';
 import { TsrunError, TeardownError, errorMessage } from '../../errors.js';
 import { containerDir, removeContainerDir, withLock } from '../state-store.js';
-import { isAlive, sleep } from '../proc.js';
+import { isAlive, sleep } from '../../sys/proc.js';
 import { checkDelete } from '../status.js';
-import { runHooksWarnOnly } from '../../hooks/run.js';
+import { runHooksWarnOnly } from '../../oci-hooks/run.js';
 import type { Context } from './context.js';
 import { cgroupManagerFromPaths } from '../cgroups/index.js';
 import { containerPids, inspect, ociState } from './inspect.js';
-import type { Spec } from '../../spec/types.js';
 import type { CreateOptions } from './create.js';
-
-/** Only containers with a CNI hook (or unknown ones) pay for loading the CNI client. */
-const mayHaveNetwork = (spec: Spec | undefined): boolean =>
-  !spec ||
-  (['createRuntime', 'prestart', 'poststop'] as const).some((phase) => spec.hooks?.[phase]?.some((h) => h.args?.includes('hook') && h.args.includes('cni')));
-
-async function teardownLeftovers(ctx: Context, id: string, spec: Spec | undefined): Promise<unknown[]> {
-  if (!mayHaveNetwork(spec)) return [];
-  const net = await import('../../network/container-net.js');
-  return net.teardownLeftovers(ctx, id, spec);
-}
 
 /** How long delete waits for a SIGKILLed init to die (a task stuck in D state never does). */
 const INIT_EXIT_MS = 10_000;
@@ -36,13 +24,17 @@ async function waitGone(pid: number, startTime: string, ms: number): Promise<boo
 // delete: kill what is left (created containers, or anything with --force),
 // run poststop hooks, remove the state. Teardown keeps going on errors.
 
-/** `inProcess.poststop` runs after the config's poststop hooks (the CLI's network teardown). */
+/**
+ * `inProcess.poststop` runs after the config's poststop hooks: the caller's own
+ * teardown (the CLI's network, found through the state dir). The runtime knows
+ * no network code; it only calls what it is handed, also for a `--force` of an
+ * id whose state is gone (status "stopped", no bundle).
+ */
 export async function deleteContainer(ctx: Context, id: string, force = false, inProcess?: Pick<CreateOptions, 'inProcessHooks'>['inProcessHooks']): Promise<void> {
   if (!existsSync(containerDir(ctx.root, id))) {
-    // The state is gone (rebooted /run): the CNI hook's record in the default cache may remain.
+    // The state is gone (rebooted /run): what the caller set up elsewhere may remain.
     if (force) {
-      const errors = await teardownLeftovers(ctx, id, undefined);
-      if (errors.length) throw new TeardownError(`delete ${id}`, errors.map(errorMessage));
+      await inProcess?.poststop?.({ ociVersion: '', id, status: 'stopped', bundle: '' });
       return;
     }
     throw new TsrunError('NOT_FOUND', `container "${id}" does not exist`);
@@ -93,8 +85,6 @@ export async function deleteContainer(ctx: Context, id: string, force = false, i
     } catch (err) {
       errors.push(err);
     }
-    // The network, when poststop never ran or failed (a no-op when it did its job).
-    errors.push(...(await teardownLeftovers(ctx, id, c.record.spec)));
     try {
       removeContainerDir(ctx.root, id);
     } catch (err) {

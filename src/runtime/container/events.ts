@@ -1,6 +1,6 @@
 import { TsrunError } from '../../errors.js';
 import { oomKills, runcStats, type RuncStats } from '../cgroups/index.js';
-import { sleep } from '../proc.js';
+import { sleep } from '../../sys/proc.js';
 import { checkLive } from '../status.js';
 import { inspect, type Inspected } from './inspect.js';
 

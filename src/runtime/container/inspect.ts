@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fifoPath, loadRecord, type ContainerRecord } from '../state-store.js';
 import { deriveStatus, type Status } from '../status.js';
-import { isAlive } from '../proc.js';
-import type { OciState } from '../../hooks/run.js';
-import { nsInode, pidsInPidNamespace } from '../proc.js';
+import { isAlive } from '../../sys/proc.js';
+import type { OciState } from '../../oci-hooks/run.js';
+import { nsInode, pidsInPidNamespace } from '../../sys/proc.js';
 // Only the cgroup files and freezer modules: state and list load no more of cgroups/.
 import { cgroupPids } from '../cgroups/files.js';
 import { freezerOf, isFrozen as freezerIsFrozen } from '../cgroups/freezer.js';

@@ -2,7 +2,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import { TsrunError, errorMessage } from '../../errors.js';
 import type { ContainerRecord } from '../state-store.js';
-import { errnoText } from '../sys/errno.js';
+import { errnoText } from '../../sys/errno.js';
 import type { Context } from './context.js';
 import { createContainer, type CreateOptions } from './create.js';
 import { startContainer } from './start.js';

@@ -1,10 +1,10 @@
 import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
-import { O } from '../sys/constants.js';
+import { O } from '../../sys/constants.js';
 import { TsrunError, errorMessage } from '../../errors.js';
 import { fifoPath, withLock } from '../state-store.js';
-import { isAlive, sleep } from '../proc.js';
+import { isAlive, sleep } from '../../sys/proc.js';
 import { checkStart } from '../status.js';
-import { runHooks } from '../../hooks/run.js';
+import { runHooks } from '../../oci-hooks/run.js';
 import type { Context } from './context.js';
 import { inspect, ociState } from './inspect.js';
 

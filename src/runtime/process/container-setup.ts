@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { O } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { O } from '../../sys/constants.js';
 import { findNamespace } from '../namespaces.js';
 import { loopbackUp } from '../loopback.js';
 import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
@@ -10,8 +10,8 @@ import { lookPath } from './lookpath.js';
 import { checkCwd, containerEnv, execer } from './setup-steps.js';
 import { setupRootfs } from '../rootfs/setup.js';
 import { containerTerminal } from '../terminal.js';
-import { runHooksSync } from '../../hooks/run-sync.js';
-import type { OciState } from '../../hooks/outcome.js';
+import { runHooksSync } from '../../oci-hooks/run-sync.js';
+import type { OciState } from '../../oci-hooks/outcome.js';
 import { TsrunError } from '../../errors.js';
 import { because } from '../../explain/events.js';
 

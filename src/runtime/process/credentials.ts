@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Process } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { PR, RLIMIT, RLIM_INFINITY } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { PR, RLIMIT, RLIM_INFINITY } from '../../sys/constants.js';
 import { capMasks, lastCap } from '../capabilities.js';
 import { TsrunError } from '../../errors.js';
 import { because } from '../../explain/events.js';

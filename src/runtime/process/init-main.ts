@@ -1,13 +1,13 @@
 import { closeSync, writeSync } from 'node:fs';
-import { KoffiSyscalls } from '../sys/koffi.js';
-import { traceSyscalls } from '../sys/tracing.js';
+import { KoffiSyscalls } from '../../sys/koffi.js';
+import { traceSyscalls } from '../../sys/tracing.js';
 import { because, fdSink, startExplaining } from '../../explain/events.js';
 import { KoffiSeccomp } from '../seccomp/koffi-libseccomp.js';
 import { InitChannel } from './init-channel.js';
 import { execProcess, prepare, prepareExec, waitForStart } from './init.js';
-import { PR } from '../sys/constants.js';
+import { PR } from '../../sys/constants.js';
 import { TsrunError } from '../../errors.js';
-import { runHooksSync } from '../../hooks/run-sync.js';
+import { runHooksSync } from '../../oci-hooks/run-sync.js';
 
 // Entry point of the container's init process (PID 1 of its pid namespace).
 // Spawned by `tsrun create` with the sync socket on fd 3.

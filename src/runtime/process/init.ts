@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync, writeSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { CLOSE_RANGE_CLOEXEC, O, PR } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { CLOSE_RANGE_CLOEXEC, O, PR } from '../../sys/constants.js';
 import { enterNamespaces, findNamespace } from '../namespaces.js';
 import { loopbackUp } from '../loopback.js';
 import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
@@ -13,13 +13,13 @@ export { containerEnv } from './setup-steps.js';
 import { applyNoNewPrivileges, applyRlimits, applyUserAndCaps } from './credentials.js';
 import type { InitConfig, InitMessage, ParentMessage } from './messages.js';
 import { TsrunError } from '../../errors.js';
-import { runHooksSync } from '../../hooks/run-sync.js';
+import { runHooksSync } from '../../oci-hooks/run-sync.js';
 import { setupTerminal } from '../terminal.js';
 import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
 import { because, emit } from '../../explain/events.js';
 import { loadSeccomp } from '../seccomp/load.js';
 import type { SeccompLib } from '../seccomp/libseccomp.js';
-import type { OciState } from '../../hooks/outcome.js';
+import type { OciState } from '../../oci-hooks/outcome.js';
 
 // The container's init, step by step. It runs synchronously on the main
 // thread of a freshly spawned Node process (see DESIGN.md for why).

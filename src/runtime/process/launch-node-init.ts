@@ -1,5 +1,5 @@
-import type { Syscalls } from '../sys/syscalls.js';
-import { readNofile } from '../proc.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { readNofile } from '../../sys/proc.js';
 import { spawnInit } from './spawn-init.js';
 import { killChild, type LaunchInput, type Launcher } from './launcher.js';
 

@@ -1,9 +1,9 @@
 import type { Namespace } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { RLIMIT } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { RLIMIT } from '../../sys/constants.js';
 import { findNamespace } from '../namespaces.js';
 import { lastCap } from '../capabilities.js';
-import { readNofile } from '../proc.js';
+import { readNofile } from '../../sys/proc.js';
 import { planSeccomp } from '../seccomp/plan.js';
 import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
 import type { SeccompLib } from '../seccomp/libseccomp.js';

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Spec } from '../../spec/types.js';
-import type { OciState } from '../../hooks/outcome.js';
+import type { OciState } from '../../oci-hooks/outcome.js';
 
 // How `create` brings up a container's process, in the runtime-spec's order.
 // Two implementations: the C stage set up from the CLI's main thread

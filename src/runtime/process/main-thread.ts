@@ -1,6 +1,6 @@
 import type { Namespace, NamespaceType } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { CLONE, O } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { CLONE, O } from '../../sys/constants.js';
 import { CLONE_FLAG } from '../namespaces.js';
 import { TsrunError, errorMessage } from '../../errors.js';
 import { because } from '../../explain/events.js';

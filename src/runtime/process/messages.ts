@@ -1,5 +1,5 @@
 import type { Spec } from '../../spec/types.js';
-import type { OciState } from '../../hooks/outcome.js';
+import type { OciState } from '../../oci-hooks/outcome.js';
 
 // The sync protocol between the runtime (parent) and the container's init, as
 // newline-delimited JSON on fd 3 (a socketpair):

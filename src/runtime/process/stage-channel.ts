@@ -1,6 +1,6 @@
-import type { Syscalls } from '../sys/syscalls.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 import { TsrunError } from '../../errors.js';
-import { SyscallError } from '../sys/syscalls.js';
+import { SyscallError } from '../../sys/syscalls.js';
 
 // The CLI's end of the stage's sync socket (protocol: stage.c's header).
 // Synchronous on purpose: the CLI waits for each answer before its next step,

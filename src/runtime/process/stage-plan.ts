@@ -1,6 +1,6 @@
 import type { Hook, Process } from '../../spec/types.js';
-import type { OciState } from '../../hooks/outcome.js';
-import { RLIMIT, RLIM_INFINITY } from '../sys/constants.js';
+import type { OciState } from '../../oci-hooks/outcome.js';
+import { RLIMIT, RLIM_INFINITY } from '../../sys/constants.js';
 import { capMasks } from '../capabilities.js';
 import { TsrunError } from '../../errors.js';
 import type { StageEntry } from './stage-channel.js';

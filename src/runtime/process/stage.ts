@@ -2,13 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import type { Namespace } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 import { TsrunError } from '../../errors.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM } from '../terminal.js';
 import { StageChannel } from './stage-channel.js';
 import { inNamespaces } from './main-thread.js';
 import { because, emit } from '../../explain/events.js';
-import { O } from '../sys/constants.js';
+import { O } from '../../sys/constants.js';
 
 // Spawning the C stage (stage.c) while the main thread is inside the
 // container's namespaces: the child inherits them, and as the first child in

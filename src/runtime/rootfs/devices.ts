@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Device } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { AT, MS, S } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { AT, MS, S } from '../../sys/constants.js';
 import { ensureFileInRoot, errnoOf, openInRoot, openRootfs, parentInRoot, procFd, withFd } from './in-root.js';
 import { wrap } from '../../errors.js';
 

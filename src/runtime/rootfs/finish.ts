@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { MS, S } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { MS, S } from '../../sys/constants.js';
 import { keptFlags } from './mount-options.js';
 import { errnoOf, fileType, openInRoot, openRootfs, procFd, withFd } from './in-root.js';
 import { makedev } from './devices.js';

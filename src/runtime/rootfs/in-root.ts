@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
-import type { Syscalls } from '../sys/syscalls.js';
-import { SyscallError } from '../sys/syscalls.js';
-import { errnoNumber, errnoText } from '../sys/errno.js';
-import { AT, O, RESOLVE, S } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { SyscallError } from '../../sys/syscalls.js';
+import { errnoNumber, errnoText } from '../../sys/errno.js';
+import { AT, O, RESOLVE, S } from '../../sys/constants.js';
 
 // Paths inside the rootfs, resolved by the kernel relative to an fd of the
 // rootfs, never by name: a symlink or ".." can never lead out of it, even if

@@ -1,4 +1,4 @@
-import { MOUNT_ATTR, MS } from '../sys/constants.js';
+import { MOUNT_ATTR, MS } from '../../sys/constants.js';
 
 // Turns the spec's mount options into mount(2) flags, propagation flags and
 // the filesystem-specific data string, as runc reads them.

@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { Mount } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { AT, MS } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { AT, MS } from '../../sys/constants.js';
 import { keptFlags, parseMountOptions } from './mount-options.js';
 import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs, procFd, withFd } from './in-root.js';
 

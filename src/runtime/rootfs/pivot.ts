@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Syscalls } from '../sys/syscalls.js';
-import { MNT_DETACH, MS, O } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { MNT_DETACH, MS, O } from '../../sys/constants.js';
 
 interface MountEntry {
   id: string;

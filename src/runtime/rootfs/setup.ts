@@ -1,6 +1,6 @@
 import type { Spec } from '../../spec/types.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { AT, MS, MOUNT_ATTR } from '../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { AT, MS, MOUNT_ATTR } from '../../sys/constants.js';
 import { findNamespace } from '../namespaces.js';
 import { isDev, mountOne } from './mounts.js';
 import { createDevices, createDevSymlinks } from './devices.js';

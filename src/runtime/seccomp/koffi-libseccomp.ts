@@ -1,7 +1,7 @@
 import { closeSync, readFileSync } from 'node:fs';
-import { loadKoffi } from '../sys/koffi-loader.js';
-import { SyscallError } from '../sys/syscalls.js';
-import { errnoName, errnoText } from '../sys/errno.js';
+import { loadKoffi } from '../../sys/koffi-loader.js';
+import { SyscallError } from '../../sys/syscalls.js';
+import { errnoName, errnoText } from '../../sys/errno.js';
 import type { SeccompLib } from './libseccomp.js';
 import type { ArgCmp } from './plan.js';
 

@@ -1,6 +1,6 @@
 import type { Seccomp } from '../../spec/types.js';
 import { TsrunError } from '../../errors.js';
-import { errnoNumber } from '../sys/errno.js';
+import { errnoNumber } from '../../sys/errno.js';
 
 // linux.seccomp → a filter plan in libseccomp's numbers. Pure, so the whole
 // translation is tested as tables; loading is seccomp/load.ts.

@@ -2,7 +2,7 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSyn
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
-import type { Syscalls } from '../../../runtime/sys/syscalls.js';
+import type { Syscalls } from '../../../sys/syscalls.js';
 import { ownerLine, type Allocation, type Store } from './store.js';
 
 // The reference's on-disk layout, so both can share a store:

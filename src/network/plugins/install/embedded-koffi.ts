@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, realpathSync, renameSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { Koffi } from '../../../runtime/sys/koffi-loader.js';
+import type { Koffi } from '../../../sys/koffi-loader.js';
 
 // koffi for an installed plugin (see ./install.ts): the build replaces the
 // runtime's koffi-loader with this module in the standalone bundle, and puts

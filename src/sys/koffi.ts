@@ -3,7 +3,7 @@ import { loadKoffi, type Koffi } from './koffi-loader.js';
 import { SyscallError, type CapSets, type FileStat, type Syscalls } from './syscalls.js';
 import { errnoName, errnoNumber, errnoText } from './errno.js';
 import { LINUX_CAPABILITY_VERSION_3, STAT_LAYOUT, SYS } from './constants.js';
-import { mark } from '../../explain/timings.js';
+import { mark } from '../explain/timings.js';
 
 // The real kernel seam: libc through koffi. No logic here beyond marshalling
 // and turning -1/errno into a SyscallError that names the call.

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkId } from '../../runtime/ids.js';
+import { checkId } from '../../common/ids.js';
 import type { NetworkRef } from './options.js';
 
 // The hook's own note, next to libcni's results/: one file per container it

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { Syscalls } from './syscalls.js';
 import { CLONE, PR, RLIMIT } from './constants.js';
 import { describeAt, describeMountAttr, describeMountFlags, describeOpenFlags, describeResolve } from './flag-names.js';
-import { emit } from '../../explain/events.js';
+import { emit } from '../explain/events.js';
 
 // A Syscalls that reports every call to an explain sink, then makes it on
 // the real one. A Proxy, so a new method is traced without touching this file.

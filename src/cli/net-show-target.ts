@@ -1,14 +1,14 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { TsrunError } from '../../errors.js';
-import { inspect } from '../../runtime/container/inspect.js';
-import { nsInode } from '../../runtime/proc.js';
-import { containerDir, listIds, loadRecord, type ContainerRecord } from '../../runtime/state-store.js';
-import { DEFAULT_CACHE_DIR, ResultCache } from '../cni/cache.js';
-import { networkHooksOf, readNetworkNote } from '../container-net.js';
-import { readRecord } from '../hook/record.js';
-import { NETNS_DIR } from '../netns.js';
-import type { ShowTarget } from './collect.js';
+import { TsrunError } from '../errors.js';
+import { inspect } from '../runtime/container/inspect.js';
+import { nsInode } from '../sys/proc.js';
+import { containerDir, listIds, loadRecord, type ContainerRecord } from '../runtime/state-store.js';
+import { DEFAULT_CACHE_DIR, ResultCache } from '../network/cni/cache.js';
+import { networkHooksOf, readNetworkNote } from '../network/container-net.js';
+import { readRecord } from '../network/cni-hook/record.js';
+import { NETNS_DIR } from '../network/netns.js';
+import type { ShowTarget } from '../network/show/collect.js';
 
 // Which namespace and which cache entries `net show` reads: for a tsrun
 // container, from its state (status, pid, the network hooks in its spec);

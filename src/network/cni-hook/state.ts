@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TsrunError } from '../../errors.js';
-import type { OciState } from '../../hooks/outcome.js';
+import type { OciState } from '../../spec/state.js';
 import type { Stage } from './options.js';
 
 // What the hook learns from its stdin (the OCI state) and from the bundle's

@@ -1,4 +1,4 @@
-import { TsrunError } from '../../errors.js';
+import { TsrunError } from '../errors.js';
 
 // What differs between the architectures tsrun runs on: the numbers of the
 // calls made through syscall(2), the open(2) flags that are not generic, and

@@ -1,9 +1,9 @@
 import { closeSync, lstatSync, mkdirSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TsrunError, errorMessage } from '../../errors.js';
-import { secureJoin } from '../../runtime/rootfs/secure-join.js';
-import { CLONE, MS, O } from '../../runtime/sys/constants.js';
-import type { Syscalls } from '../../runtime/sys/syscalls.js';
+import { secureJoin } from '../../common/secure-join.js';
+import { CLONE, MS, O } from '../../sys/constants.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 
 // The container's resolv.conf and hosts are bind-mounted over the image's
 // /etc/resolv.conf and /etc/hosts, so the bundle is never written. A bind mount

@@ -1,4 +1,4 @@
-import { TsrunError } from '../../errors.js';
+import { TsrunError } from '../errors.js';
 
 // Every kernel call tsrun makes goes through this interface: a koffi
 // implementation for real use (koffi.ts), a recording fake for unit tests

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError, errorMessage } from '../../errors.js';
-import { isAlive } from '../../runtime/proc.js';
+import { isAlive } from '../../sys/proc.js';
 import { CniClient, joinErrors } from '../cni/api.js';
 import type { CacheEntry } from '../cni/cache.js';
 import { confListFromBytes, confListFromConfBytes, type NetworkConfigList } from '../cni/conf.js';

@@ -9,14 +9,8 @@ import { existsSync } from 'node:fs';
 
 export type HookPhase = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 
-export interface OciState {
-  ociVersion: string;
-  id: string;
-  status: string;
-  pid?: number;
-  bundle: string;
-  annotations?: Record<string, string>;
-}
+import type { OciState } from '../spec/state.js';
+export type { OciState } from '../spec/state.js';
 
 // Node cannot give a child a parent-death signal; util-linux's setpriv can, so a
 // hook dies with a runtime that was killed mid-create instead of running on.

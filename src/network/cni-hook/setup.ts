@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { TsrunError, errorMessage } from '../../errors.js';
-import type { OciState } from '../../hooks/outcome.js';
-import { readStat } from '../../runtime/proc.js';
-import type { Syscalls } from '../../runtime/sys/syscalls.js';
+import type { OciState } from '../../spec/state.js';
+import { readStat } from '../../sys/proc.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 import { CniClient } from '../cni/api.js';
 import { loadConfList } from '../cni/conf.js';
 import { invokePlugin } from '../cni/invoke.js';

@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { TsrunError } from '../../errors.js';
+import { TsrunError } from '../errors.js';
 
 /**
  * Resolves `unsafe` inside `root` as if `root` were "/": symlinks and ".." are
