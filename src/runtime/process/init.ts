@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { CLOSE_RANGE_CLOEXEC, O, PR } from '../../sys/constants.js';
@@ -148,7 +148,7 @@ export function execProcess(
     for (let sig = 1; sig <= 31; sig++) if (sig !== 9 && sig !== 19) sys.resetSignal(sig);
     sys.unblockAllSignals();
   });
-  because('no fd of the runtime may leak into the container', () => sys.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC));
+  because('no fd of the runtime may leak into the container', () => cloexecFrom3(sys));
   const keep = cfg.preserveFds;
   if (keep && keep.count > 0) {
     // In increasing order: each target (3+i) lies below its source, so no source is overwritten before it is copied.
@@ -168,4 +168,23 @@ export function execProcess(
   // Last, so the filter only has to allow execve itself.
   if (seccomp && proc.noNewPrivileges) because('linux.seccomp (last, so the filter only has to allow execve)', () => loadSeccompExplained(seccompLib(), seccomp, debug));
   return because('process.args', () => sys.execve(binary, proc.args, env));
+}
+
+/** fds > 2 close on exec; where close_range is missing or a seccomp filter refuses it, each fd of /proc/self/fd (as runc does). */
+function cloexecFrom3(sys: Syscalls): void {
+  try {
+    sys.closeRange(3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+    return;
+  } catch (err) {
+    if (!['EPERM', 'ENOSYS', 'EINVAL'].includes((err as { errno?: string }).errno ?? '')) throw err;
+  }
+  for (const name of readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    if (fd <= 2) continue;
+    try {
+      sys.fcntlSetCloexec(fd, true);
+    } catch {
+      // the directory's own fd, closed by now
+    }
+  }
 }
