@@ -255,10 +255,15 @@ static void load_seccomp(const char *hex, unsigned flags) {
   free(bytes);
 }
 
+/* /proc/self/fd opened before the stage entered the container's root (where there may be no /proc). */
+static int early_fd_dir = -1;
+
 /* fds > 2 close on exec; when close_range is missing or filtered, walk /proc/self/fd. */
 static void cloexec_from_3(void) {
   if (syscall(SYS_close_range, 3U, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) == 0) return;
-  DIR *d = opendir("/proc/self/fd");
+  int early = early_fd_dir >= 0 ? dup(early_fd_dir) : -1;
+  DIR *d = early >= 0 ? fdopendir(early) : opendir("/proc/self/fd");
+  if (d) rewinddir(d);
   if (!d) die(errno, "close_range failed and /proc/self/fd cannot be read");
   int own = dirfd(d);
   struct dirent *e;
@@ -434,6 +439,7 @@ int main(void) {
      chrooted (no mount namespace) there may be no /proc to reach. With --no-pivot
      the host's /proc is already hidden from us: then the container's, once inside. */
   int fd_dir = fifo ? open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  early_fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   apply_plan(&plan);
   if (fifo && fd_dir < 0 && (fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) die(errno, "cannot reach exec.fifo through /proc/self/fd (is /proc mounted in the container?)");
   if (!fifo) exec_process(&plan); /* exec: the CLI sees fd 3 close at execve */
