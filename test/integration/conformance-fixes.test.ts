@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Scratch, isRoot, stateOf, tsrun, ROOTFS, type Result } from '../helpers/bundle.js';
-import { killLeftovers, leakedProcesses, leaks, mountsUnder, stateEntries } from '../helpers/leak-check.js';
+import { Scratch, isRoot, stateOf, tsrun, ROOTFS } from '../helpers/bundle.js';
+import { killLeftovers, leaks } from '../helpers/leak-check.js';
+import { expectNothingLeft, fails } from '../helpers/outcome.js';
 
 // What the OCI validation suite (npm run conformance) checks, kept as tests of their own:
 // names the kernel cannot map fail create (process_rlimits_fail, process_capabilities_fail),
@@ -19,16 +20,8 @@ const cgroupParent = `/tsrun-cf-${process.pid}`;
 const memoryV1 = '/sys/fs/cgroup/memory';
 const hasKmemTcp = existsSync(join(memoryV1, 'memory.kmem.tcp.limit_in_bytes'));
 
-function fails(r: Result, ...words: string[]): void {
-  expect(r.code, r.stderr).not.toBe(0);
-  for (const w of words) expect(r.stderr).toContain(w);
-}
 
-function nothingLeft(): void {
-  expect(stateEntries(root)).toEqual([]);
-  expect(leakedProcesses()).toEqual([]);
-  expect(mountsUnder(scratch!.dir)).toEqual([]);
-}
+const nothingLeft = (): void => expectNothingLeft(root, [scratch!.dir]);
 
 afterEach(() => {
   if (!scratch) return;

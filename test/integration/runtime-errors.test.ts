@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Scratch, isRoot, stateOf, tsrun, tsrunAsync, waitFor, ROOTFS, type Result } from '../helpers/bundle.js';
-import { killLeftovers, leakedProcesses, leaks, mountsUnder, stateEntries } from '../helpers/leak-check.js';
+import { Scratch, isRoot, stateOf, tsrun, tsrunAsync, waitFor, ROOTFS } from '../helpers/bundle.js';
+import { killLeftovers, leakedProcesses, leaks } from '../helpers/leak-check.js';
+import { expectNothingLeft, fails } from '../helpers/outcome.js';
 
 // Bad input through the CLI as root: each case exits non-zero with a clear
 // message and leaves nothing behind (no state dir, no process, no mount).
@@ -16,19 +17,8 @@ const id = (name: string): string => {
   return `rt-err-${name}`;
 };
 
-function fails(r: Result, ...words: string[]): void {
-  expect(r.code, r.stderr).not.toBe(0);
-  expect(r.code).not.toBeNull();
-  for (const w of words) expect(r.stderr).toContain(w);
-}
 
-/** Nothing of any container of this file is left: state, processes, mounts. */
-function nothingLeft(): void {
-  expect(stateEntries(root)).toEqual([]);
-  expect(leakedProcesses()).toEqual([]);
-  expect(mountsUnder(scratch!.dir)).toEqual([]);
-  expect(mountsUnder(ROOTFS)).toEqual([]);
-}
+const nothingLeft = (): void => expectNothingLeft(root, [scratch!.dir, ROOTFS]);
 
 afterEach(() => {
   if (!scratch) return;

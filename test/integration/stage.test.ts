@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, ROOTFS, Scratch, isRoot, stateOf, tsrun, waitFor, type Config, type Result } from '../helpers/bundle.js';
-import { killLeftovers, leakedProcesses, leaks, mountsUnder, stateEntries } from '../helpers/leak-check.js';
+import { CLI, ROOTFS, Scratch, isRoot, stateOf, tsrun, waitFor, type Config } from '../helpers/bundle.js';
+import { killLeftovers, leaks, mountsUnder } from '../helpers/leak-check.js';
+import { expectNothingLeft, fails, ok } from '../helpers/outcome.js';
 
 // The container's process before execve is the C stage (issue 13), errors
 // after `create` reach `start` (issue 16), and issue 12's cases that live in
@@ -26,22 +27,9 @@ afterAll(() => {
   expect(left).toEqual([]);
 });
 
-function ok(r: Result): void {
-  expect(r.code, r.stderr).toBe(0);
-}
 
-function fails(r: Result, ...words: string[]): void {
-  expect(r.code, r.stderr).not.toBe(0);
-  expect(r.code).not.toBeNull();
-  for (const w of words) expect(r.stderr).toContain(w);
-}
 
-function nothingLeft(): void {
-  expect(stateEntries(root)).toEqual([]);
-  expect(leakedProcesses()).toEqual([]);
-  expect(mountsUnder(scratch!.dir)).toEqual([]);
-  expect(mountsUnder(ROOTFS)).toEqual([]);
-}
+const nothingLeft = (): void => expectNothingLeft(root, [scratch!.dir, ROOTFS]);
 
 const status = (pid: number): string => readFileSync(`/proc/${pid}/status`, 'utf8');
 const cmdline = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
