@@ -117,7 +117,12 @@ const SCM_RIGHTS = 1;
  * A struct msghdr (x86_64 layout) with one iovec over `data` and room for
  * `nfds` SCM_RIGHTS fds. The buffers are returned so they outlive the call.
  */
-function msghdr(data: Buffer, nfds: number, fds: number[]): { msg: Buffer; iovData: Buffer; control: Buffer } {
+/**
+ * A struct msghdr pointing at the iovec and control buffers by raw address: the
+ * caller must keep every buffer returned here alive until the call has returned
+ * (`keepAlive`), or the GC may free one the kernel is about to read.
+ */
+function msghdr(data: Buffer, nfds: number, fds: number[]): { msg: Buffer; iov: Buffer; iovData: Buffer; control: Buffer } {
   const iov = Buffer.alloc(16);
   iov.writeBigUInt64LE(c.address(data), 0);
   iov.writeBigUInt64LE(BigInt(data.length), 8);
@@ -136,7 +141,12 @@ function msghdr(data: Buffer, nfds: number, fds: number[]): { msg: Buffer; iovDa
     msg.writeBigUInt64LE(c.address(control), 32);
     msg.writeBigUInt64LE(BigInt(space), 40);
   }
-  return { msg, iovData: data, control };
+  return { msg, iov, iovData: data, control };
+}
+
+/** A use of the buffers after the call, so none is collected while the kernel reads it. */
+function keepAlive(...buffers: Buffer[]): void {
+  for (const b of buffers) if (b.length < 0) throw new Error('unreachable');
 }
 
 export class KoffiSyscalls implements Syscalls {
@@ -334,12 +344,16 @@ export class KoffiSyscalls implements Syscalls {
     return check(c.accept(fd, null, null, SOCK_CLOEXEC), 'accept4', () => String(fd));
   }
   sendmsgFds(fd: number, data: Buffer, fds: number[]): number {
-    const { msg } = msghdr(data, fds.length, fds);
-    return check(Number(c.sendmsg(fd, msg, 0)), 'sendmsg', () => `${fd}, ${data.length} bytes, fds [${fds.join(', ')}]`);
+    const { msg, iov, control } = msghdr(data, fds.length, fds);
+    const n = Number(c.sendmsg(fd, msg, 0));
+    keepAlive(msg, iov, control, data);
+    return check(n, 'sendmsg', () => `${fd}, ${data.length} bytes, fds [${fds.join(', ')}]`);
   }
   recvmsgFds(fd: number, maxData: number, maxFds: number): { data: Buffer; fds: number[] } {
-    const { msg, iovData, control } = msghdr(Buffer.alloc(maxData), maxFds, []);
-    const n = check(Number(c.recvmsg(fd, msg, 0)), 'recvmsg', () => String(fd));
+    const { msg, iov, iovData, control } = msghdr(Buffer.alloc(maxData), maxFds, []);
+    const got = Number(c.recvmsg(fd, msg, 0));
+    keepAlive(msg, iov, iovData, control);
+    const n = check(got, 'recvmsg', () => String(fd));
     const controllen = Number(msg.readBigUInt64LE(40));
     const fds: number[] = [];
     // One cmsghdr {len u64, level i32, type i32} then the fds.
