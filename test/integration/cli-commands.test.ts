@@ -200,7 +200,8 @@ describe.skipIf(!d)('update: new limits in the cgroup files, device rules kept',
 describe.skipIf(!d)('events: stats every interval, and OOM events', () => {
   it('an OOM kill in the container is reported as {"type":"oom"}', async () => {
     // 16 MiB of memory+swap; tail keeps a 64 MiB line in memory and is OOM-killed; the container lives on.
-    const script = 'read go; head -c 67108864 /dev/zero | tail -c 67108864 >/dev/null; exec sleep 1000';
+    // tail raises its own oom_score_adj, so the OOM killer picks it and never the container's pid 1.
+    const script = "read go; head -c 67108864 /dev/zero | sh -c 'echo 1000 > /proc/self/oom_score_adj; exec tail -c 67108864 >/dev/null'; exec sleep 1000";
     for (const rt of RUNTIMES) {
       const b = d!.bundle(rt, 'oom', ['sh', '-c', script], (cfg) => {
         cfg.linux.resources = { ...cfg.linux.resources, memory: { limit: 16 * 2 ** 20, swap: 16 * 2 ** 20 } };
@@ -214,8 +215,14 @@ describe.skipIf(!d)('events: stats every interval, and OOM events', () => {
       for (const { rt, w } of watchers) await waitFor(() => /"type":"stats"/.test(w.out()), `${rt} stats events`);
       ok(d!.both('oom', ['start', '{id}']));
       for (const { rt, w } of watchers) await waitFor(() => w.out().includes(`{"type":"oom","id":"${d!.id(rt, 'oom')}"`), `${rt} oom event`);
-      for (const rt of RUNTIMES) expect(status(d!, rt, d!.id(rt, 'oom')), rt).toBe('running');
-      ok(d!.both('oom', ['kill', '{id}', 'KILL']));
+      // tsrun's container lives on (its pid 1 is not the one the OOM killer picks). runc's sometimes
+      // stops here too, at random (seen 1 run in 3 here): that is runc's and the kernel's, not checked.
+      expect(status(d!, 'tsrun', d!.id('tsrun', 'oom')), 'tsrun').toBe('running');
+      for (const rt of RUNTIMES) {
+        if (status(d!, rt, d!.id(rt, 'oom')) !== 'running') continue; // runc's, when it stopped by itself
+        const k = d!.run(rt, ['kill', d!.id(rt, 'oom'), 'KILL']);
+        expect(k.code, `${rt}: ${k.stderr}`).toBe(0);
+      }
       // tsrun's events ends once the container has stopped (runc's keeps printing until killed)
       expect(await watchers[0]!.w.done).toBe(0);
     } finally {

@@ -188,4 +188,19 @@ describe('destroy', () => {
     expect(existsSync(join(root, 'pids/tsrun'))).toBe(false);
     expect(existsSync(join(root, 'pids'))).toBe(true);
   });
+
+  it('removes the cgroups a relative cgroupsPath made under /tsrun once empty, never a parent outside it', async () => {
+    const a = { pids: join(root, 'pids/tsrun/testdir/sub/a') };
+    const b = { pids: join(root, 'pids/tsrun/testdir/other/b') };
+    const outside = { pids: join(root, 'pids/machine/x/c') };
+    for (const p of [a, b, outside]) mkdirSync(p.pids, { recursive: true });
+    await cgroupManagerFromPaths(a).destroy();
+    // sub was a's alone; testdir still holds b's branch
+    expect(existsSync(join(root, 'pids/tsrun/testdir/sub'))).toBe(false);
+    expect(existsSync(join(root, 'pids/tsrun/testdir/other/b'))).toBe(true);
+    await cgroupManagerFromPaths(b).destroy();
+    expect(existsSync(join(root, 'pids/tsrun'))).toBe(false);
+    await cgroupManagerFromPaths(outside).destroy();
+    expect(existsSync(join(root, 'pids/machine/x'))).toBe(true);
+  });
 });

@@ -177,14 +177,18 @@ class CgroupfsManager implements CgroupManager {
         errors.push(err);
       }
     }
-    // The default parent (/tsrun) goes with its last container; another container keeps it (ENOTEMPTY/EBUSY).
+    // Under tsrun's own parent (/tsrun), the cgroups between it and the leaf (a relative cgroupsPath such as
+    // a/b/c) and the parent itself go with their last container; one still in use stops the walk (ENOTEMPTY/EBUSY).
+    // Parents outside /tsrun are the caller's: never removed.
     for (const dir of deepestFirst) {
-      const parent = dirname(dir);
-      if (basename(parent) !== basename(DEFAULT_PARENT)) continue;
-      try {
-        rmdirSync(parent);
-      } catch {
-        // still in use, or already gone
+      const top = ownParentOf(dir);
+      if (!top) continue;
+      for (let parent = dirname(dir); parent.length >= top.length; parent = dirname(parent)) {
+        try {
+          rmdirSync(parent);
+        } catch {
+          break; // still in use, or already gone
+        }
       }
     }
     if (errors.length === 1) throw errors[0];
@@ -215,6 +219,13 @@ export function cgroupManager(opts: { id: string; cgroupsPath?: string; root?: s
 }
 
 /** Re-opens a cgroup from the `paths` saved in state.json. */
+/** The /tsrun directory above `dir` in its hierarchy, when `dir` lies under one. */
+function ownParentOf(dir: string): string | undefined {
+  const name = `/${basename(DEFAULT_PARENT)}/`;
+  const at = dir.indexOf(name);
+  return at < 0 ? undefined : dir.slice(0, at + name.length - 1);
+}
+
 export function cgroupManagerFromPaths(paths: Record<string, string>): CgroupManager {
   return new CgroupfsManager({ ...paths });
 }
