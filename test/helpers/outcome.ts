@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { Result } from './bundle.js';
-import { leakedProcesses, mountsUnder, stateEntries } from './leak-check.js';
+import { tsrun, type Result } from './bundle.js';
+import { killLeftovers, leakedProcesses, leaks, mountsUnder, stateEntries } from './leak-check.js';
 
 // The assertions every runtime test file makes about a command's outcome.
 
@@ -20,4 +22,17 @@ export function expectNothingLeft(root: string, dirs: string[]): void {
   expect(stateEntries(root)).toEqual([]);
   expect(leakedProcesses()).toEqual([]);
   for (const d of dirs) expect(mountsUnder(d)).toEqual([]);
+}
+
+/**
+ * A test file's last step: force-delete its containers, then check that
+ * nothing of them is left (state, processes, mounts under `dirs`), kill any
+ * leftover and remove the scratch dir whatever the check said.
+ */
+export function finishFile(f: { root: string; scratch: { dir: string; remove(): void }; ids: Iterable<string>; dirs: string[] }): void {
+  for (const i of f.ids) if (existsSync(join(f.root, i))) tsrun(f.root, ['delete', '--force', i]);
+  const left = leaks({ root: f.root, dirs: f.dirs });
+  killLeftovers();
+  f.scratch.remove();
+  expect(left).toEqual([]);
 }

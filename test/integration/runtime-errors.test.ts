@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Scratch, isRoot, stateOf, tsrun, tsrunAsync, waitFor, ROOTFS } from '../helpers/bundle.js';
-import { killLeftovers, leakedProcesses, leaks } from '../helpers/leak-check.js';
-import { expectNothingLeft, fails } from '../helpers/outcome.js';
+import { leakedProcesses } from '../helpers/leak-check.js';
+import { expectNothingLeft, fails, finishFile } from '../helpers/outcome.js';
 
 // Bad input through the CLI as root: each case exits non-zero with a clear
 // message and leaves nothing behind (no state dir, no process, no mount).
@@ -27,11 +27,7 @@ afterEach(() => {
 });
 
 afterAll(() => {
-  if (!scratch) return;
-  const left = leaks({ root, dirs: [scratch.dir, ROOTFS] });
-  killLeftovers();
-  scratch.remove();
-  expect(left).toEqual([]);
+  if (scratch) finishFile({ root, scratch, ids, dirs: [scratch.dir, ROOTFS] });
 });
 
 describe.skipIf(!isRoot)('bad input leaves nothing behind', () => {

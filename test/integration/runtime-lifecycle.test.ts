@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Scratch, isRoot, stateOf, tsrun, tsrunAsync, waitFor, ROOTFS } from '../helpers/bundle.js';
-import { cmdline, killLeftovers, leaks, pidNs } from '../helpers/leak-check.js';
+import { cmdline, pidNs } from '../helpers/leak-check.js';
+import { finishFile } from '../helpers/outcome.js';
 
 // The lifecycle through the CLI as root: create → created → start → running →
 // kill → stopped → delete, run in the foreground and detached, exit codes,
@@ -27,12 +28,7 @@ const alive = (pid: number): boolean => {
 const ok = (r: { code: number | null; stderr: string }) => expect(r.stderr + `(exit ${r.code})`).toBe('(exit 0)');
 
 afterAll(() => {
-  if (!scratch) return;
-  for (const i of ids) tsrun(root, ['delete', '--force', i]);
-  const left = leaks({ root, dirs: [scratch.dir, ROOTFS] });
-  killLeftovers();
-  scratch.remove();
-  expect(left).toEqual([]);
+  if (scratch) finishFile({ root, scratch, ids, dirs: [scratch.dir, ROOTFS] });
 });
 
 describe.skipIf(!isRoot)('container lifecycle', () => {

@@ -3,8 +3,8 @@ import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, ROOTFS, Scratch, isRoot, stateOf, tsrun, waitFor, type Config } from '../helpers/bundle.js';
-import { killLeftovers, leaks, mountsUnder } from '../helpers/leak-check.js';
-import { expectNothingLeft, fails, ok } from '../helpers/outcome.js';
+import { mountsUnder } from '../helpers/leak-check.js';
+import { expectNothingLeft, fails, ok, finishFile } from '../helpers/outcome.js';
 
 // The container's process before execve is the C stage (issue 13), errors
 // after `create` reach `start` (issue 16), and issue 12's cases that live in
@@ -19,12 +19,7 @@ const id = (name: string): string => {
 };
 
 afterAll(() => {
-  if (!scratch) return;
-  for (const i of ids) tsrun(root, ['delete', '--force', i]);
-  const left = leaks({ root, dirs: [scratch.dir, ROOTFS] });
-  killLeftovers();
-  scratch.remove();
-  expect(left).toEqual([]);
+  if (scratch) finishFile({ root, scratch, ids, dirs: [scratch.dir, ROOTFS] });
 });
 
 
