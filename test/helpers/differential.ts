@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, Scratch, type Config, type Result } from './bundle.js';
-import { trackSession } from './leak-check.js';
+import { killLeftovers, leaks, trackSession } from './leak-check.js';
 
 // Differential tests: the same bundle and the same command line given to
 // tsrun and to Debian's runc, each with a state root of its own, so a test can
@@ -119,6 +119,14 @@ export class Differential {
       }
     }
     this.scratch.remove();
+  }
+
+  /** cleanup(), then what tsrun left behind (processes, mounts, state), killed on the way: the file's last check. */
+  finish(): string[] {
+    this.cleanup();
+    const left = leaks({ root: this.root('tsrun'), dirs: [] });
+    killLeftovers();
+    return left;
   }
 }
 

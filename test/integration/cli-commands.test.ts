@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRoot, waitFor, type Result } from '../helpers/bundle.js';
 import { Differential, RUNTIMES, hasRunc, status, type Runtime } from '../helpers/differential.js';
-import { killLeftovers, leaks } from '../helpers/leak-check.js';
 
 // exec, ps, events, update, paused containers and sub-cgroups, each run by
 // tsrun and by Debian's runc on the same bundle and compared: output, exit
@@ -12,11 +11,7 @@ import { killLeftovers, leaks } from '../helpers/leak-check.js';
 const d = isRoot && hasRunc ? new Differential('clic') : undefined;
 
 afterAll(() => {
-  if (!d) return;
-  d.cleanup();
-  const left = leaks({ root: d.root('tsrun'), dirs: [] });
-  killLeftovers();
-  expect(left).toEqual([]);
+  if (d) expect(d.finish()).toEqual([]);
 });
 
 function ok(r: Record<Runtime, Result>): Record<Runtime, Result> {

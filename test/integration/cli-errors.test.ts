@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRoot, waitFor, type Result } from '../helpers/bundle.js';
 import { Differential, RUNTIMES, hasRunc, status, type Runtime } from '../helpers/differential.js';
-import { killLeftovers, leaks } from '../helpers/leak-check.js';
 
 // runc's CLI contract, side by side with Debian's runc on the same bundle:
 // exit codes and the error words callers match on (containerd's shim, CRI-O,
@@ -13,11 +12,7 @@ import { killLeftovers, leaks } from '../helpers/leak-check.js';
 const d = isRoot && hasRunc ? new Differential('clie') : undefined;
 
 afterAll(() => {
-  if (!d) return;
-  d.cleanup();
-  const left = leaks({ root: d.root('tsrun'), dirs: [] });
-  killLeftovers();
-  expect(left).toEqual([]);
+  if (d) expect(d.finish()).toEqual([]);
 });
 
 /** Both exit with `code`, and both say `words`. */
