@@ -4,15 +4,13 @@ import type { Syscalls } from '../../sys/syscalls.js';
 import { O } from '../../sys/constants.js';
 import { findNamespace } from '../namespaces.js';
 import { loopbackUp } from '../loopback.js';
-import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
-import { maskPaths, readonlyPaths, remountRootReadonly, setNames, writeSysctls } from '../rootfs/finish.js';
+import { enterRoot, maskPaths, readonlyPaths, remountRootReadonly, setNamesInUts, writeSysctls } from '../rootfs/finish.js';
 import { lookPath } from './lookpath.js';
 import { checkCwd, containerEnv, execer } from './setup-steps.js';
 import { setupRootfs } from '../rootfs/setup.js';
 import { containerTerminal } from '../terminal.js';
 import { runHooksSync } from '../../oci-hooks/run-sync.js';
 import type { OciState } from '../../oci-hooks/outcome.js';
-import { TsrunError } from '../../errors.js';
 import { because } from '../../explain/events.js';
 
 // What the CLI's main thread does while it is inside a new container's
@@ -62,15 +60,8 @@ export function setUpContainer(sys: Syscalls, i: SetUpInput): SetUpResult {
       readonlyPaths(sys, spec.linux?.readonlyPaths, i.rootfs);
       maskPaths(sys, spec.linux?.maskedPaths, i.rootfs);
     }
-    because(`root.path: make ${i.rootfs} the root${!hasMountNs ? ' (no mount namespace: chroot)' : i.noPivot ? ' (--no-pivot: move + chroot)' : ' and detach the old one'}`, () => {
-      if (!hasMountNs) {
-        sys.chroot(i.rootfs);
-        sys.chdir('/');
-      } else if (i.noPivot) moveRoot(sys, i.rootfs);
-      else pivotRoot(sys, i.rootfs);
-    });
-    if (findNamespace(ns, 'uts')) because('hostname / domainname', () => setNames(sys, spec));
-    else if (spec.hostname) throw new TsrunError('SPEC_INVALID', 'hostname is set but the config has no uts namespace', { jsonPath: 'hostname' });
+    enterRoot(sys, i.rootfs, { hasMountNs, noPivot: i.noPivot });
+    setNamesInUts(sys, spec, findNamespace(ns, 'uts') !== undefined);
     const proc = spec.process!;
     if (i.consoleFd !== undefined) {
       opened.push(because('process.terminal: a pty in the container; the master goes to the console socket', () => containerTerminal(sys, i.consoleFd!, proc.consoleSize, proc.user, hasMountNs)));

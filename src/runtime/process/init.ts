@@ -4,8 +4,7 @@ import type { Syscalls } from '../../sys/syscalls.js';
 import { CLOSE_RANGE_CLOEXEC, O, PR } from '../../sys/constants.js';
 import { enterNamespaces, findNamespace } from '../namespaces.js';
 import { loopbackUp } from '../loopback.js';
-import { pivotRoot, moveRoot } from '../rootfs/pivot.js';
-import { maskPaths, readonlyPaths, remountRootReadonly, setNames, writeSysctls } from '../rootfs/finish.js';
+import { enterRoot, maskPaths, readonlyPaths, remountRootReadonly, setNamesInUts, writeSysctls } from '../rootfs/finish.js';
 import { setupRootfs } from '../rootfs/setup.js';
 import { lookPath } from './lookpath.js';
 import { checkCwd, containerEnv, execer } from './setup-steps.js';
@@ -56,15 +55,8 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   const fifoFd = cfg.fifoFd ?? -1;
   if (fifoFd < 0) throw new TsrunError('INIT', 'the runtime passed no exec.fifo');
   const consoleSock = spec.process?.terminal ? (cfg.consoleFd ?? -1) : -1;
-  because(`root.path: make ${cfg.rootfs} the root${cfg.noPivot ? ' (--no-pivot: move + chroot)' : ' and detach the old one'}`, () => {
-    if (!hasMountNs) {
-      sys.chroot(cfg.rootfs);
-      sys.chdir('/');
-    } else if (cfg.noPivot) moveRoot(sys, cfg.rootfs);
-    else pivotRoot(sys, cfg.rootfs);
-  });
-  if (findNamespace(ns, 'uts')) because('hostname / domainname', () => setNames(sys, spec));
-  else if (spec.hostname) throw new TsrunError('SPEC_INVALID', 'hostname is set but the config has no uts namespace', { jsonPath: 'hostname' });
+  enterRoot(sys, cfg.rootfs, { hasMountNs, noPivot: cfg.noPivot });
+  setNamesInUts(sys, spec, findNamespace(ns, 'uts') !== undefined);
   writeSysctls(spec.linux?.sysctl);
   readonlyPaths(sys, spec.linux?.readonlyPaths);
   maskPaths(sys, spec.linux?.maskedPaths);

@@ -3,6 +3,7 @@ import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { MS, S } from '../../sys/constants.js';
 import { keptFlags } from './mount-options.js';
+import { moveRoot, pivotRoot } from './pivot.js';
 import { errnoOf, fileType, openInRoot, openRootfs, procFd, withFd } from './in-root.js';
 import { makedev } from './devices.js';
 import { TsrunError, wrap } from '../../errors.js';
@@ -112,6 +113,26 @@ export function writeSysctls(sysctl: Record<string, string> | undefined): void {
 
 export function remountRootReadonly(sys: Syscalls): void {
   sys.mount(null, '/', null, MS.BIND | MS.REMOUNT | MS.RDONLY | keptFlags(sys.statfsFlags('/')), null);
+}
+
+/**
+ * root.path becomes "/": pivot_root (detaching the old root), or MS_MOVE +
+ * chroot with --no-pivot, or a bare chroot without a mount namespace of its own.
+ */
+export function enterRoot(sys: Syscalls, rootfs: string, o: { hasMountNs: boolean; noPivot: boolean }): void {
+  because(`root.path: make ${rootfs} the root${!o.hasMountNs ? ' (no mount namespace: chroot)' : o.noPivot ? ' (--no-pivot: move + chroot)' : ' and detach the old one'}`, () => {
+    if (!o.hasMountNs) {
+      sys.chroot(rootfs);
+      sys.chdir('/');
+    } else if (o.noPivot) moveRoot(sys, rootfs);
+    else pivotRoot(sys, rootfs);
+  });
+}
+
+/** hostname and domainname, which need a uts namespace of the container's own. */
+export function setNamesInUts(sys: Syscalls, spec: Spec, hasUtsNs: boolean): void {
+  if (hasUtsNs) because('hostname / domainname', () => setNames(sys, spec));
+  else if (spec.hostname) throw new TsrunError('SPEC_INVALID', 'hostname is set but the config has no uts namespace', { jsonPath: 'hostname' });
 }
 
 export function setNames(sys: Syscalls, spec: Spec): void {
