@@ -82,6 +82,20 @@ describe('in-root resolution on the fake', () => {
       ['close', 102],
     ]);
   });
+
+  it('openat2 EAGAIN (a rename or mount raced a ".." lookup) is retried, and after sixteen the walk answers', () => {
+    const flaky = new FakeSyscalls().failOn('openat2', 'EAGAIN', 2);
+    openInRoot(flaky, 7, '/a/../b');
+    expect(flaky.names()).toEqual(['openat2', 'openat2', 'openat2']);
+
+    const busy = new FakeSyscalls().failOn('openat2', 'EAGAIN', 16);
+    openInRoot(busy, 7, '/b');
+    expect(busy.names()).toEqual([...Array<string>(16).fill('openat2'), 'openat', 'fstat']);
+    // unlike ENOSYS, EAGAIN does not give up on openat2 for the next lookup
+    busy.calls.length = 0;
+    openInRoot(busy, 7, '/c');
+    expect(steps(busy)).toEqual([['openat2', 7, 'c', PATH, 0, IN_ROOT]]);
+  });
 });
 
 describe('in-root resolution on the real kernel', async () => {

@@ -18,6 +18,10 @@ import { AT, O, RESOLVE, S } from '../../sys/constants.js';
 const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
 const O_PATH = O.PATH | O.CLOEXEC;
 const MAX_LINKS = 40; // the kernel's own limit
+// openat2 answers EAGAIN when a rename or mount anywhere on the host raced a
+// ".." in the lookup (it cannot prove the walk stayed inside); retry a few
+// times, then take the walk, which has no such check.
+const OPENAT2_TRIES = 16;
 
 /** An O_PATH fd of the rootfs (a host path, named by the bundle): what the rest is resolved in. */
 export function openRootfs(sys: Syscalls, rootfs: string): number {
@@ -61,12 +65,13 @@ export interface InRootOptions {
  */
 export function openInRoot(sys: Syscalls, rootFd: number, path: string, o: InRootOptions = {}): number {
   const rel = inRootPath(path);
-  if (!noOpenat2.has(sys)) {
+  for (let tries = 0; tries < OPENAT2_TRIES && !noOpenat2.has(sys); tries++) {
     try {
       return sys.openat2(rootFd, rel, O_PATH | (o.noFollow ? O.NOFOLLOW : 0), 0, IN_ROOT);
     } catch (err) {
-      if (errnoOf(err) !== 'ENOSYS') throw err;
-      noOpenat2.add(sys);
+      const errno = errnoOf(err);
+      if (errno === 'ENOSYS') noOpenat2.add(sys);
+      else if (errno !== 'EAGAIN') throw err;
     }
   }
   return walkInRoot(sys, rootFd, rel, o);
