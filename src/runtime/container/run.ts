@@ -41,19 +41,22 @@ async function removeContainer(ctx: Context, opts: RunOptions, record: Container
 }
 
 export async function runContainer(ctx: Context, opts: RunOptions): Promise<number> {
-  // In the foreground tsrun can be the console socket itself; the init only uses it for terminal configs.
-  const server = !opts.detach && !opts.consoleSocket
-    ? because('tsrun run in the foreground is its own console socket (used when process.terminal is true)', () => new ConsoleServer(ctx.sys))
-    : undefined;
-  // Like runc: a terminal relayed by `run` itself needs a terminal to relay to.
+  // In the foreground tsrun is the console socket itself, made only once the
+  // config says terminal: a plain run pays for no socket and leaves no temp dir.
+  let server: ConsoleServer | undefined;
   const adjustSpec = async (spec: Spec): Promise<Spec> => {
     const s = opts.adjustSpec ? await opts.adjustSpec(spec) : spec;
-    if (server && s.process?.terminal) controllingTerminal();
+    if (!opts.detach && !opts.consoleSocket && s.process?.terminal) {
+      // Like runc: a terminal relayed by `run` itself needs a terminal to relay to.
+      controllingTerminal();
+      server = because('tsrun run in the foreground is its own console socket', () => new ConsoleServer(ctx.sys));
+    }
     return s;
   };
   let created;
   try {
-    created = await createContainer(ctx, { ...opts, adjustSpec, consoleSocket: opts.consoleSocket ?? server?.path });
+    // A getter: create reads the socket path after adjustSpec has made it.
+    created = await createContainer(ctx, { ...opts, adjustSpec, get consoleSocket() { return opts.consoleSocket ?? server?.path; } });
   } catch (err) {
     server?.close();
     throw err;
