@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up, then unit and integration tests (root, real kernel).
+# The whole test suite: set-up, unit and integration tests (root, real kernel),
+# then the OCI validation suite against the built tsrun (docs/conformance.md).
+# With arguments (test files or vitest flags) only those tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,4 +20,7 @@ npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-
 code=$?
 set -e
 node scripts/test-summary.mjs .tmp/vitest-results.json || code=1
+if [[ $# -eq 0 ]]; then
+  npm run --silent conformance || code=1
+fi
 exit "$code"

@@ -26,30 +26,47 @@ export function lastCap(): number {
   }
 }
 
+/**
+ * The bounding set this process holds (CapBnd): a process it starts can never
+ * be given a capability outside it, whatever namespaces it enters.
+ */
+export function heldBounding(status = readFileSync('/proc/self/status', 'utf8')): bigint {
+  return parseStatusCaps(status, 'CapBnd');
+}
+
 export interface CapMasks {
   bounding: bigint;
   effective: bigint;
   permitted: bigint;
   inheritable: bigint;
   ambient: number[];
-  /** names the kernel does not know; skipped with a warning, like runc */
+  /** names Linux or this kernel does not know */
   unknown: string[];
+  /** names this host cannot grant: outside the runtime's own bounding set */
+  unavailable: string[];
 }
 
-/** Turns the spec's name lists into bit masks, skipping names beyond this kernel. */
+/**
+ * Turns the spec's name lists into bit masks. The runtime-spec: a capability
+ * that cannot be mapped to the kernel or cannot be granted MUST be logged as a
+ * warning and SHOULD NOT fail the container, so such names are skipped (and
+ * reported in `unknown` / `unavailable` for the warning).
+ */
 export function capMasks(caps: {
   bounding?: string[];
   effective?: string[];
   permitted?: string[];
   inheritable?: string[];
   ambient?: string[];
-}, last = lastCap()): CapMasks {
+}, last = lastCap(), held = (1n << BigInt(last + 1)) - 1n): CapMasks {
   const unknown = new Set<string>();
+  const unavailable = new Set<string>();
   const nums = (list: string[] | undefined): number[] => {
     const out: number[] = [];
     for (const name of list ?? []) {
       const n = capNumber(name);
       if (n === undefined || n > last) unknown.add(name);
+      else if (!((held >> BigInt(n)) & 1n)) unavailable.add(name);
       else out.push(n);
     }
     return out;
@@ -62,7 +79,16 @@ export function capMasks(caps: {
     inheritable: mask(caps.inheritable),
     ambient: nums(caps.ambient),
     unknown: [...unknown],
+    unavailable: [...unavailable],
   };
+}
+
+/** The warnings for the names capMasks skipped (none when it skipped none). */
+export function capWarnings(m: CapMasks): string[] {
+  const out: string[] = [];
+  if (m.unknown.length) out.push(`process.capabilities: ignoring unknown capabilities: ${m.unknown.join(', ')}`);
+  if (m.unavailable.length) out.push(`process.capabilities: ignoring capabilities outside this host's bounding set: ${m.unavailable.join(', ')}`);
+  return out;
 }
 
 /** Reads a mask from /proc/<pid>/status (CapEff, CapBnd, …). */

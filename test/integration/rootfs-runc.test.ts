@@ -67,22 +67,43 @@ describe.skipIf(!hasRunc)('mounts as runc makes them (same bundle, both runtimes
     expect(r.tsrun).toEqual(r.runc);
   });
 
-  it('rootfsPropagation shared, rshared, slave, private: the same propagation of the container\'s mounts; unbindable fails in both', () => {
+  it('rootfsPropagation slave, private: the same propagation as runc; shared, rshared, unbindable: given to the new root, as current runc does', () => {
     // mount point and the optional fields (shared:N, master:N, unbindable) of /, /proc, /dev, /sys
     const fields = (o: Out) =>
       o.out.split('\n').map((l) => {
         const f = l.split(' - ')[0]!.split(' ');
         return [f[4], ...f.slice(6).map((x) => x.replace(/:\d+$/, ''))].join(' ');
       });
-    for (const prop of ['shared', 'rshared', 'slave', 'private']) {
-      const r = both('grep -E "^[0-9]+ [0-9]+ [^ ]+ [^ ]+ /(proc|dev|sys)? " /proc/self/mountinfo', (c) => (c.linux.rootfsPropagation = prop));
+    const script = 'grep -E "^[0-9]+ [0-9]+ [^ ]+ [^ ]+ /(proc|dev|sys)? " /proc/self/mountinfo';
+    for (const prop of ['slave', 'private']) {
+      const r = both(script, (c) => (c.linux.rootfsPropagation = prop));
       expect(r.tsrun.code, prop).toBe(0);
       expect(fields(r.tsrun), prop).toEqual(fields(r.runc));
+      expect(fields(r.tsrun), prop).toEqual(['/', '/proc', '/dev', '/sys']);
     }
-    const r = both('true', (c) => (c.linux.rootfsPropagation = 'unbindable'));
-    expect(r.tsrun.code).not.toBe(0);
-    expect(r.runc.code).not.toBe(0);
-    expect(r.tsrun.out).toMatch(/bind.*EINVAL/);
+    // runc 1.2.7+ (opencontainers/runc#4724), crun and youki apply these to "/" after pivot_root;
+    // Debian's runc 1.1.5 predates that: "/" stays private and unbindable fails at the rootfs bind.
+    const want: Record<string, string[]> = {
+      shared: ['/ shared', '/proc', '/dev', '/sys'],
+      rshared: ['/ shared', '/proc shared', '/dev shared', '/sys shared'],
+      unbindable: ['/ unbindable', '/proc', '/dev', '/sys'],
+    };
+    for (const [prop, fieldsWanted] of Object.entries(want)) {
+      const t = runTsrun(scratch!.bundle(['sh', '-c', script], (c) => (c.linux.rootfsPropagation = prop)));
+      expect(t.code, `${prop}: ${t.out}`).toBe(0);
+      expect(fields(t), prop).toEqual(fieldsWanted);
+    }
+  });
+
+  it('rootfsPropagation rshared: a mount made in the container never reaches the host', () => {
+    const caps = ['CAP_SYS_ADMIN'];
+    const t = runTsrun(scratch!.bundle(['sh', '-c', 'mount -t tmpfs rfrunc-shared /mnt && grep -c rfrunc-shared /proc/self/mountinfo'], (c) => {
+      c.linux.rootfsPropagation = 'rshared';
+      c.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+    }));
+    expect(t.out).toBe('1');
+    expect(mountsUnder(ROOTFS)).toEqual([]);
+    expect(spawnSync('grep', ['-c', 'rfrunc-shared', '/proc/self/mountinfo'], { encoding: 'utf8' }).stdout.trim()).toBe('0');
   });
 
   it('--no-pivot leaves no procfs of the host in the container\'s mount namespace (a user namespace inside cannot mount proc)', () => {

@@ -189,11 +189,17 @@ describe.skipIf(!isRoot)('runtime features, from inside the container', () => {
     expect(keyValues(out).opts).toMatch(/^rw,/);
   });
 
-  it('honours rootfsPropagation as runc does (pivot_root still works; the rootfs is bound private, so its mounts are too)', () => {
-    const line = (prop: string) =>
-      keyValues(inside("awk '$5 == \"/proc\" { print \"proc=\" $0 }' /proc/self/mountinfo", (c) => (c.linux.rootfsPropagation = prop))).proc;
-    // rootfs-runc.test.ts compares each value with runc's; here: each runs, and nothing propagates back
-    for (const prop of ['rshared', 'shared', 'slave', 'private']) expect(line(prop)).not.toMatch(/ (shared|master):\d+ /);
+  it('honours rootfsPropagation (pivot_root still works; the rootfs is bound from a private parent, so nothing is a peer of the host)', () => {
+    const lines = (prop: string) =>
+      keyValues(inside("awk '$5 == \"/proc\" { print \"proc=\" $0 } $5 == \"/\" { print \"root=\" $0 }' /proc/self/mountinfo", (c) => (c.linux.rootfsPropagation = prop)));
+    // rootfs-runc.test.ts compares the values with runc's; here: each runs, and no mount is a slave of the host's
+    for (const prop of ['rshared', 'shared', 'slave', 'private']) {
+      const kv = lines(prop);
+      expect(kv.proc).not.toMatch(/ master:\d+ /);
+      expect(kv.root).not.toMatch(/ master:\d+ /);
+      if (prop.endsWith('shared')) expect(kv.root).toMatch(/ shared:\d+ /);
+      else expect(kv.root).not.toMatch(/ shared:\d+ /);
+    }
   });
 
   it('makes readonlyPaths read-only and masks maskedPaths (files read empty, dirs are empty read-only tmpfs)', () => {

@@ -38,9 +38,7 @@ describe('checkKernelNames (create refuses names Linux does not have)', () => {
     expect(err.message).toBe('/b/config.json: process.rlimits[1].type: unknown resource "RLIMIT_TEST"');
   });
 
-  it('names the set and index of an unknown capability', () => {
-    const err = caught(() => checkKernelNames({ ...base, capabilities: { bounding: ['CAP_KILL'], permitted: ['CAP_KILL', 'CAP_TEST'] } }, file));
-    expect(err.jsonPath).toBe('process.capabilities.permitted[1]');
-    expect(err.message).toContain('unknown capability "CAP_TEST"');
+  it('leaves capability names alone: the runtime-spec makes those warnings', () => {
+    expect(() => checkKernelNames({ ...base, capabilities: { bounding: ['CAP_KILL'], permitted: ['CAP_KILL', 'CAP_TEST'] } }, file)).not.toThrow();
   });
 });

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FakeSyscalls, type Call } from '../../src/sys/fake.js';
 import { AT, MOUNT_ATTR, MS, O, RESOLVE, S } from '../../src/sys/constants.js';
 import { setupRootfs } from '../../src/runtime/rootfs/setup.js';
+import { enterRoot } from '../../src/runtime/rootfs/finish.js';
 import { parseMountOptions } from '../../src/runtime/rootfs/mount-options.js';
 import { makedev } from '../../src/runtime/rootfs/devices.js';
 import { formatCall, traceSyscalls } from '../../src/sys/tracing.js';
@@ -123,13 +124,28 @@ describe('setupRootfs: the file-system steps, in order', () => {
     expect(ro).toBeGreaterThan(s.findLastIndex((c) => c[0] === 'mknodat' || c[0] === 'symlinkat'));
   });
 
-  it('rootfsPropagation is applied as given (shared is not rshared), as runc does', () => {
-    for (const [prop, flag] of [['shared', MS.SHARED], ['rshared', MS.SHARED | MS.REC], ['slave', MS.SLAVE], ['private', MS.PRIVATE], ['unbindable', MS.UNBINDABLE]] as const) {
+  it('rootfsPropagation is applied to "/" as given (shared is not rshared); unbindable waits for the new root', () => {
+    for (const [prop, flag] of [['shared', MS.SHARED], ['rshared', MS.SHARED | MS.REC], ['slave', MS.SLAVE], ['private', MS.PRIVATE], ['unbindable', MS.SLAVE | MS.REC]] as const) {
       const sys = new FakeSyscalls();
       setupRootfs(sys, { rootfs, bundle: rootfs, spec: spec([], { rootfsPropagation: prop }) });
       expect(sys.calls[0]).toEqual({ name: 'mount', args: [null, '/', null, flag, null] });
       expect(withoutParentPrivate(sys.calls).filter((c) => c.name === 'mount' && c.args[1] === '/')).toHaveLength(1);
     }
+  });
+
+  it('after pivot_root, shared and unbindable are given to the container\'s new root (the rootfs was bound private)', () => {
+    for (const [prop, flag] of [['shared', MS.SHARED], ['rshared', MS.SHARED | MS.REC], ['unbindable', MS.UNBINDABLE], ['runbindable', MS.UNBINDABLE | MS.REC], ['slave', undefined], ['private', undefined]] as const) {
+      const sys = new FakeSyscalls();
+      enterRoot(sys, rootfs, { hasMountNs: true, noPivot: false, propagation: prop });
+      const pivot = sys.names().indexOf('pivotRoot');
+      const after = sys.calls.slice(pivot).filter((c) => c.name === 'mount' && c.args[1] === '/');
+      expect(pivot).toBeGreaterThanOrEqual(0);
+      expect(after).toEqual(flag === undefined ? [] : [{ name: 'mount', args: [null, '/', null, flag, null] }]);
+    }
+    // no mount namespace: "/" is the host's, never touched
+    const host = new FakeSyscalls();
+    enterRoot(host, rootfs, { hasMountNs: false, noPivot: false, propagation: 'shared' });
+    expect(host.names()).not.toContain('mount');
   });
 });
 

@@ -16,7 +16,7 @@ import { setUpExec } from '../process/container-setup.js';
 import { stagePlan } from '../process/stage-plan.js';
 import { callerNofile, explainPlan } from '../process/launch-stage.js';
 import { killChild } from '../process/launcher.js';
-import { lastCap } from '../capabilities.js';
+import { heldBounding, lastCap } from '../capabilities.js';
 import { planSeccomp } from '../seccomp/plan.js';
 import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
 
@@ -120,7 +120,7 @@ async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, console
     if (join.paths && !join.late) cgroupManagerFromPaths(join.paths).join(stage.pid);
     stage.channel.send('cgroupns', []);
     stage.channel.expect('ok');
-    const plan = stagePlan({ proc: spec.process!, binary, env, callerNofile: callerNofile(ctx.sys), lastCap: lastCap(), warn: (m) => ctx.log.warn(m), seccomp: await execSeccomp(spec, ctx) });
+    const plan = stagePlan({ proc: spec.process!, binary, env, callerNofile: callerNofile(ctx.sys), lastCap: lastCap(), heldBounding: heldBounding(), warn: (m) => ctx.log.warn(m), seccomp: await execSeccomp(spec, ctx) });
     // The extra fds follow the sync socket (fd 3) in the stage: 4, 5, …
     if (preserved.length) plan.push(['preserve', `4 ${preserved.length}`]);
     explainPlan(plan);

@@ -60,7 +60,7 @@ export function setUpContainer(sys: Syscalls, i: SetUpInput): SetUpResult {
       readonlyPaths(sys, spec.linux?.readonlyPaths, i.rootfs);
       maskPaths(sys, spec.linux?.maskedPaths, i.rootfs);
     }
-    enterRoot(sys, i.rootfs, { hasMountNs, noPivot: i.noPivot });
+    enterRoot(sys, i.rootfs, { hasMountNs, noPivot: i.noPivot, propagation: spec.linux?.rootfsPropagation });
     setNamesInUts(sys, spec, findNamespace(ns, 'uts') !== undefined);
     const proc = spec.process!;
     if (i.consoleFd !== undefined) {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Process } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { PR, RLIMIT, RLIM_INFINITY } from '../../sys/constants.js';
-import { capMasks, lastCap } from '../capabilities.js';
+import { capMasks, capWarnings, heldBounding, lastCap } from '../capabilities.js';
 import { TsrunError } from '../../errors.js';
 import { because } from '../../explain/events.js';
 
@@ -37,8 +37,8 @@ export function applyRlimits(sys: Syscalls, proc: Process, callerNofile?: { soft
 export function applyUserAndCaps(sys: Syscalls, proc: Process, warn: (msg: string) => void, debug?: (msg: string) => void): void {
   const user = proc.user;
   const caps = proc.capabilities;
-  const masks = caps ? capMasks(caps) : undefined;
-  if (masks?.unknown.length) warn(`ignoring unknown capabilities: ${masks.unknown.join(', ')}`);
+  const masks = caps ? capMasks(caps, lastCap(), heldBounding()) : undefined;
+  if (masks) capWarnings(masks).forEach(warn);
 
   if (masks) {
     because('process.capabilities.bounding: drop every capability not listed', () => {

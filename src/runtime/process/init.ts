@@ -55,7 +55,7 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   const fifoFd = cfg.fifoFd ?? -1;
   if (fifoFd < 0) throw new TsrunError('INIT', 'the runtime passed no exec.fifo');
   const consoleSock = spec.process?.terminal ? (cfg.consoleFd ?? -1) : -1;
-  enterRoot(sys, cfg.rootfs, { hasMountNs, noPivot: cfg.noPivot });
+  enterRoot(sys, cfg.rootfs, { hasMountNs, noPivot: cfg.noPivot, propagation: spec.linux?.rootfsPropagation });
   setNamesInUts(sys, spec, findNamespace(ns, 'uts') !== undefined);
   writeSysctls(spec.linux?.sysctl);
   readonlyPaths(sys, spec.linux?.readonlyPaths);

@@ -2,7 +2,7 @@ import type { Namespace } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { RLIMIT } from '../../sys/constants.js';
 import { findNamespace } from '../namespaces.js';
-import { lastCap } from '../capabilities.js';
+import { heldBounding, lastCap } from '../capabilities.js';
 import { readNofile } from '../../sys/proc.js';
 import { planSeccomp } from '../seccomp/plan.js';
 import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
@@ -81,6 +81,7 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
           seccomp,
           callerNofile: callerNofile(sys),
           lastCap: lastCap(),
+          heldBounding: heldBounding(),
           fifoFd: 4,
           state: { ...state, status: 'created', pid },
           startContainer: spec.hooks?.startContainer,

@@ -1,7 +1,7 @@
 import type { Hook, Process } from '../../spec/types.js';
 import type { OciState } from '../../oci-hooks/outcome.js';
 import { RLIMIT, RLIM_INFINITY } from '../../sys/constants.js';
-import { capMasks } from '../capabilities.js';
+import { capMasks, capWarnings } from '../capabilities.js';
 import { TsrunError } from '../../errors.js';
 import type { StageEntry } from './stage-channel.js';
 
@@ -18,6 +18,8 @@ export interface PlanInput {
   /** RLIMIT_NOFILE the caller had before Node raised it; `hard` is the current hard limit */
   callerNofile?: { soft: bigint; hard: bigint };
   lastCap: number;
+  /** the runtime's own bounding set: capabilities outside it are skipped (default: all up to lastCap) */
+  heldBounding?: bigint;
   /** create: exec.fifo's fd in the stage, the state and startContainer hooks run after it */
   fifoFd?: number;
   state?: OciState;
@@ -53,8 +55,8 @@ export function stagePlan(i: PlanInput): StageEntry[] {
   out.push(['umask', (proc.user.umask ?? 0o022).toString(8)]);
   if (i.seccomp) out.push(['seccomp', i.seccomp.bpf.toString('hex')], ['seccompflags', String(i.seccomp.flags)]);
   if (proc.capabilities) {
-    const m = capMasks(proc.capabilities, i.lastCap);
-    if (m.unknown.length) i.warn?.(`ignoring unknown capabilities: ${m.unknown.join(', ')}`);
+    const m = capMasks(proc.capabilities, i.lastCap, i.heldBounding);
+    for (const w of capWarnings(m)) i.warn?.(w);
     const hex = (b: bigint): string => b.toString(16);
     out.push(['caps', `${hex(m.bounding)} ${hex(m.effective)} ${hex(m.permitted)} ${hex(m.inheritable)}`], ['lastcap', String(i.lastCap)]);
     for (const cap of m.ambient) out.push(['ambient', String(cap)]);

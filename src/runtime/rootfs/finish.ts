@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { MS, S } from '../../sys/constants.js';
-import { keptFlags } from './mount-options.js';
+import { keptFlags, propagationFlag } from './mount-options.js';
 import { moveRoot, pivotRoot } from './pivot.js';
 import { errnoOf, fileType, openInRoot, openRootfs, procFd, withFd } from './in-root.js';
 import { makedev } from './devices.js';
@@ -119,7 +119,7 @@ export function remountRootReadonly(sys: Syscalls): void {
  * root.path becomes "/": pivot_root (detaching the old root), or MS_MOVE +
  * chroot with --no-pivot, or a bare chroot without a mount namespace of its own.
  */
-export function enterRoot(sys: Syscalls, rootfs: string, o: { hasMountNs: boolean; noPivot: boolean }): void {
+export function enterRoot(sys: Syscalls, rootfs: string, o: { hasMountNs: boolean; noPivot: boolean; propagation?: string }): void {
   because(`root.path: make ${rootfs} the root${!o.hasMountNs ? ' (no mount namespace: chroot)' : o.noPivot ? ' (--no-pivot: move + chroot)' : ' and detach the old one'}`, () => {
     if (!o.hasMountNs) {
       sys.chroot(rootfs);
@@ -127,6 +127,13 @@ export function enterRoot(sys: Syscalls, rootfs: string, o: { hasMountNs: boolea
     } else if (o.noPivot) moveRoot(sys, rootfs);
     else pivotRoot(sys, rootfs);
   });
+  // The rootfs was bound from a private parent (pivot_root needs it): the
+  // config's propagation is given to the new root itself, as crun and youki do,
+  // so "/" in the container is shared or unbindable when the config says so.
+  const flag = o.propagation ? propagationFlag(o.propagation) : undefined;
+  if (o.hasMountNs && flag !== undefined && flag & (MS.SHARED | MS.UNBINDABLE)) {
+    because(`linux.rootfsPropagation: ${o.propagation} on the container's root`, () => sys.mount(null, '/', null, flag, null));
+  }
 }
 
 /** hostname and domainname, which need a uts namespace of the container's own. */

@@ -31,9 +31,11 @@ export interface RootfsConfig {
 export function setupRootfs(sys: Syscalls, cfg: RootfsConfig): void {
   const spec = cfg.spec;
   const prop = spec.linux?.rootfsPropagation;
-  // As runc: the config's propagation as given ("shared" is not "rshared"), else rslave.
-  const rootFlag = (prop && propagationFlag(prop)) || MS.SLAVE | MS.REC;
-  because(prop ? `linux.rootfsPropagation: ${prop}` : 'nothing mounted in the container may propagate back to the host', () =>
+  // The config's propagation as given ("shared" is not "rshared"), else rslave.
+  // Unbindable waits for the new root (enterRoot): the rootfs bind below would fail on it.
+  const given = prop ? propagationFlag(prop) : undefined;
+  const rootFlag = given !== undefined && !(given & MS.UNBINDABLE) ? given : MS.SLAVE | MS.REC;
+  because(prop ? `linux.rootfsPropagation: ${prop}${rootFlag !== given ? ' (rslave until the new root exists)' : ''}` : 'nothing mounted in the container may propagate back to the host', () =>
     sys.mount(null, '/', null, rootFlag, null),
   );
   because('root.path: its parent mount made private, so the rootfs bound next is private too (as runc)', () => rootfsParentPrivate(sys, cfg.rootfs));
