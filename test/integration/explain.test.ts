@@ -53,13 +53,14 @@ describe.skipIf(!hasStrace)('--explain (strace is needed to compare; setup.sh in
     expect(explained).toEqual(traced);
   });
 
-  it('reports every change to the cgroup tree and the state directory (mkdir, open for writing, rename, unlink, rmdir) in the order strace sees them', () => {
+  it('reports every change to the cgroup tree, the state directory and /proc files (mkdir, open for writing, rename, unlink, rmdir) in the order strace sees them', () => {
     const { r, events, strace } = explainRun([], (cfg) => {
       cfg.linux = { ...cfg.linux, resources: { ...cfg.linux?.resources, pids: { limit: 64 } } };
+      cfg.process.oomScoreAdj = 0;
     });
     expect(r.status, r.stderr).toBe(0);
     const initPid = events.find((e) => e.actor === 'runtime')!.pid;
-    const watched = (path: string): boolean => path.startsWith('/sys/fs/cgroup/') || path.startsWith(`${s.root}/`);
+    const watched = (path: string): boolean => ['/sys/fs/cgroup/', '/proc/', `${s.root}/`].some((p) => path.startsWith(p));
     // One name per kind of change, whichever call (door or node:fs) made it; opens only when they may write.
     const kind = (name: string, rest: string): string | undefined => {
       if (/^open(at)?$/.test(name)) return /O_WRONLY|O_RDWR|O_CREAT/.test(rest) ? 'open-for-writing' : undefined;
@@ -84,6 +85,7 @@ describe.skipIf(!hasStrace)('--explain (strace is needed to compare; setup.sh in
     expect(explained).toContainEqual(expect.stringMatching(/^open-for-writing \/sys\/fs\/cgroup\/.*\/cgroup\.procs$/));
     expect(explained).toContainEqual(expect.stringMatching(/^rmdir \/sys\/fs\/cgroup\//));
     expect(explained).toContainEqual(expect.stringMatching(/^rename .*\/state\.json\.tmp-\d+$/));
+    expect(explained).toContainEqual(expect.stringMatching(/^open-for-writing \/proc\/\d+\/oom_score_adj$/));
     expect(explained).toEqual(traced);
   });
 
