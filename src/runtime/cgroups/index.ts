@@ -225,7 +225,6 @@ export function cgroupManager(sys: Syscalls, opts: { id: string; cgroupsPath?: s
   return new CgroupfsManager(sys, hierarchyPaths(layout, cgroupPath), layout.mode === 'v2' ? layout.hierarchies[''] : undefined);
 }
 
-/** Re-opens a cgroup from the `paths` saved in state.json. */
 /** The /tsrun directory above `dir` in its hierarchy, when `dir` lies under one. */
 function ownParentOf(dir: string): string | undefined {
   const name = `/${basename(DEFAULT_PARENT)}/`;
@@ -233,6 +232,7 @@ function ownParentOf(dir: string): string | undefined {
   return at < 0 ? undefined : dir.slice(0, at + name.length - 1);
 }
 
+/** Re-opens a cgroup from the `paths` saved in state.json. */
 export function cgroupManagerFromPaths(sys: Syscalls, paths: Record<string, string>): CgroupManager {
   return new CgroupfsManager(sys, { ...paths });
 }
