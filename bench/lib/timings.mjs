@@ -14,7 +14,7 @@ const SYSCALL_GROUPS = [
   ['mounts, pivot_root, devices', ['mount', 'umount2', 'pivot_root', 'pivotRoot', 'chroot', 'chdir', 'fchdir', 'mknod', 'statfs', 'symlink', 'mkdir']],
   ['process set-up (credentials, caps, rlimits, exec)', ['capset', 'capget', 'prctl', 'setresuid', 'setresgid', 'setgroups', 'setrlimit', 'getrlimit', 'execve', 'close_range', 'closeRange', 'fcntl', 'signal', 'sigprocmask', 'setsid', 'umask', 'sethostname', 'setdomainname', 'seccomp_load', 'posix_spawn', 'clone', 'clone3', 'waitpid']],
   ['console socket', ['socket', 'bind', 'listen', 'connect', 'accept', 'accept4', 'sendmsg', 'recvmsg', 'ioctl', 'dup3']],
-  ['state files, locks, exec.fifo', ['open', 'close', 'flock', 'mkfifo']],
+  ['state files, locks, exec.fifo', ['open', 'close', 'flock', 'mkfifo', 'fchmodat', 'renameat']],
   ['kill', ['kill']],
 ];
 const syscallGroup = new Map(SYSCALL_GROUPS.flatMap(([group, names]) => names.map((n) => [n, group])));
@@ -32,6 +32,9 @@ const MARKS = {
 function category(kind, what) {
   if (kind === 'mark') return MARKS[what] ?? what;
   if (kind === 'syscall') {
+    // File calls go where their path says: the cgroup tree, or the state directory.
+    if (what.includes('"/sys/fs/cgroup/') || what.includes(' </sys/fs/cgroup/')) return 'cgroups';
+    if (/(state\.json|\.tmp-\d+|exec\.fifo|\.lock)\b/.test(what)) return 'syscalls: state files, locks, exec.fifo';
     const name = /^(\w+)\(/.exec(what)?.[1] ?? what;
     return `syscalls: ${syscallGroup.get(name) ?? 'other'}`;
   }

@@ -11,7 +11,8 @@ export interface ExplainEvent {
   /** who did it: the CLI ("runtime"), the container's init, or an exec'd process's init */
   actor: 'runtime' | 'init' | 'hook';
   pid: number;
-  kind: 'syscall' | 'hook' | 'cni' | 'step';
+  /** net: a built-in CNI plugin's kernel request (rtnetlink message, iptables batch, sysctl), one line each */
+  kind: 'syscall' | 'hook' | 'cni' | 'step' | 'net';
   /** the call as written in C, e.g. mount("proc", "/proc", "proc", nosuid|nodev|noexec, NULL) */
   call: string;
   /** ok, or the error it returned */

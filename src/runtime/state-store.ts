@@ -1,13 +1,16 @@
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
 import { checkId } from '../common/ids.js';
-import type { Syscalls } from '../sys/syscalls.js';
-import { O } from '../sys/constants.js';
+import { SyscallError, type Syscalls } from '../sys/syscalls.js';
+import { AT, AT_FDCWD, O } from '../sys/constants.js';
+import { because } from '../explain/events.js';
 
 // <root>/<id>/state.json, exec.fifo and a lock file. state.json is replaced
-// atomically (temp file + rename), never truncated in place.
+// atomically (temp file + rename), never truncated in place. What changes the
+// state directory goes through the Syscalls door (so --explain shows it);
+// reading state.json and listing the root stay plain node:fs.
 
 export interface ContainerRecord {
   ociVersion: string;
@@ -38,19 +41,19 @@ export const fifoPath = (root: string, id: string): string => join(containerDir(
  * new one, never a torn one. No fsync: both describe live processes, which a
  * crash takes with them, and on a disk-backed root it cost ms per write.
  */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+export function writeFileAtomic(sys: Syscalls, path: string, data: string, mode = 0o600): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    const fd = openSync(tmp, 'w', mode);
+    const fd = sys.openat(AT_FDCWD, tmp, O.WRONLY | O.CREAT | O.TRUNC | O.CLOEXEC, mode);
     try {
-      writeSync(fd, data);
+      sys.write(fd, data);
     } finally {
-      closeSync(fd);
+      sys.close(fd);
     }
-    renameSync(tmp, path);
+    sys.renameat(AT_FDCWD, tmp, AT_FDCWD, path);
   } catch (err) {
     try {
-      unlinkSync(tmp);
+      sys.unlinkat(AT_FDCWD, tmp, 0);
     } catch {
       // already gone
     }
@@ -58,14 +61,28 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
   }
 }
 
-/** Makes <root>/<id>; a second create of the same id fails here, atomically. */
-export function makeContainerDir(root: string, id: string): string {
-  mkdirSync(root, { recursive: true, mode: 0o700 });
-  const dir = containerDir(root, id);
+const errnoOf = (err: unknown): string | undefined => (err instanceof SyscallError ? err.errno : undefined);
+
+/** mkdir -p: an existing directory is fine, missing parents are made first. */
+function mkdirAll(sys: Syscalls, dir: string, mode: number): void {
   try {
-    mkdirSync(dir, { mode: 0o711 });
+    sys.mkdirat(AT_FDCWD, dir, mode);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+    if (errnoOf(err) === 'EEXIST') return;
+    if (errnoOf(err) !== 'ENOENT' || dirname(dir) === dir) throw err;
+    mkdirAll(sys, dirname(dir), mode);
+    mkdirAll(sys, dir, mode);
+  }
+}
+
+/** Makes <root>/<id>; a second create of the same id fails here, atomically. */
+export function makeContainerDir(sys: Syscalls, root: string, id: string): string {
+  const dir = containerDir(root, id);
+  because('--root: the state root, made if missing', () => mkdirAll(sys, root, 0o700));
+  try {
+    because('the container\'s state directory; it exists once per id, so a second create of the id fails here', () => sys.mkdirat(AT_FDCWD, dir, 0o711));
+  } catch (err) {
+    if (errnoOf(err) === 'EEXIST') {
       throw new TsrunError('EXISTS', `container with given ID already exists: "${id}"`, { hint: `tsrun delete ${id}` });
     }
     throw err;
@@ -73,8 +90,9 @@ export function makeContainerDir(root: string, id: string): string {
   return dir;
 }
 
-export function saveRecord(root: string, rec: ContainerRecord): void {
-  writeFileAtomic(join(containerDir(root, rec.id), 'state.json'), JSON.stringify(rec));
+export function saveRecord(sys: Syscalls, root: string, rec: ContainerRecord): void {
+  because(`state.json: the container's record (${rec.stage}${rec.pid ? `, pid ${rec.pid}` : ''}), replaced atomically`, () =>
+    writeFileAtomic(sys, join(containerDir(root, rec.id), 'state.json'), JSON.stringify(rec)));
 }
 
 export function loadRecord(root: string, id: string): ContainerRecord {
@@ -106,8 +124,25 @@ export function listIds(root: string): string[] {
   }
 }
 
-export function removeContainerDir(root: string, id: string): void {
-  rmSync(containerDir(root, id), { recursive: true, force: true });
+/** rm -rf of <root>/<id>; a missing directory is fine. */
+export function removeContainerDir(sys: Syscalls, root: string, id: string): void {
+  because('the container\'s state directory removed', () => removeTree(sys, containerDir(root, id)));
+}
+
+function removeTree(sys: Syscalls, dir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) removeTree(sys, path);
+    else sys.unlinkat(AT_FDCWD, path, 0);
+  }
+  sys.unlinkat(AT_FDCWD, dir, AT.REMOVEDIR);
 }
 
 /** Runs `fn` holding an exclusive flock on the container's lock file. */

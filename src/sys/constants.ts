@@ -76,7 +76,7 @@ export const O = {
 export const S = { IFMT: 0o170000, IFDIR: 0o040000, IFREG: 0o100000, IFLNK: 0o120000, IFCHR: 0o020000, IFBLK: 0o060000, IFIFO: 0o010000 } as const;
 
 export const AT_FDCWD = -100;
-export const AT = { SYMLINK_NOFOLLOW: 0x100, EMPTY_PATH: 0x1000, RECURSIVE: 0x8000 } as const;
+export const AT = { SYMLINK_NOFOLLOW: 0x100, REMOVEDIR: 0x200, EMPTY_PATH: 0x1000, RECURSIVE: 0x8000 } as const;
 
 /** openat2(2)'s how.resolve */
 export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 } as const;

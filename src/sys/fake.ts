@@ -113,6 +113,18 @@ export class FakeSyscalls implements Syscalls {
     this.record('fstat', [fd]);
     return this.stats.get(this.fdPaths.get(fd) ?? '') ?? { mode: S.IFDIR | 0o755, uid: 0, gid: 0, rdev: 0n };
   }
+  unlinkat(dirFd: number, path: string, flags: number): void { this.record('unlinkat', [dirFd, path, flags]); }
+  renameat(oldDirFd: number, oldPath: string, newDirFd: number, newPath: string): void {
+    this.record('renameat', [oldDirFd, oldPath, newDirFd, newPath]);
+  }
+  fchmodat(dirFd: number, path: string, mode: number): void { this.record('fchmodat', [dirFd, path, mode]); }
+  /** What each write() wrote, in order, with the path its fd was opened with. */
+  readonly written: { path: string; data: string }[] = [];
+  write(fd: number, data: string | Buffer): number {
+    this.record('write', [fd, data]);
+    this.written.push({ path: this.fdPaths.get(fd) ?? `<fd ${fd}>`, data: data.toString() });
+    return Buffer.byteLength(data);
+  }
   sethostname(name: string): void { this.record('sethostname', [name]); }
   setdomainname(name: string): void { this.record('setdomainname', [name]); }
   prctl(option: number, arg2: number | bigint, arg3: number | bigint = 0, arg4 = 0, arg5 = 0): number {

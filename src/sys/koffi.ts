@@ -53,6 +53,10 @@ const c = {
   readlinkat: libc.func('intptr_t readlinkat(int dirfd, const char *path, _Out_ uint8_t *buf, size_t size)'),
   fchownat: libc.func('int fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid, int flags)'),
   fstat: libc.func('int fstat(int fd, _Out_ uint8_t *buf)'),
+  unlinkat: libc.func('int unlinkat(int dirfd, const char *path, int flags)'),
+  renameat: libc.func('int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)'),
+  fchmodat: libc.func('int fchmodat(int dirfd, const char *path, uint32_t mode, int flags)'),
+  write: libc.func('intptr_t write(int fd, const uint8_t *buf, size_t count)'),
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
   setdomainname: libc.func('int setdomainname(const char *name, size_t len)'),
   prctl: libc.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
@@ -230,6 +234,22 @@ export class KoffiSyscalls implements Syscalls {
       gid: buf.readUInt32LE(STAT_LAYOUT.st_gid),
       rdev: buf.readBigUInt64LE(STAT_LAYOUT.st_rdev),
     };
+  }
+  unlinkat(dirFd: number, path: string, flags: number): void {
+    check(c.unlinkat(dirFd, path, flags), 'unlinkat', () => `${dirFd}, ${q(path)}, ${hex(flags)}`);
+  }
+  renameat(oldDirFd: number, oldPath: string, newDirFd: number, newPath: string): void {
+    check(c.renameat(oldDirFd, oldPath, newDirFd, newPath), 'renameat', () => `${oldDirFd}, ${q(oldPath)}, ${newDirFd}, ${q(newPath)}`);
+  }
+  fchmodat(dirFd: number, path: string, mode: number): void {
+    check(c.fchmodat(dirFd, path, mode, 0), 'fchmodat', () => `${dirFd}, ${q(path)}, 0${mode.toString(8)}`);
+  }
+  write(fd: number, data: string | Buffer): number {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    const n = check(Number(c.write(fd, buf, buf.length)), 'write', () => `${fd}, <${buf.length} bytes>`);
+    // A short write would leave a torn value; files tsrun writes (control files, state) never do it.
+    if (n !== buf.length) throw new SyscallError('write', `${fd}, <${buf.length} bytes>`, errnoNumber('EIO') ?? 5, 'EIO', `short write: ${n} of ${buf.length} bytes`);
+    return n;
   }
   statfsFlags(path: string): number {
     // struct statfs on x86_64: eleven 8-byte fields before f_spare; f_flags is the 11th.

@@ -53,6 +53,12 @@ export interface Syscalls {
   fchownat(dirFd: number, path: string, uid: number, gid: number, flags: number): void;
   /** fstat(2), also of an O_PATH fd */
   fstat(fd: number): FileStat;
+  /** unlinkat(2): AT_REMOVEDIR makes it rmdir */
+  unlinkat(dirFd: number, path: string, flags: number): void;
+  renameat(oldDirFd: number, oldPath: string, newDirFd: number, newPath: string): void;
+  fchmodat(dirFd: number, path: string, mode: number): void;
+  /** write(2) of the whole of `data` in one call; returns the bytes written */
+  write(fd: number, data: string | Buffer): number;
 
   // names
   sethostname(name: string): void;

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { Syscalls } from './syscalls.js';
-import { CLONE, PR, RLIMIT } from './constants.js';
+import { AT_FDCWD, CLONE, PR, RLIMIT } from './constants.js';
 import { describeAt, describeMountAttr, describeMountFlags, describeOpenFlags, describeResolve } from './flag-names.js';
 import { emit } from '../explain/events.js';
 
@@ -29,6 +29,15 @@ function show(v: unknown): string {
   return String(v);
 }
 
+/** A directory fd as strace writes it. */
+const dirFd = (fd: unknown): string => (fd === AT_FDCWD ? 'AT_FDCWD' : String(fd));
+
+/** Data written: short text in full (a control file's value), else its size. */
+function showData(data: unknown): string {
+  const text = typeof data === 'string' ? data : undefined;
+  return text !== undefined && text.length <= 80 ? JSON.stringify(text) : `<${Buffer.byteLength(data as string | Buffer)} bytes>`;
+}
+
 /** The call written the way a C programmer reads it, with flags in words. */
 export function formatCall(name: string, args: unknown[]): string {
   switch (name) {
@@ -41,13 +50,21 @@ export function formatCall(name: string, args: unknown[]): string {
     case 'open':
       return `open(${show(args[0])}, ${describeOpenFlags(args[1] as number)}${args[2] ? `, 0${(args[2] as number).toString(8)}` : ''})`;
     case 'openat':
-      return `openat(${args[0]}, ${show(args[1])}, ${describeOpenFlags(args[2] as number)}${args[3] ? `, 0${(args[3] as number).toString(8)}` : ''})`;
+      return `openat(${dirFd(args[0])}, ${show(args[1])}, ${describeOpenFlags(args[2] as number)}${args[3] ? `, 0${(args[3] as number).toString(8)}` : ''})`;
     case 'openat2':
       return `openat2(${args[0]}, ${show(args[1])}, {flags: ${describeOpenFlags(args[2] as number)}${args[3] ? `, mode: 0${(args[3] as number).toString(8)}` : ''}, resolve: ${describeResolve(args[4] as number)}})`;
     case 'mkdirat':
-      return `mkdirat(${args[0]}, ${show(args[1])}, 0${(args[2] as number).toString(8)})`;
+      return `mkdirat(${dirFd(args[0])}, ${show(args[1])}, 0${(args[2] as number).toString(8)})`;
     case 'mknodat':
       return `mknodat(${args[0]}, ${show(args[1])}, 0${(args[2] as number).toString(8)}, ${show(args[3])})`;
+    case 'unlinkat':
+      return `unlinkat(${dirFd(args[0])}, ${show(args[1])}, ${describeAt(args[2] as number)})`;
+    case 'renameat':
+      return `renameat(${dirFd(args[0])}, ${show(args[1])}, ${dirFd(args[2])}, ${show(args[3])})`;
+    case 'fchmodat':
+      return `fchmodat(${dirFd(args[0])}, ${show(args[1])}, 0${(args[2] as number).toString(8)})`;
+    case 'write':
+      return `write(${args[0]}, ${showData(args[1])})`;
     case 'fchownat':
       return `fchownat(${args[0]}, ${show(args[1])}, ${args[2]}, ${args[3]}, ${describeAt(args[4] as number)})`;
     case 'mountSetattr':
@@ -86,14 +103,23 @@ class FdNames {
   opened(name: string, args: unknown[], fd: unknown): void {
     if (typeof fd !== 'number') return;
     if (name === 'open') this.names.set(fd, String(args[0]));
-    else if (name === 'openat' || name === 'openat2') this.names.set(fd, posix.join(this.names.get(args[0] as number) ?? `<fd ${args[0]}>`, String(args[1])));
+    else if (name === 'openat' || name === 'openat2') {
+      const path = String(args[1]);
+      const dir = args[0] === AT_FDCWD ? process.cwd() : (this.names.get(args[0] as number) ?? `<fd ${args[0]}>`);
+      this.names.set(fd, path.startsWith('/') && name === 'openat' ? path : posix.join(dir, path));
+    }
   }
 
   closed(fd: unknown): void {
     this.names.delete(fd as number);
   }
 
-  annotate(call: string): string {
+  /** The call, with the path each fd it names stands for: mount("/proc/self/fd/20" <…>), write(7 <…>, …). */
+  annotate(name: string, args: unknown[], call: string): string {
+    if (name === 'write') {
+      const path = this.names.get(args[0] as number);
+      if (path !== undefined) call = call.replace(/^(\w+\(\d+)/, `$1 <${path}>`);
+    }
     return call.replace(/"\/proc\/self\/fd\/(\d+)"/g, (m, fd: string) => {
       const name = this.names.get(Number(fd));
       return name === undefined ? m : `${m} <${name}>`;
@@ -109,7 +135,7 @@ export function traceSyscalls(inner: Syscalls): Syscalls {
       if (typeof value !== 'function') return value;
       const name = String(prop);
       return (...args: unknown[]) => {
-        const call = fds.annotate(formatCall(name, args));
+        const call = fds.annotate(name, args, formatCall(name, args));
         try {
           // execve does not return: report it before the call.
           if (name === 'execve') emit('syscall', call);

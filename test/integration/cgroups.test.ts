@@ -5,7 +5,10 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsrunError } from '../../src/errors.js';
+import { KoffiSyscalls } from '../../src/sys/koffi.js';
 import { cgroupManager, cgroupManagerFromPaths, detectLayout, type CgroupManager } from '../../src/runtime/cgroups/index.js';
+
+const sys = new KoffiSyscalls();
 
 // Real cgroups, as root. Every cgroup lives under /tsrun-test-cg-<random> (unique to this
 // file); afterAll kills only the children spawned here and removes only those directories.
@@ -23,7 +26,7 @@ function sleeper(): ChildProcess {
 }
 
 function manager(name: string): CgroupManager {
-  const m = cgroupManager({ id: name, cgroupsPath: `${parent}/${name}` });
+  const m = cgroupManager(sys, { id: name, cgroupsPath: `${parent}/${name}` });
   made.push(m);
   return m;
 }
@@ -122,7 +125,7 @@ describe.skipIf(skip !== '')(`cgroups on this host (${layout?.mode ?? skip})`, (
 
   it('destroy kills the process and removes the cgroup dirs but not the parent; again is fine', async () => {
     const exited = once(child, 'exit');
-    await cgroupManagerFromPaths(m!.paths).destroy();
+    await cgroupManagerFromPaths(sys, m!.paths).destroy();
     expect(await exited).toEqual([null, 'SIGKILL']);
     for (const dir of Object.values(m!.paths)) {
       expect(existsSync(dir)).toBe(false);
@@ -151,7 +154,7 @@ describe.skipIf(skip !== '')(`cgroups on this host (${layout?.mode ?? skip})`, (
 describe.skipIf(skip !== '' || layout?.mode !== 'hybrid')('cgroup v2 paths on the hybrid cgroup2 hierarchy', () => {
   it('create, join, freeze (cgroup.events frozen 1), thaw, destroy (cgroup.kill)', async () => {
     const dir = `${layout!.hierarchies.unified}${parent}/v2`;
-    const m = cgroupManagerFromPaths({ '': dir });
+    const m = cgroupManagerFromPaths(sys, { '': dir });
     made.push(m);
     m.create(undefined);
     const c = sleeper();

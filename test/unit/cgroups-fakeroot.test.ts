@@ -5,6 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TeardownError, TsrunError } from '../../src/errors.js';
 import { fillCpuset } from '../../src/runtime/cgroups/create.js';
 import { cgroupManager, cgroupManagerFromPaths, probeLayout } from '../../src/runtime/cgroups/index.js';
+import { KoffiSyscalls } from '../../src/sys/koffi.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
+import { AT, AT_FDCWD, O } from '../../src/sys/constants.js';
+import { traceSyscalls } from '../../src/sys/tracing.js';
+import { startExplaining, type ExplainEvent } from '../../src/explain/events.js';
+
+const sys = new KoffiSyscalls();
 
 // A plain directory tree standing in for /sys/fs/cgroup. Writes create ordinary files,
 // so these tests check which files get which values and what is made and removed.
@@ -35,7 +42,7 @@ describe('cgroups on a fake v1/hybrid root', () => {
   it('probes the layout and maps cgroupsPath into every hierarchy', () => {
     hybridRoot();
     expect(probeLayout(root)?.mode).toBe('hybrid');
-    const m = cgroupManager({ id: 'c1', root });
+    const m = cgroupManager(sys, { id: 'c1', root });
     expect(m.paths).toEqual({
       cpu: join(root, 'cpu/tsrun/c1'),
       cpuset: join(root, 'cpuset/tsrun/c1'),
@@ -49,7 +56,7 @@ describe('cgroups on a fake v1/hybrid root', () => {
 
   it('create makes every dir and writes v1 files; join writes cgroup.procs everywhere', () => {
     hybridRoot();
-    const m = cgroupManager({ id: 'c1', cgroupsPath: '/t/c1', root });
+    const m = cgroupManager(sys, { id: 'c1', cgroupsPath: '/t/c1', root });
     m.create({ memory: { limit: 67108864 }, pids: { limit: 20 }, cpu: { shares: 512 } });
     expect(read('memory/t/c1/memory.limit_in_bytes')).toBe('67108864');
     expect(read('pids/t/c1/pids.max')).toBe('20');
@@ -66,7 +73,7 @@ describe('cgroups on a fake v1/hybrid root', () => {
     hybridRoot();
     // memory's leaf exists already, with the control file as a directory: the write fails EISDIR.
     mkdirSync(join(root, 'memory/tsrun/c1/memory.limit_in_bytes'), { recursive: true });
-    const m = cgroupManager({ id: 'c1', root });
+    const m = cgroupManager(sys, { id: 'c1', root });
     let err: unknown;
     try {
       m.create({ pids: { limit: 5 }, memory: { limit: 1024 } });
@@ -86,7 +93,7 @@ describe('cgroups on a fake v1/hybrid root', () => {
 
   it('unified keys on hybrid must name an existing file (SPEC_INVALID with a hint), nothing leaks', () => {
     hybridRoot();
-    const m = cgroupManager({ id: 'c1', root });
+    const m = cgroupManager(sys, { id: 'c1', root });
     let err: TsrunError | undefined;
     try {
       m.create({ unified: { 'memory.high': '1000' } });
@@ -101,7 +108,7 @@ describe('cgroups on a fake v1/hybrid root', () => {
 
   it('a resource whose controller is not mounted is NOT_SUPPORTED before anything is made', () => {
     hybridRoot();
-    const m = cgroupManager({ id: 'c1', root });
+    const m = cgroupManager(sys, { id: 'c1', root });
     expect(() => m.create({ hugepageLimits: [{ pageSize: '2MB', limit: 0 }] })).toThrow(/hugetlb cgroup controller/);
     expect(existsSync(join(root, 'memory/tsrun'))).toBe(false);
   });
@@ -113,13 +120,13 @@ describe('cgroups on a fake v1/hybrid root', () => {
       writeFileSync(join(root, d, 'cpuset.cpus'), '');
       writeFileSync(join(root, d, 'cpuset.mems'), '\n');
     }
-    fillCpuset(join(root, 'cpuset/a/b'));
+    fillCpuset(sys, join(root, 'cpuset/a/b'));
     expect([read('cpuset/a/cpuset.cpus'), read('cpuset/a/b/cpuset.cpus')]).toEqual(['0-3', '0-3']);
     expect([read('cpuset/a/cpuset.mems'), read('cpuset/a/b/cpuset.mems')]).toEqual(['0', '0']);
   });
 
   it('freezer state is read from freezer.state', () => {
-    const m = cgroupManagerFromPaths({ freezer: hierarchy('freezer/c', { 'freezer.state': 'FROZEN' }) });
+    const m = cgroupManagerFromPaths(sys, { freezer: hierarchy('freezer/c', { 'freezer.state': 'FROZEN' }) });
     expect(m.isFrozen()).toBe(true);
     m.thaw();
     expect(read('freezer/c/freezer.state')).toBe('THAWED');
@@ -135,7 +142,7 @@ describe('cgroups on a fake v2 root', () => {
   });
 
   it('enables the missing controllers in the ancestors and writes v2 files', () => {
-    const m = cgroupManager({ id: 'c1', root });
+    const m = cgroupManager(sys, { id: 'c1', root });
     expect(m.paths).toEqual({ '': join(root, 'tsrun/c1') });
     m.create({ memory: { limit: 67108864, swap: -1 }, pids: { limit: -1 }, cpu: { shares: 1024, quota: 20000, period: 100000 }, devices: [{ allow: false, access: 'rwm' }] });
     expect(read('cgroup.subtree_control')).toBe('+cpuset +cpu +io +pids');
@@ -146,6 +153,64 @@ describe('cgroups on a fake v2 root', () => {
     expect(m.skipped).toEqual([{ jsonPath: 'linux.resources.devices', reason: expect.stringMatching(/eBPF/) }]);
   });
 
+  it('every change goes through the door (the recording fake sees it): mkdirat of each dir, then openat + one write + close per value', () => {
+    const fake = new FakeSyscalls();
+    const m = cgroupManager(fake, { id: 'c1', root });
+    m.create({ memory: { limit: 1048576 }, pids: { limit: 9 } });
+    m.join(4242);
+    const W = O.WRONLY | O.CREAT | O.TRUNC | O.CLOEXEC;
+    const leaf = join(root, 'tsrun/c1');
+    expect(fake.calls.filter((c) => c.name === 'mkdirat')).toEqual([
+      { name: 'mkdirat', args: [AT_FDCWD, join(root, 'tsrun'), 0o755] },
+      { name: 'mkdirat', args: [AT_FDCWD, leaf, 0o755] },
+    ]);
+    expect(fake.calls.filter((c) => c.name === 'openat').map((c) => [c.args[1], c.args[2]])).toEqual([
+      // (the fake made no tsrun/ to enable controllers in)
+      [join(root, 'cgroup.subtree_control'), W],
+      [join(leaf, 'memory.max'), W],
+      [join(leaf, 'pids.max'), W],
+      [join(leaf, 'cgroup.procs'), W],
+    ]);
+    expect(fake.written.slice(1)).toEqual([
+      { path: join(leaf, 'memory.max'), data: '1048576' },
+      { path: join(leaf, 'pids.max'), data: '9' },
+      { path: join(leaf, 'cgroup.procs'), data: '4242' },
+    ]);
+    // no extra calls per value: open, write, close
+    const perValue = fake.names().slice(fake.names().lastIndexOf('mkdirat') + 1);
+    expect(perValue).toEqual(Array(4).fill(['openat', 'write', 'close']).flat());
+    fake.calls.length = 0;
+    m.thaw();
+    expect(fake.written.at(-1)).toEqual({ path: join(leaf, 'cgroup.freeze'), data: '0' });
+  });
+
+  it('--explain shows each cgroup change with its reason (the config field or the rule behind it)', () => {
+    const events: ExplainEvent[] = [];
+    startExplaining((e) => events.push(e), 'runtime');
+    const m = cgroupManager(traceSyscalls(sys), { id: 'c1', root });
+    m.create({ memory: { limit: 1048576 } });
+    m.join(process.pid + 1_000_000);
+    const leaf = join(root, 'tsrun/c1');
+    const lines = events.map((e) => `${e.call} ← ${e.why}`);
+    expect(lines).toContain(`mkdirat(AT_FDCWD, "${leaf}", 0755) ← linux.cgroupsPath: the container's cgroup, in every hierarchy (with any missing parent)`);
+    expect(lines).toContain(`openat(AT_FDCWD, "${join(leaf, 'memory.max')}", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0666) ← linux.resources.memory.limit`);
+    expect(lines.some((l) => l.startsWith(`write(`) && l.includes(`<${join(leaf, 'memory.max')}>, "1048576") ← linux.resources.memory.limit`))).toBe(true);
+    expect(lines.some((l) => /^write\(\d+ <.*\/cgroup\.subtree_control>, "\+cpuset \+cpu \+io \+pids"\) ← cgroup v2: /.test(l))).toBe(true);
+    expect(lines.some((l) => l.startsWith('write(') && l.includes('cgroup.procs>') && l.includes(`joins the container's cgroup`))).toBe(true);
+  });
+
+  it('destroy removes the cgroup through the door: unlinkat(AT_REMOVEDIR), deepest first, then tsrun\'s own parent', async () => {
+    const fake = new FakeSyscalls();
+    mkdirSync(join(root, 'tsrun/c1/sub'), { recursive: true });
+    const m = cgroupManagerFromPaths(fake, { '': join(root, 'tsrun/c1') });
+    await m.destroy();
+    expect(fake.calls.filter((c) => c.name === 'unlinkat')).toEqual([
+      { name: 'unlinkat', args: [AT_FDCWD, join(root, 'tsrun/c1/sub'), AT.REMOVEDIR] },
+      { name: 'unlinkat', args: [AT_FDCWD, join(root, 'tsrun/c1'), AT.REMOVEDIR] },
+      { name: 'unlinkat', args: [AT_FDCWD, join(root, 'tsrun'), AT.REMOVEDIR] },
+    ]);
+  });
+
   it('freeze polls cgroup.events; stats read v2 files', async () => {
     const dir = join(root, 'c');
     mkdirSync(dir);
@@ -153,7 +218,7 @@ describe('cgroups on a fake v2 root', () => {
     for (const [f, v] of Object.entries({ 'memory.current': '4096', 'memory.max': 'max', 'pids.current': '2', 'pids.max': '20', 'cpu.stat': 'usage_usec 7\nuser_usec 5\n' })) {
       writeFileSync(join(dir, f), v);
     }
-    const m = cgroupManagerFromPaths({ '': dir });
+    const m = cgroupManagerFromPaths(sys, { '': dir });
     await m.freeze();
     expect(read('c/cgroup.freeze')).toBe('1');
     expect(m.isFrozen()).toBe(true);
@@ -163,7 +228,7 @@ describe('cgroups on a fake v2 root', () => {
 
 describe('destroy', () => {
   it('is idempotent: missing dirs are fine', async () => {
-    const m = cgroupManagerFromPaths({ memory: join(root, 'memory/gone'), pids: join(root, 'pids/gone') });
+    const m = cgroupManagerFromPaths(sys, { memory: join(root, 'memory/gone'), pids: join(root, 'pids/gone') });
     await m.destroy();
     await m.destroy();
   });
@@ -171,7 +236,7 @@ describe('destroy', () => {
   it('collects every failure and keeps going', async () => {
     const paths = { memory: hierarchy('memory/x', { junk: '1' }), pids: hierarchy('pids/x', { junk: '1' }), cpu: join(root, 'cpu/x') };
     mkdirSync(paths.cpu, { recursive: true });
-    await expect(cgroupManagerFromPaths(paths).destroy()).rejects.toSatisfy(
+    await expect(cgroupManagerFromPaths(sys, paths).destroy()).rejects.toSatisfy(
       (e: unknown) => e instanceof TeardownError && e.errors.length === 2 && /ENOTEMPTY/.test(e.message),
     );
     expect(existsSync(paths.cpu)).toBe(false);
@@ -182,9 +247,9 @@ describe('destroy', () => {
     const b = { pids: join(root, 'pids/tsrun/b') };
     mkdirSync(a.pids, { recursive: true });
     mkdirSync(b.pids, { recursive: true });
-    await cgroupManagerFromPaths(a).destroy();
+    await cgroupManagerFromPaths(sys, a).destroy();
     expect(existsSync(join(root, 'pids/tsrun/b'))).toBe(true);
-    await cgroupManagerFromPaths(b).destroy();
+    await cgroupManagerFromPaths(sys, b).destroy();
     expect(existsSync(join(root, 'pids/tsrun'))).toBe(false);
     expect(existsSync(join(root, 'pids'))).toBe(true);
   });
@@ -194,13 +259,13 @@ describe('destroy', () => {
     const b = { pids: join(root, 'pids/tsrun/testdir/other/b') };
     const outside = { pids: join(root, 'pids/machine/x/c') };
     for (const p of [a, b, outside]) mkdirSync(p.pids, { recursive: true });
-    await cgroupManagerFromPaths(a).destroy();
+    await cgroupManagerFromPaths(sys, a).destroy();
     // sub was a's alone; testdir still holds b's branch
     expect(existsSync(join(root, 'pids/tsrun/testdir/sub'))).toBe(false);
     expect(existsSync(join(root, 'pids/tsrun/testdir/other/b'))).toBe(true);
-    await cgroupManagerFromPaths(b).destroy();
+    await cgroupManagerFromPaths(sys, b).destroy();
     expect(existsSync(join(root, 'pids/tsrun'))).toBe(false);
-    await cgroupManagerFromPaths(outside).destroy();
+    await cgroupManagerFromPaths(sys, outside).destroy();
     expect(existsSync(join(root, 'pids/machine/x'))).toBe(true);
   });
 });

@@ -8,6 +8,9 @@ import { mergeResources } from '../../src/runtime/container/update.js';
 import { filterPsOutput } from '../../src/runtime/container/ps.js';
 import { checkDelete, checkExecStatus, checkKill, checkLive, checkPause, checkResume, checkStart, type Status } from '../../src/runtime/status.js';
 import { caught } from '../helpers/caught.js';
+import { KoffiSyscalls } from '../../src/sys/koffi.js';
+
+const sys = new KoffiSyscalls();
 
 // update, events and ps against a plain directory tree standing in for the
 // container's cgroup directories; and the refusals callers match on, as a table.
@@ -31,7 +34,7 @@ describe('update', () => {
     const paths = { memory: dir('memory', { 'memory.limit_in_bytes': '1' }), cpu: dir('cpu'), pids: dir('pids'), devices: dir('devices', { 'devices.list': 'c 1:3 rwm' }) };
     const plan = updatePlan('hybrid', completeUpdate('hybrid', paths, { cpu: { quota: 20000 }, pids: { limit: 30 } }));
     expect(plan.writes.map((w) => [w.controller, w.file, w.value])).toEqual([['cpu', 'cpu.cfs_quota_us', '20000'], ['pids', 'pids.max', '30']]);
-    applyUpdate(paths, plan.writes);
+    applyUpdate(sys, paths, plan.writes);
     expect(read(paths.cpu, 'cpu.cfs_quota_us')).toBe('20000');
     expect(read(paths.devices, 'devices.list')).toBe('c 1:3 rwm');
   });
@@ -58,7 +61,7 @@ describe('update', () => {
     expect(updatePlan('v1', { memory: { kernel: 1 << 20 } }).skipped.map((s) => s.jsonPath)).toEqual(['linux.resources.memory.kernel']);
   });
   it('a write into a hierarchy the container lacks names the field', () => {
-    const e = caught(() => applyUpdate({ memory: dir('memory') }, updatePlan('v1', { pids: { limit: 5 } }).writes));
+    const e = caught(() => applyUpdate(sys, { memory: dir('memory') }, updatePlan('v1', { pids: { limit: 5 } }).writes));
     expect(e.jsonPath).toBe('linux.resources.pids.limit');
   });
   it('the record keeps the merged resources', () => {

@@ -7,23 +7,25 @@ import type { Context } from '../../src/runtime/container/context.js';
 import { readStat } from '../../src/sys/proc.js';
 import { makeContainerDir, saveRecord, type ContainerRecord } from '../../src/runtime/state-store.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
+import { KoffiSyscalls } from '../../src/sys/koffi.js';
 import { caught } from '../helpers/caught.js';
 
 // kill against the recording fake: which signals reach which pid, and the
 // words a caller gets when there is nobody to signal. "Running" is this test
 // process itself (alive, with its real start time); "stopped" is pid 0.
 
+const real = new KoffiSyscalls();
 const root = mkdtempSync(join(tmpdir(), 'tsrun-kill-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function container(id: string, alive: boolean): void {
-  makeContainerDir(root, id);
+  makeContainerDir(real, root, id);
   const rec: ContainerRecord = {
     ociVersion: '1.2.0', id, bundle: '/b', rootfs: '/b/rootfs', stage: 'created', creatorPid: 0, creatorStartTime: '0',
     pid: alive ? process.pid : 0, initStartTime: alive ? readStat(process.pid)!.startTime : '0',
     created: '2026-01-01T00:00:00.000Z', owner: 'root', annotations: {}, spec: { ociVersion: '1.2.0' } as ContainerRecord['spec'],
   };
-  saveRecord(root, rec);
+  saveRecord(real, root, rec);
 }
 
 const ctx = (sys: FakeSyscalls): Context => ({ root, sys, log: { warn: () => undefined, debug: () => undefined } });

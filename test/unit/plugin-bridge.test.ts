@@ -8,6 +8,8 @@ import { chainName } from '../../src/network/plugins/ipmasq.js';
 import { loopback } from '../../src/network/plugins/loopback.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
+import { explainedDeps } from '../../src/network/plugins/explained-deps.js';
+import { startExplaining, type ExplainEvent } from '../../src/explain/events.js';
 
 // bridge and loopback on fakes: what they build, and what a failure at each
 // step leaves behind (nothing but the bridge).
@@ -65,6 +67,26 @@ describe('bridge plugin on fakes', () => {
     expect(w.iptables.rules(4, 'nat', chain)).toBeUndefined();
     expect(w.iptables.rules(4, 'nat', 'POSTROUTING')).toEqual([]);
     expect(w.store.ips.size).toBe(0);
+  });
+
+  it('--explain: each netlink request, iptables batch and sysctl of the plugin is one readable line, the plugin as its reason', async () => {
+    const w = world();
+    const events: ExplainEvent[] = [];
+    startExplaining((e) => events.push(e), 'runtime');
+    const why = 'network "tsp6-u": plugin type "bridge" ADD';
+    await bridge.add(req({ isGateway: true, ipMasq: true }), explainedDeps(w.deps, why));
+    const net = events.filter((e) => e.kind === 'net');
+    expect(net.every((e) => e.why === why)).toBe(true);
+    const lines = net.map((e) => `${e.call} = ${e.result}`);
+    expect(lines).toContain('RTM_NEWLINK bridge "tsp6br0u" = ok: index 2 "tsp6br0u"');
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^RTM_NEWLINK veth "vethabcdef01" peer "eth0" \\[peer netns ${NETNS}\\]`)));
+    expect(lines).toContain(`RTM_NEWADDR 10.246.10.2/24 dev 2 [netns ${NETNS}] = ok`);
+    expect(lines).toContain('sysctl net.ipv4.ip_forward=1 = ok');
+    const chain = chainName('tsp6-u', 'c1');
+    const batch = lines.find((l) => l.startsWith('iptables-restore -w --noflush: '));
+    expect(batch).toMatch(new RegExp(`^iptables-restore -w --noflush: 3 rules: \\*nat ; :${chain} - \\[0:0\\] ; -A ${chain} .*-A POSTROUTING .*-j ${chain} = ok$`));
+    // the in-memory fakes saw the same changes as without explaining
+    expect(w.iptables.rules(4, 'nat', chain)).toHaveLength(2);
   });
 
   it.each([

@@ -10,6 +10,7 @@ import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
 import { InProcessPluginExec } from '../../src/network/plugins/in-process-exec.js';
 import type { PluginDeps } from '../../src/network/plugins/skel.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
+import { startExplaining, type ExplainEvent } from '../../src/explain/events.js';
 
 // The CNI client's dispatch: built-in types run in-process, others (and all
 // of them with forceExec) go to the wrapped exec.
@@ -50,6 +51,20 @@ describe('in-process dispatch', () => {
     await cni.delNetworkList(list, rt);
     expect(fallback.calls.map((c) => `${c.type} ${c.command}`)).toEqual(['tuning ADD', 'tuning DEL']);
     expect(netlink.ns(NETNS).links.map((l) => l.name)).toEqual(['lo']);
+  });
+
+  it('with --explain, the in-process plugin\'s netlink requests come as one line each, before the plugin\'s own line, with the plugin as reason', async () => {
+    const { cni } = setup();
+    const events: ExplainEvent[] = [];
+    startExplaining((e) => events.push(e), 'runtime');
+    await cni.addNetworkList(list, rt);
+    await cni.delNetworkList(list, rt);
+    const veth = events.findIndex((e) => e.kind === 'net' && /^RTM_NEWLINK veth "veth\w+" peer "eth0" \[peer netns \/run\/netns\/tsp6-d\]/.test(e.call));
+    const add = events.findIndex((e) => e.kind === 'cni' && e.call.startsWith('bridge ADD'));
+    expect(veth).toBeGreaterThanOrEqual(0);
+    expect(veth).toBeLessThan(add);
+    expect(events[veth]!.why).toBe('network "tsp6-d": plugin type "bridge" ADD');
+    expect(events.some((e) => e.kind === 'net' && e.call.startsWith('RTM_DELLINK') && e.why === 'network "tsp6-d": plugin type "bridge" DEL')).toBe(true);
   });
 
   it('gives built-in plugin errors the CNI shape with their code', async () => {

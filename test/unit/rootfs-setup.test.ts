@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeSyscalls, type Call } from '../../src/sys/fake.js';
-import { AT, MOUNT_ATTR, MS, O, RESOLVE, S } from '../../src/sys/constants.js';
+import { AT, AT_FDCWD, MOUNT_ATTR, MS, O, RESOLVE, S } from '../../src/sys/constants.js';
 import { setupRootfs } from '../../src/runtime/rootfs/setup.js';
 import { enterRoot } from '../../src/runtime/rootfs/finish.js';
 import { parseMountOptions } from '../../src/runtime/rootfs/mount-options.js';
@@ -163,6 +163,22 @@ describe('--explain of the fd-based steps', () => {
     const fd = sys.openat2(root, 'proc', O.PATH | O.CLOEXEC, 0, IN_ROOT);
     sys.mount('proc', `/proc/self/fd/${fd}`, 'proc', 0, null);
     expect(events.at(-1)!.call).toBe(`mount("proc", "/proc/self/fd/${fd}" </rootfs/proc>, "proc", 0, NULL)`);
+  });
+
+  it('writes the file calls of cgroups and the state directory as strace does, a write with the file its fd stands for', () => {
+    expect(formatCall('unlinkat', [AT_FDCWD, '/sys/fs/cgroup/tsrun/c1', AT.REMOVEDIR])).toBe('unlinkat(AT_FDCWD, "/sys/fs/cgroup/tsrun/c1", AT_REMOVEDIR)');
+    expect(formatCall('renameat', [AT_FDCWD, '/r/c/state.json.tmp-1', AT_FDCWD, '/r/c/state.json'])).toBe('renameat(AT_FDCWD, "/r/c/state.json.tmp-1", AT_FDCWD, "/r/c/state.json")');
+    expect(formatCall('fchmodat', [AT_FDCWD, '/r/c/exec.fifo', 0o622])).toBe('fchmodat(AT_FDCWD, "/r/c/exec.fifo", 0622)');
+    expect(formatCall('write', [9, 'x'.repeat(81)])).toBe('write(9, <81 bytes>)');
+    const events: ExplainEvent[] = [];
+    startExplaining((e) => events.push(e), 'runtime');
+    const sys = traceSyscalls(new FakeSyscalls());
+    const fd = sys.openat(AT_FDCWD, '/sys/fs/cgroup/tsrun/c1/pids.max', O.WRONLY | O.CLOEXEC);
+    sys.write(fd, '64');
+    expect(events.map((e) => e.call)).toEqual([
+      'openat(AT_FDCWD, "/sys/fs/cgroup/tsrun/c1/pids.max", O_WRONLY|O_CLOEXEC)',
+      `write(${fd} </sys/fs/cgroup/tsrun/c1/pids.max>, "64")`,
+    ]);
   });
 
   it('the kernel door imports nothing of the rootfs (issue 15\'s layering)', () => {

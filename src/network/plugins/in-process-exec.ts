@@ -1,4 +1,6 @@
 import type { PluginExec, PluginOutcome } from '../cni/exec.js';
+import { explaining } from '../../explain/events.js';
+import { explainedDeps } from './explained-deps.js';
 import { isBuiltin } from './registry.js';
 import { cniErrorJson, requestFromEnv, runBuiltin, type RunCommand } from './run.js';
 import type { PluginDeps } from './skel.js';
@@ -39,7 +41,10 @@ export class InProcessPluginExec implements PluginExec {
       return fail({ cniVersion: '1.0.0', code: 6, msg: `error parsing configuration: ${(err as Error).message}` });
     }
     try {
-      const out = await runBuiltin(type, env.CNI_COMMAND as RunCommand, requestFromEnv(env, conf), await this.pluginDeps());
+      const deps = await this.pluginDeps();
+      // The same reason the CNI client gives the plugin call itself (cni/invoke.ts).
+      const why = `network "${String(conf.name)}": plugin type "${type}" ${env.CNI_COMMAND ?? ''}`.trim();
+      const out = await runBuiltin(type, env.CNI_COMMAND as RunCommand, requestFromEnv(env, conf), explaining() ? explainedDeps(deps, why) : deps);
       return { exitCode: 0, stdout: out === undefined ? '' : JSON.stringify(out), stderr: '' };
     } catch (err) {
       return fail(cniErrorJson(err, String(conf.cniVersion ?? '1.0.0')));

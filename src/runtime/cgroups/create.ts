@@ -1,9 +1,11 @@
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TsrunError, errorMessage } from '../../errors.js';
-import { errnoCode } from '../../spec/fs-error.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { AT_FDCWD } from '../../sys/constants.js';
+import { because } from '../../explain/events.js';
 import type { CgroupPlan } from './files.js';
-import { applyWrite, readOptional, writeControl } from './files.js';
+import { applyWrite, errnoOf, readOptional, rmdirCgroup, writeControl } from './files.js';
 import { freezerOf, isFrozen } from './freezer.js';
 
 // Making a cgroup: mkdir in every hierarchy, the v1 cpuset and v2 controller
@@ -15,7 +17,7 @@ import { freezerOf, isFrozen } from './freezer.js';
  * vanishes meanwhile (a concurrent delete removing the empty /tsrun parent) is
  * made again.
  */
-function mkdirs(dir: string, made: string[], tries = 3): void {
+function mkdirs(sys: Syscalls, dir: string, made: string[], tries = 3): void {
   const missing: string[] = [];
   for (let d = dir; !existsSync(d); d = dirname(d)) {
     missing.unshift(d);
@@ -23,12 +25,12 @@ function mkdirs(dir: string, made: string[], tries = 3): void {
   }
   for (const d of missing) {
     try {
-      mkdirSync(d);
+      sys.mkdirat(AT_FDCWD, d, 0o755);
       made.push(d);
     } catch (err) {
-      if (errnoCode(err) === 'EEXIST') continue;
-      if (errnoCode(err) === 'ENOENT' && tries > 1) return mkdirs(dir, made, tries - 1);
-      const errno = errnoCode(err) ?? 'EIO';
+      if (errnoOf(err) === 'EEXIST') continue;
+      if (errnoOf(err) === 'ENOENT' && tries > 1) return mkdirs(sys, dir, made, tries - 1);
+      const errno = errnoOf(err) ?? 'EIO';
       throw new TsrunError('SYSCALL', `mkdir ${d}: ${errno}`, { file: d, errno, cause: err });
     }
   }
@@ -39,7 +41,7 @@ function mkdirs(dir: string, made: string[], tries = 3): void {
  * cpuset.mems, and no task can join it until both are set. Copy each value down
  * from the nearest ancestor that has one, top-down, to every empty level.
  */
-export function fillCpuset(dir: string): void {
+export function fillCpuset(sys: Syscalls, dir: string): void {
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
     const empty: string[] = [];
     let d = dir;
@@ -50,7 +52,7 @@ export function fillCpuset(dir: string): void {
       value = readOptional(d, file);
     }
     if (value === undefined) continue; // no cpuset files here (fake root or not cpuset)
-    for (const e of empty) writeControl(e, file, value);
+    for (const e of empty) because(`cgroup v1: a new cpuset cgroup has an empty ${file}, and no task can join it until it is set: the parent's copied down`, () => writeControl(sys, e, file, value));
   }
 }
 
@@ -61,7 +63,7 @@ export function fillCpuset(dir: string): void {
  * with real-time tasks), try one by one and leave the refusers out: their files will be
  * missing and the write that needs them fails with its own clear error.
  */
-export function enableControllers(mount: string, leaf: string): void {
+export function enableControllers(sys: Syscalls, mount: string, leaf: string): void {
   const chain: string[] = [];
   for (let d = dirname(leaf); d.length >= mount.length && d.startsWith(mount); d = dirname(d)) {
     chain.unshift(d);
@@ -72,17 +74,19 @@ export function enableControllers(mount: string, leaf: string): void {
     const enabled = new Set((readOptional(d, 'cgroup.subtree_control') ?? '').split(/\s+/).filter(Boolean));
     const wanted = available.filter((c) => !enabled.has(c));
     if (wanted.length === 0) continue;
-    try {
-      writeControl(d, 'cgroup.subtree_control', wanted.map((c) => `+${c}`).join(' '));
-    } catch {
-      for (const c of wanted) {
-        try {
-          writeControl(d, 'cgroup.subtree_control', `+${c}`);
-        } catch {
-          // left out on purpose, see above
+    because('cgroup v2: a controller\'s files appear only where every ancestor enables it in cgroup.subtree_control', () => {
+      try {
+        writeControl(sys, d, 'cgroup.subtree_control', wanted.map((c) => `+${c}`).join(' '));
+      } catch {
+        for (const c of wanted) {
+          try {
+            writeControl(sys, d, 'cgroup.subtree_control', `+${c}`);
+          } catch {
+            // left out on purpose, see above
+          }
         }
       }
-    }
+    });
   }
 }
 
@@ -102,13 +106,14 @@ function refuseFrozen(paths: Record<string, string>): void {
 }
 
 export interface CreateInput {
+  sys: Syscalls;
   paths: Record<string, string>;
   /** v2 mount point, to enable controllers from; undefined on v1 and hybrid */
   v2Mount?: string;
   plan: CgroupPlan;
 }
 
-export function createCgroup({ paths, v2Mount, plan }: CreateInput): void {
+export function createCgroup({ sys, paths, v2Mount, plan }: CreateInput): void {
   for (const w of plan.writes) {
     if (paths[w.controller] === undefined) {
       const what = w.controller === 'unified' || w.controller === '' ? 'a cgroup2 hierarchy' : `the ${w.controller} cgroup controller mounted`;
@@ -117,10 +122,12 @@ export function createCgroup({ paths, v2Mount, plan }: CreateInput): void {
   }
   const made: string[] = [];
   try {
-    for (const dir of new Set(Object.values(paths))) mkdirs(dir, made);
+    because('linux.cgroupsPath: the container\'s cgroup, in every hierarchy (with any missing parent)', () => {
+      for (const dir of new Set(Object.values(paths))) mkdirs(sys, dir, made);
+    });
     refuseFrozen(paths);
-    if (paths.cpuset !== undefined) fillCpuset(paths.cpuset);
-    if (v2Mount !== undefined && paths[''] !== undefined) enableControllers(v2Mount, paths['']);
+    if (paths.cpuset !== undefined) fillCpuset(sys, paths.cpuset);
+    if (v2Mount !== undefined && paths[''] !== undefined) enableControllers(sys, v2Mount, paths['']);
     for (const w of plan.writes) {
       const dir = paths[w.controller];
       if (w.controller === 'unified' && !existsSync(join(dir, w.file))) {
@@ -130,17 +137,19 @@ export function createCgroup({ paths, v2Mount, plan }: CreateInput): void {
           hint: 'this host is hybrid: its cgroup2 hierarchy has no controllers enabled, so only core cgroup.* files exist there; use the typed linux.resources fields instead',
         });
       }
-      applyWrite(dir, w);
+      applyWrite(sys, dir, w);
     }
   } catch (err) {
     const leftovers: string[] = [];
-    for (const d of made.slice().reverse()) {
-      try {
-        rmdirSync(d);
-      } catch (rmErr) {
-        leftovers.push(`${d} (${errnoCode(rmErr) ?? errorMessage(rmErr)})`);
+    because('create failed: the cgroups it made are removed again', () => {
+      for (const d of made.slice().reverse()) {
+        try {
+          rmdirCgroup(sys, d);
+        } catch (rmErr) {
+          leftovers.push(`${d} (${errnoOf(rmErr) ?? errorMessage(rmErr)})`);
+        }
       }
-    }
+    });
     if (leftovers.length > 0 && err instanceof TsrunError) {
       throw new TsrunError(err.code, `${err.message}; and could not remove ${leftovers.join(', ')}`, {
         file: err.file,

@@ -1,9 +1,17 @@
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError } from '../../errors.js';
 import { errnoCode } from '../../spec/fs-error.js';
+import { SyscallError, type Syscalls } from '../../sys/syscalls.js';
+import { AT, AT_FDCWD, O } from '../../sys/constants.js';
+import { because } from '../../explain/events.js';
 
 // Control-file I/O. One write() per value, as the kernel parses each write on its own.
+// What changes a cgroup (mkdir, write, rmdir) goes through the Syscalls door, so
+// --explain and the recording fake see it; reads that only inspect stay plain node:fs.
+
+/** The errno name of a failed door call or node:fs call. */
+export const errnoOf = (err: unknown): string | undefined => (err instanceof SyscallError ? err.errno : errnoCode(err));
 
 /** One control-file write planned from linux.resources. */
 export interface CgroupWrite {
@@ -36,14 +44,15 @@ export function sleepSync(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
 }
 
-export function writeControl(dir: string, file: string, value: string, jsonPath?: string): void {
+/** Writes `value` to `dir`/`file`: open, one write, close (as `echo value > file`). */
+export function writeControl(sys: Syscalls, dir: string, file: string, value: string, jsonPath?: string): void {
   const path = join(dir, file);
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'w');
-    writeSync(fd, value);
+    fd = sys.openat(AT_FDCWD, path, O.WRONLY | O.CREAT | O.TRUNC | O.CLOEXEC, 0o666);
+    sys.write(fd, value);
   } catch (err) {
-    const errno = errnoCode(err) ?? 'EIO';
+    const errno = errnoOf(err) ?? 'EIO';
     const prefix = jsonPath ? `${jsonPath}: ` : '';
     throw new TsrunError('SYSCALL', `${prefix}write ${value} to ${path}: ${errno}`, {
       file: path,
@@ -52,17 +61,19 @@ export function writeControl(dir: string, file: string, value: string, jsonPath?
       cause: err,
     });
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined) sys.close(fd);
   }
 }
 
 /** Applies one planned write in `dir`, using its fallback when the first file is missing. */
-export function applyWrite(dir: string, w: CgroupWrite): void {
-  if ((w.fallback || w.optional) && !existsSync(join(dir, w.file))) {
-    if (w.fallback) writeControl(dir, w.fallback.file, w.fallback.value, w.jsonPath);
-    return;
-  }
-  writeControl(dir, w.file, w.value, w.jsonPath);
+export function applyWrite(sys: Syscalls, dir: string, w: CgroupWrite): void {
+  because(w.jsonPath, () => {
+    if ((w.fallback || w.optional) && !existsSync(join(dir, w.file))) {
+      if (w.fallback) writeControl(sys, dir, w.fallback.file, w.fallback.value, w.jsonPath);
+      return;
+    }
+    writeControl(sys, dir, w.file, w.value, w.jsonPath);
+  });
 }
 
 export function readControl(dir: string, file: string): string {
@@ -115,13 +126,18 @@ export function subdirs(dir: string): string[] {
 }
 
 /** rmdir `dir` and the cgroups below it, deepest first; a missing dir is fine. */
-export function removeCgroupTree(dir: string): void {
-  for (const child of subdirs(dir)) removeCgroupTree(join(dir, child));
+export function removeCgroupTree(sys: Syscalls, dir: string): void {
+  for (const child of subdirs(dir)) removeCgroupTree(sys, join(dir, child));
   try {
-    rmdirSync(dir);
+    rmdirCgroup(sys, dir);
   } catch (err) {
-    const errno = errnoCode(err);
+    const errno = errnoOf(err);
     if (errno === 'ENOENT') return;
     throw new TsrunError('SYSCALL', `rmdir ${dir}: ${errno ?? 'EIO'}`, { file: dir, errno, cause: err });
   }
+}
+
+/** rmdir(2) of a cgroup directory (its control files go with it). */
+export function rmdirCgroup(sys: Syscalls, dir: string): void {
+  sys.unlinkat(AT_FDCWD, dir, AT.REMOVEDIR);
 }

@@ -1,5 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { TsrunError } from '../../errors.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { because } from '../../explain/events.js';
 import { readControl, readOptional, writeControl } from './files.js';
 
 // pause/resume. v1: freezer.state takes FROZEN/THAWED and reads FREEZING while the
@@ -24,14 +26,15 @@ function isDone(f: Freezer): boolean {
   return /^frozen 1$/m.test(readControl(f.dir, 'cgroup.events'));
 }
 
-export async function freeze(f: Freezer, timeoutMs = 5000): Promise<void> {
+export async function freeze(sys: Syscalls, f: Freezer, timeoutMs = 5000): Promise<void> {
   const file = f.kind === 'v1' ? 'freezer.state' : 'cgroup.freeze';
   const value = f.kind === 'v1' ? 'FROZEN' : '1';
-  writeControl(f.dir, file, value);
+  const write = (): void => because('pause: every task of the cgroup stopped', () => writeControl(sys, f.dir, file, value));
+  write();
   const deadline = Date.now() + timeoutMs;
   for (let wait = 1; !isDone(f); wait = Math.min(wait * 2, 50)) {
     if (Date.now() > deadline) {
-      thaw(f);
+      thaw(sys, f);
       throw new TsrunError('SYSCALL', `freeze ${f.dir}: tasks still not frozen after ${timeoutMs} ms, thawed again`, {
         file: `${f.dir}/${file}`,
         errno: 'EBUSY',
@@ -40,12 +43,13 @@ export async function freeze(f: Freezer, timeoutMs = 5000): Promise<void> {
     }
     await delay(wait);
     // v1 can stall in FREEZING when tasks fork meanwhile; asking again moves it on.
-    if (f.kind === 'v1') writeControl(f.dir, file, value);
+    if (f.kind === 'v1') write();
   }
 }
 
-export function thaw(f: Freezer): void {
-  writeControl(f.dir, f.kind === 'v1' ? 'freezer.state' : 'cgroup.freeze', f.kind === 'v1' ? 'THAWED' : '0');
+export function thaw(sys: Syscalls, f: Freezer): void {
+  because('resume: the cgroup\'s tasks run again', () =>
+    writeControl(sys, f.dir, f.kind === 'v1' ? 'freezer.state' : 'cgroup.freeze', f.kind === 'v1' ? 'THAWED' : '0'));
 }
 
 /** Frozen or on its way there (FREEZING counts: the tasks are not running). Missing cgroup → false. */

@@ -1,12 +1,13 @@
-import { existsSync, rmdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TeardownError, TsrunError } from '../../errors.js';
-import { errnoCode } from '../../spec/fs-error.js';
 import type { LinuxResources } from '../../spec/types.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { because } from '../../explain/events.js';
 import { createCgroup, fillCpuset } from './create.js';
 import type { CgroupPlan, Skipped } from './files.js';
-import { cgroupPids, procsRecursive, removeCgroupTree, sleepSync, writeControl } from './files.js';
+import { cgroupPids, errnoOf, procsRecursive, removeCgroupTree, rmdirCgroup, sleepSync, writeControl } from './files.js';
 import { freeze, freezerOf, isFrozen, thaw } from './freezer.js';
 import { type CgroupMode, detectLayout } from './layout.js';
 import { DEFAULT_PARENT, hierarchyPaths, resolveCgroupPath } from './paths.js';
@@ -14,7 +15,8 @@ import { type CgroupStats, readStats } from './stats.js';
 import { v1Plan } from './v1.js';
 import { v2Plan } from './v2.js';
 
-// The cgroupfs driver: one cgroup directory per hierarchy, managed with plain file I/O.
+// The cgroupfs driver: one cgroup directory per hierarchy. What changes it (mkdir,
+// control-file writes, rmdir) goes through the Syscalls door; reads stay plain file I/O.
 // state.json keeps `paths`; cgroupManagerFromPaths re-opens them for pause/kill/delete.
 
 export type { CgroupWrite, CgroupPlan, Skipped } from './files.js';
@@ -54,6 +56,7 @@ class CgroupfsManager implements CgroupManager {
   skipped: Skipped[] = [];
 
   constructor(
+    private readonly sys: Syscalls,
     readonly paths: Record<string, string>,
     private readonly v2Mount?: string,
   ) {}
@@ -70,18 +73,18 @@ class CgroupfsManager implements CgroupManager {
 
   create(resources: LinuxResources | undefined): void {
     const plan = cgroupPlan(this.mode, resources);
-    createCgroup({ paths: this.paths, v2Mount: this.v2Mount, plan });
+    createCgroup({ sys: this.sys, paths: this.paths, v2Mount: this.v2Mount, plan });
     this.skipped = plan.skipped;
   }
 
   join(pid: number): void {
     // A sub-cgroup made by hand (exec --cgroup) starts with an empty cpuset, which no task may join.
-    if (this.paths.cpuset !== undefined) fillCpuset(this.paths.cpuset);
+    if (this.paths.cpuset !== undefined) fillCpuset(this.sys, this.paths.cpuset);
     for (const dir of this.dirs()) {
       // EINVAL can mean the task is still being born (TASK_NEW): try again briefly.
       for (let attempt = 1; ; attempt++) {
         try {
-          writeControl(dir, 'cgroup.procs', String(pid));
+          because(`the process ${pid} joins the container's cgroup`, () => writeControl(this.sys, dir, 'cgroup.procs', String(pid)));
           break;
         } catch (err) {
           if (err instanceof TsrunError && err.errno === 'EINVAL' && attempt < 5) {
@@ -108,11 +111,11 @@ class CgroupfsManager implements CgroupManager {
   }
 
   freeze(): Promise<void> {
-    return freeze(this.freezer());
+    return freeze(this.sys, this.freezer());
   }
 
   thaw(): void {
-    thaw(this.freezer());
+    thaw(this.sys, this.freezer());
   }
 
   isFrozen(): boolean {
@@ -130,7 +133,7 @@ class CgroupfsManager implements CgroupManager {
   private async killAll(): Promise<void> {
     const v2 = this.paths[''];
     // cgroup.kill (Linux 5.14+, write-only) kills the whole subtree at once, forks included.
-    if (v2 !== undefined && existsSync(join(v2, 'cgroup.kill'))) writeControl(v2, 'cgroup.kill', '1');
+    if (v2 !== undefined && existsSync(join(v2, 'cgroup.kill'))) because('every process of the cgroup killed at once', () => writeControl(this.sys, v2, 'cgroup.kill', '1'));
     const deadline = Date.now() + KILL_TIMEOUT_MS;
     for (;;) {
       const pids = this.allPids();
@@ -146,9 +149,9 @@ class CgroupfsManager implements CgroupManager {
       }
       for (const pid of pids) {
         try {
-          process.kill(pid, 'SIGKILL');
+          because('a process left in the cgroup', () => this.sys.kill(pid, 9));
         } catch (err) {
-          if (errnoCode(err) !== 'ESRCH') throw err;
+          if (errnoOf(err) !== 'ESRCH') throw err;
         }
       }
       // Async on purpose: the caller's event loop must run to reap its own children.
@@ -170,27 +173,31 @@ class CgroupfsManager implements CgroupManager {
       errors.push(err);
     }
     const deepestFirst = this.dirs().sort((a, b) => b.split('/').length - a.split('/').length);
-    for (const dir of deepestFirst) {
-      try {
-        removeCgroupTree(dir);
-      } catch (err) {
-        errors.push(err);
+    because('the container\'s cgroup removed, sub-cgroups first', () => {
+      for (const dir of deepestFirst) {
+        try {
+          removeCgroupTree(this.sys, dir);
+        } catch (err) {
+          errors.push(err);
+        }
       }
-    }
+    });
     // Under tsrun's own parent (/tsrun), the cgroups between it and the leaf (a relative cgroupsPath such as
     // a/b/c) and the parent itself go with their last container; one still in use stops the walk (ENOTEMPTY/EBUSY).
     // Parents outside /tsrun are the caller's: never removed.
-    for (const dir of deepestFirst) {
-      const top = ownParentOf(dir);
-      if (!top) continue;
-      for (let parent = dirname(dir); parent.length >= top.length; parent = dirname(parent)) {
-        try {
-          rmdirSync(parent);
-        } catch {
-          break; // still in use, or already gone
+    because('tsrun\'s own parent cgroups go with their last container', () => {
+      for (const dir of deepestFirst) {
+        const top = ownParentOf(dir);
+        if (!top) continue;
+        for (let parent = dirname(dir); parent.length >= top.length; parent = dirname(parent)) {
+          try {
+            rmdirCgroup(this.sys, parent);
+          } catch {
+            break; // still in use, or already gone
+          }
         }
       }
-    }
+    });
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new TeardownError('destroy cgroup', errors);
   }
@@ -205,7 +212,7 @@ class CgroupfsManager implements CgroupManager {
  * `root` is where the hierarchies are mounted; a directory that holds no cgroup mount
  * (a fake tree in tests) is read by its layout instead.
  */
-export function cgroupManager(opts: { id: string; cgroupsPath?: string; root?: string }): CgroupManager {
+export function cgroupManager(sys: Syscalls, opts: { id: string; cgroupsPath?: string; root?: string }): CgroupManager {
   const root = opts.root ?? '/sys/fs/cgroup';
   const cgroupPath = resolveCgroupPath(opts.id, opts.cgroupsPath);
   const layout = detectLayout(root);
@@ -215,10 +222,9 @@ export function cgroupManager(opts: { id: string; cgroupsPath?: string; root?: s
       hint: 'mount cgroup2 at /sys/fs/cgroup (or the v1 controllers under it)',
     });
   }
-  return new CgroupfsManager(hierarchyPaths(layout, cgroupPath), layout.mode === 'v2' ? layout.hierarchies[''] : undefined);
+  return new CgroupfsManager(sys, hierarchyPaths(layout, cgroupPath), layout.mode === 'v2' ? layout.hierarchies[''] : undefined);
 }
 
-/** Re-opens a cgroup from the `paths` saved in state.json. */
 /** The /tsrun directory above `dir` in its hierarchy, when `dir` lies under one. */
 function ownParentOf(dir: string): string | undefined {
   const name = `/${basename(DEFAULT_PARENT)}/`;
@@ -226,6 +232,7 @@ function ownParentOf(dir: string): string | undefined {
   return at < 0 ? undefined : dir.slice(0, at + name.length - 1);
 }
 
-export function cgroupManagerFromPaths(paths: Record<string, string>): CgroupManager {
-  return new CgroupfsManager({ ...paths });
+/** Re-opens a cgroup from the `paths` saved in state.json. */
+export function cgroupManagerFromPaths(sys: Syscalls, paths: Record<string, string>): CgroupManager {
+  return new CgroupfsManager(sys, { ...paths });
 }

@@ -1,4 +1,5 @@
 import { TsrunError } from '../../errors.js';
+import type { Syscalls } from '../../sys/syscalls.js';
 import type { LinuxResources } from '../../spec/types.js';
 import { applyWrite, readOptional, type CgroupPlan, type CgroupWrite } from './files.js';
 import type { CgroupMode } from './layout.js';
@@ -54,7 +55,7 @@ export function updatePlan(mode: CgroupMode, delta: LinuxResources): CgroupPlan 
 }
 
 /** Applies the writes; a refused (EINVAL) write is retried once after the rest, for ordering constraints. */
-export function applyUpdate(paths: Record<string, string>, writes: CgroupWrite[]): void {
+export function applyUpdate(sys: Syscalls, paths: Record<string, string>, writes: CgroupWrite[]): void {
   const retry: { w: CgroupWrite; err: unknown }[] = [];
   const dirOf = (w: CgroupWrite): string => {
     const dir = paths[w.controller];
@@ -63,11 +64,11 @@ export function applyUpdate(paths: Record<string, string>, writes: CgroupWrite[]
   };
   for (const w of writes) {
     try {
-      applyWrite(dirOf(w), w);
+      applyWrite(sys, dirOf(w), w);
     } catch (err) {
       if (err instanceof TsrunError && err.errno === 'EINVAL') retry.push({ w, err });
       else throw err;
     }
   }
-  for (const { w } of retry) applyWrite(dirOf(w), w);
+  for (const { w } of retry) applyWrite(sys, dirOf(w), w);
 }

@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tty from 'node:tty';
-import type { Syscalls } from '../../sys/syscalls.js';
+import { SyscallError, type Syscalls } from '../../sys/syscalls.js';
+import { AT, AT_FDCWD } from '../../sys/constants.js';
+import { because } from '../../explain/events.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM, TIOC, sockaddrUn, winsize } from '../terminal.js';
 
 // `tsrun run` of a terminal container in the foreground: tsrun is its own
@@ -15,7 +18,7 @@ export class ConsoleServer {
   private readonly fd: number;
 
   constructor(private readonly sys: Syscalls) {
-    this.dir = mkdtempSync(join(tmpdir(), 'tsrun-console-'));
+    this.dir = privateDir(sys);
     this.path = join(this.dir, 'console.sock');
     this.fd = sys.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sys.bind(this.fd, sockaddrUn(this.path));
@@ -38,7 +41,27 @@ export class ConsoleServer {
     try {
       this.sys.close(this.fd);
     } finally {
-      rmSync(this.dir, { recursive: true, force: true });
+      because('the console socket is no longer needed', () => {
+        try {
+          this.sys.unlinkat(AT_FDCWD, this.path, 0);
+        } catch (err) {
+          if (!(err instanceof SyscallError && err.errno === 'ENOENT')) throw err;
+        }
+        this.sys.unlinkat(AT_FDCWD, this.dir, AT.REMOVEDIR);
+      });
+    }
+  }
+}
+
+/** mkdtemp through the door: a new 0700 directory with a random name in the temp dir. */
+function privateDir(sys: Syscalls): string {
+  for (let tries = 1; ; tries++) {
+    const dir = join(tmpdir(), `tsrun-console-${randomBytes(6).toString('hex')}`);
+    try {
+      sys.mkdirat(AT_FDCWD, dir, 0o700);
+      return dir;
+    } catch (err) {
+      if (!(err instanceof SyscallError && err.errno === 'EEXIST' && tries < 10)) throw err;
     }
   }
 }

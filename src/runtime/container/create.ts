@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { chmodSync, unlinkSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Spec } from '../../spec/types.js';
 import { TsrunError, errorMessage } from '../../errors.js';
@@ -10,7 +9,7 @@ import { planSeccomp } from '../seccomp/plan.js';
 import { readStat } from '../../sys/proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
 import { runHooks, runHooksWarnOnly, type OciState } from '../../oci-hooks/run.js';
-import { O } from '../../sys/constants.js';
+import { AT_FDCWD, O } from '../../sys/constants.js';
 import { connectConsoleSocket } from '../terminal.js';
 import { cgroupManager } from '../cgroups/index.js';
 import { withDefaultDeviceRules } from '../device-rules.js';
@@ -72,7 +71,7 @@ function setUpCgroup(ctx: Context, id: string, spec: Spec, pid: number, undo: Un
     if (asked) ctx.log.warn('linux.resources not applied: rootless tsrun has no cgroup of its own');
     return undefined;
   }
-  const cgroup = cgroupManager({ id, cgroupsPath: spec.linux?.cgroupsPath });
+  const cgroup = cgroupManager(ctx.sys, { id, cgroupsPath: spec.linux?.cgroupsPath });
   cgroup.create(withDefaultDeviceRules(spec.linux?.resources, spec.linux?.devices));
   undo.push(() => cgroup.destroy());
   for (const s of cgroup.skipped) ctx.log.warn(`${s.jsonPath} not applied: ${s.reason}`);
@@ -108,8 +107,8 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     // Plan the filter now so a bad profile fails create before anything exists.
     if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
     checkTerminal(spec, opts.consoleSocket);
-    makeContainerDir(ctx.root, id);
-    undo.push(() => removeContainerDir(ctx.root, id));
+    makeContainerDir(ctx.sys, ctx.root, id);
+    undo.push(() => removeContainerDir(ctx.sys, ctx.root, id));
     // The runtime-spec's rule: a create that fails after this point still runs the poststop hooks.
     const stopped: OciState = { ociVersion: spec.ociVersion, id, status: 'stopped', bundle: bundle.bundle, annotations: (spec.annotations ?? {}) as Record<string, string> };
     poststop = async () => {
@@ -117,8 +116,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       await opts.inProcessHooks?.poststop?.(stopped).catch((err: unknown) => ctx.log.warn(errorMessage(err)));
     };
     because('exec.fifo: the container\'s process blocks on it until `tsrun start`', () => ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622));
-    // Not subject to our umask: a process in a user namespace is "other" to it.
-    chmodSync(fifoPath(ctx.root, id), 0o622);
+    because('exec.fifo: 0622 whatever the umask, as a process in a user namespace is "other" to it', () => ctx.sys.fchmodat(AT_FDCWD, fifoPath(ctx.root, id), 0o622));
     const self = readStat(process.pid);
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
@@ -135,7 +133,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       annotations: (spec.annotations ?? {}) as Record<string, string>,
       spec,
     };
-    saveRecord(ctx.root, record);
+    saveRecord(ctx.sys, ctx.root, record);
 
     // exec.fifo and the console socket are handed over as open fds, like runc does:
     // a process in a user namespace may not reach the state dir or the socket's directory.
@@ -145,10 +143,10 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     undo.push(() => l.abort());
     record.pid = l.pid;
     record.initStartTime = readStat(l.pid)?.startTime ?? '';
-    saveRecord(ctx.root, record);
+    saveRecord(ctx.sys, ctx.root, record);
 
     record.cgroupPaths = setUpCgroup(ctx, id, spec, l.pid, undo);
-    saveRecord(ctx.root, record);
+    saveRecord(ctx.sys, ctx.root, record);
     await l.cgroupJoined();
     // runtime.md: "created" is after lifecycle step 2; these hooks are steps 3-5.
     const state = ociState({ record, status: 'created' });
@@ -160,8 +158,8 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
 
     // Saved before the process is released, so a create killed from here on leaves a deletable container.
     record.stage = 'created';
-    saveRecord(ctx.root, record);
-    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(l.pid), 0o644);
+    saveRecord(ctx.sys, ctx.root, record);
+    if (opts.pidFile) because('--pid-file', () => writeFileAtomic(ctx.sys, opts.pidFile!, String(l.pid), 0o644));
     await l.release();
     return { record, child: l.child };
   } catch (err) {
@@ -170,7 +168,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     await poststop?.();
     if (opts.pidFile) {
       try {
-        unlinkSync(opts.pidFile);
+        because('--pid-file: removed, create failed', () => ctx.sys.unlinkat(AT_FDCWD, opts.pidFile!, 0));
       } catch {
         // never written
       }

@@ -46,7 +46,7 @@ export async function deleteContainer(ctx: Context, id: string, force = false, i
     } catch (err) {
       // A create killed before it saved any state leaves only the directory.
       if (!force && !(err instanceof TsrunError && err.code === 'NOT_FOUND')) throw err;
-      removeContainerDir(ctx.root, id);
+      removeContainerDir(ctx.sys, ctx.root, id);
       return;
     }
     if (!force) checkDelete(id, c.status);
@@ -62,7 +62,7 @@ export async function deleteContainer(ctx: Context, id: string, force = false, i
       // SIGKILL stays pending in a frozen task: thaw after killing, so nothing runs again meanwhile.
       if (c.record.cgroupPaths) {
         try {
-          const cg = cgroupManagerFromPaths(c.record.cgroupPaths);
+          const cg = cgroupManagerFromPaths(ctx.sys, c.record.cgroupPaths);
           if (cg.isFrozen()) cg.thaw();
         } catch (err) {
           errors.push(err);
@@ -73,7 +73,7 @@ export async function deleteContainer(ctx: Context, id: string, force = false, i
     }
     if (c.record.cgroupPaths) {
       try {
-        await cgroupManagerFromPaths(c.record.cgroupPaths).destroy();
+        await cgroupManagerFromPaths(ctx.sys, c.record.cgroupPaths).destroy();
       } catch (err) {
         errors.push(err);
       }
@@ -86,7 +86,7 @@ export async function deleteContainer(ctx: Context, id: string, force = false, i
       errors.push(err);
     }
     try {
-      removeContainerDir(ctx.root, id);
+      removeContainerDir(ctx.sys, ctx.root, id);
     } catch (err) {
       errors.push(err);
     }

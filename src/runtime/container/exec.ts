@@ -6,6 +6,8 @@ import { cgroupManagerFromPaths, subCgroupPaths } from '../cgroups/index.js';
 import { checkExecStatus } from '../status.js';
 import { writeFileAtomic } from '../state-store.js';
 import type { Context } from './context.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { because } from '../../explain/events.js';
 import { inspect } from './inspect.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
 import { exitStatus, forwardSignals } from './foreground.js';
@@ -73,7 +75,7 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
       if (consoleFd !== undefined) ctx.sys.close(consoleFd);
     }
     if (server) relay = relayTerminal(ctx.sys, server.receiveMaster());
-    if (opts.pidFile) writeFileAtomic(opts.pidFile, String(started.pid), 0o644);
+    if (opts.pidFile) because('--pid-file', () => writeFileAtomic(ctx.sys, opts.pidFile!, String(started.pid), 0o644));
   } finally {
     server?.close();
   }
@@ -101,9 +103,9 @@ interface CgroupJoin {
   late: boolean;
 }
 
-function joinIfAlive(paths: Record<string, string>, pid: number): void {
+function joinIfAlive(sys: Syscalls, paths: Record<string, string>, pid: number): void {
   try {
-    cgroupManagerFromPaths(paths).join(pid);
+    cgroupManagerFromPaths(sys, paths).join(pid);
   } catch (err) {
     if (!(err instanceof TsrunError && err.errno === 'ESRCH')) throw err;
   }
@@ -117,7 +119,7 @@ async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, console
   });
   const { binary, env, ttyFd } = prepared!;
   try {
-    if (join.paths && !join.late) cgroupManagerFromPaths(join.paths).join(stage.pid);
+    if (join.paths && !join.late) cgroupManagerFromPaths(ctx.sys, join.paths).join(stage.pid);
     stage.channel.send('cgroupns', []);
     stage.channel.expect('ok');
     const plan = stagePlan({ proc: spec.process!, binary, env, callerNofile: callerNofile(ctx.sys), lastCap: lastCap(), heldBounding: heldBounding(), warn: (m) => ctx.log.warn(m), seccomp: await execSeccomp(spec, ctx) });
@@ -126,7 +128,7 @@ async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, console
     explainPlan(plan);
     stage.channel.send('plan', plan, ttyFd !== undefined ? [{ name: 'tty', fd: ttyFd }] : []);
     stage.channel.expect('eof');
-    if (join.paths && join.late) joinIfAlive(join.paths, stage.pid);
+    if (join.paths && join.late) joinIfAlive(ctx.sys, join.paths, stage.pid);
   } catch (err) {
     await killChild(stage.child);
     throw err;
@@ -162,10 +164,10 @@ async function execWithNodeInit(ctx: Context, c: ReturnType<typeof inspect>, spe
       explain: ctx.explain,
     });
     await init.channel.expect('nsReady');
-    if (join.paths && !join.late) cgroupManagerFromPaths(join.paths).join(init.pid);
+    if (join.paths && !join.late) cgroupManagerFromPaths(ctx.sys, join.paths).join(init.pid);
     init.channel.send({ type: 'continue', state: { ociVersion: c.record.ociVersion, id: c.record.id, status: c.status, pid: c.record.pid, bundle: c.record.bundle } });
     await init.channel.expect('ready');
-    if (join.paths && join.late) joinIfAlive(join.paths, init.pid);
+    if (join.paths && join.late) joinIfAlive(ctx.sys, join.paths, init.pid);
   } catch (err) {
     init.child.kill('SIGKILL');
     throw err;

@@ -12,7 +12,7 @@ export async function pauseContainer(ctx: Context, id: string): Promise<void> {
     const c = inspect(ctx.root, id);
     checkPause(c.status);
     if (!c.record.cgroupPaths) throw new TsrunError('NOT_SUPPORTED', `container "${id}" has no cgroup to freeze`);
-    await cgroupManagerFromPaths(c.record.cgroupPaths).freeze();
+    await cgroupManagerFromPaths(ctx.sys, c.record.cgroupPaths).freeze();
   });
 }
 
@@ -20,6 +20,6 @@ export async function resumeContainer(ctx: Context, id: string): Promise<void> {
   await withLock(ctx.sys, ctx.root, id, async () => {
     const c = inspect(ctx.root, id);
     checkResume(c.status);
-    cgroupManagerFromPaths(c.record.cgroupPaths!).thaw();
+    cgroupManagerFromPaths(ctx.sys, c.record.cgroupPaths!).thaw();
   });
 }

@@ -1,5 +1,6 @@
-import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
-import { O } from '../../sys/constants.js';
+import { readSync } from 'node:fs';
+import { AT_FDCWD, O } from '../../sys/constants.js';
+import { because } from '../../explain/events.js';
 import { TsrunError, errorMessage } from '../../errors.js';
 import { fifoPath, withLock } from '../state-store.js';
 import { isAlive, sleep } from '../../sys/proc.js';
@@ -51,14 +52,15 @@ export async function startContainer(ctx: Context, id: string): Promise<void> {
     const c = inspect(ctx.root, id);
     checkStart(c.status);
     const path = fifoPath(ctx.root, id);
-    const fd = openSync(path, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
+    // Opened through the door (--explain shows it); the polling reads stay plain.
+    const fd = because('exec.fifo: opening it lets the container\'s process go on to execve', () => ctx.sys.open(path, O.RDONLY | O.NONBLOCK | O.CLOEXEC));
     let failure: string;
     try {
       failure = await awaitExec(fd, () => isAlive(c.record.pid, c.record.initStartTime), id);
     } finally {
-      closeSync(fd);
+      ctx.sys.close(fd);
     }
-    unlinkSync(path);
+    because('exec.fifo: started, no longer needed', () => ctx.sys.unlinkat(AT_FDCWD, path, 0));
     if (failure) throw new TsrunError('INIT', failure.trim());
     try {
       await runHooks('poststart', c.record.spec.hooks?.poststart, ociState({ record: c.record, status: 'running' }));

@@ -33,12 +33,12 @@ export async function updateContainer(ctx: Context, id: string, delta: LinuxReso
     try {
       const plan = updatePlan(mode, completeUpdate(mode, paths, delta));
       for (const s of plan.skipped) ctx.log.warn(`${nameOf(s.jsonPath) ?? s.jsonPath}: ignored: ${s.reason}`);
-      applyUpdate(paths, plan.writes);
+      applyUpdate(ctx.sys, paths, plan.writes);
     } catch (err) {
       const flag = err instanceof TsrunError && err.jsonPath ? nameOf(err.jsonPath) : undefined;
       throw flag ? wrap(err, flag) : err;
     }
     const spec = c.record.spec;
-    saveRecord(ctx.root, { ...c.record, spec: { ...spec, linux: { ...spec.linux, resources: mergeResources(spec.linux?.resources, delta) } } });
+    saveRecord(ctx.sys, ctx.root, { ...c.record, spec: { ...spec, linux: { ...spec.linux, resources: mergeResources(spec.linux?.resources, delta) } } });
   });
 }

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { O } from '../../sys/constants.js';
@@ -12,6 +11,7 @@ import { containerTerminal } from '../terminal.js';
 import { runHooksSync } from '../../oci-hooks/run-sync.js';
 import type { OciState } from '../../oci-hooks/outcome.js';
 import { because } from '../../explain/events.js';
+import { writeProcFile } from '../proc-write.js';
 
 // What the CLI's main thread does while it is inside a new container's
 // namespaces (main-thread.ts): the runtime-spec's steps from the mounts to the
@@ -55,7 +55,7 @@ export function setUpContainer(sys: Syscalls, i: SetUpInput): SetUpResult {
     // Before pivot_root, unlike runc's init: the paths are found through an fd of the rootfs and
     // mounted on as /proc/self/fd/N, and after pivot_root this thread is not in the container's /proc.
     // Sysctls before the read-only paths (/proc/sys): this thread is in the container's namespaces, which is what they apply to.
-    writeSysctls(spec.linux?.sysctl);
+    writeSysctls(sys, spec.linux?.sysctl);
     if (hasMountNs) {
       readonlyPaths(sys, spec.linux?.readonlyPaths, i.rootfs);
       maskPaths(sys, spec.linux?.maskedPaths, i.rootfs);
@@ -97,6 +97,6 @@ export function setUpExec(sys: Syscalls, spec: Spec, consoleFd: number | undefin
 }
 
 /** oom_score_adj of the container's process, written from the host. */
-export function writeOomScoreAdj(pid: number, value: number | undefined): void {
-  if (value !== undefined) because('process.oomScoreAdj', () => writeFileSync(`/proc/${pid}/oom_score_adj`, String(value)));
+export function writeOomScoreAdj(sys: Syscalls, pid: number, value: number | undefined): void {
+  if (value !== undefined) because('process.oomScoreAdj', () => writeProcFile(sys, `/proc/${pid}/oom_score_adj`, String(value)));
 }

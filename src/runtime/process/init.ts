@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readdirSync, writeSync } from 'node:fs';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { CLOSE_RANGE_CLOEXEC, O, PR } from '../../sys/constants.js';
@@ -16,6 +16,7 @@ import { runHooksSync } from '../../oci-hooks/run-sync.js';
 import { setupTerminal } from '../terminal.js';
 import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
 import { because, emit } from '../../explain/events.js';
+import { writeProcFile } from '../proc-write.js';
 import { loadSeccomp } from '../seccomp/load.js';
 import type { SeccompLib } from '../seccomp/libseccomp.js';
 import type { OciState } from '../../oci-hooks/outcome.js';
@@ -51,13 +52,13 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   if (hasMountNs) setupRootfs(sys, cfg);
   // In the container's namespaces, but before pivot_root: the path resolves in the runtime's root.
   runHooksSync('createContainer', spec.hooks?.createContainer, state);
-  if (spec.process?.oomScoreAdj !== undefined) writeFileSync('/proc/self/oom_score_adj', String(spec.process.oomScoreAdj));
+  if (spec.process?.oomScoreAdj !== undefined) because('process.oomScoreAdj', () => writeProcFile(sys, '/proc/self/oom_score_adj', String(spec.process!.oomScoreAdj)));
   const fifoFd = cfg.fifoFd ?? -1;
   if (fifoFd < 0) throw new TsrunError('INIT', 'the runtime passed no exec.fifo');
   const consoleSock = spec.process?.terminal ? (cfg.consoleFd ?? -1) : -1;
   enterRoot(sys, cfg.rootfs, { hasMountNs, noPivot: cfg.noPivot, propagation: spec.linux?.rootfsPropagation });
   setNamesInUts(sys, spec, findNamespace(ns, 'uts') !== undefined);
-  writeSysctls(spec.linux?.sysctl);
+  writeSysctls(sys, spec.linux?.sysctl);
   readonlyPaths(sys, spec.linux?.readonlyPaths);
   maskPaths(sys, spec.linux?.maskedPaths);
   if (consoleSock >= 0) because('process.terminal: a pty in the container; the master goes to the console socket', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize));

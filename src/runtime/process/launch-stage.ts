@@ -68,7 +68,7 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
       channel.expect('ok');
     },
     async finish(state) {
-      writeOomScoreAdj(pid, proc.oomScoreAdj);
+      writeOomScoreAdj(sys, pid, proc.oomScoreAdj);
       const inside = namespacesOf(pid, spec.linux?.namespaces);
       const r = inNamespaces(sys, inside, described(spec.linux?.namespaces, 'the main thread joins it to set the container up'), () =>
         setUpContainer(sys, { spec, rootfs: i.rootfs, bundle: i.bundle, noPivot: i.noPivot, consoleFd: i.consoleFd, pid, state }),

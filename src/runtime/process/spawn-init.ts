@@ -37,7 +37,7 @@ export async function spawnInit(
   extraFds: number[] = [],
 ): Promise<SpawnedInit> {
   const userNs = findNamespace(namespaces, 'user');
-  if (userNs) return spawnInUserNs(namespaces, userNs, onLog, idMaps, extraFds);
+  if (userNs) return spawnInUserNs(sys, namespaces, userNs, onLog, idMaps, extraFds);
   const pidNs = findNamespace(namespaces, 'pid');
   let restoreFd = -1;
   if (pidNs) {
@@ -77,6 +77,7 @@ const spawnOptions = (extraFds: number[]): SpawnOptions => ({ stdio: ['inherit',
 
 /** Through the single-threaded stage (userns.ts); it makes or joins the pid namespace too. */
 async function spawnInUserNs(
+  sys: Syscalls,
   namespaces: Namespace[] | undefined,
   userNs: Namespace,
   onLog: (level: 'warning' | 'debug', msg: string) => void,
@@ -97,7 +98,7 @@ async function spawnInUserNs(
   try {
     if (!userNs.path) {
       await channel.expect('userns');
-      writeIdMaps(child.pid, idMaps?.uid ?? [], idMaps?.gid ?? []);
+      writeIdMaps(sys, child.pid, idMaps?.uid ?? [], idMaps?.gid ?? []);
       channel.send({ type: 'mapped' });
     }
     const { pid } = await channel.expect('initPid');

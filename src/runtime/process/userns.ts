@@ -1,7 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { IdMapping } from '../../spec/types.js';
 import { TsrunError } from '../../errors.js';
+import type { Syscalls } from '../../sys/syscalls.js';
+import { because } from '../../explain/events.js';
+import { writeProcFile } from '../proc-write.js';
 
 // User namespaces. The kernel refuses unshare(CLONE_NEWUSER) and setns() into
 // a user namespace to multi-threaded processes, and Node is multi-threaded
@@ -28,11 +30,11 @@ export function stageArgs(node: string, initScript: string, o: StageArgs): strin
 const mapText = (maps: IdMapping[]): string => maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 
 /** uid_map/gid_map of the new namespace. Unprivileged callers must deny setgroups first. */
-export function writeIdMaps(pid: number, uid: IdMapping[], gid: IdMapping[]): void {
+export function writeIdMaps(sys: Syscalls, pid: number, uid: IdMapping[], gid: IdMapping[]): void {
   try {
-    if (process.getuid?.() !== 0) writeFileSync(`/proc/${pid}/setgroups`, 'deny');
-    writeFileSync(`/proc/${pid}/uid_map`, mapText(uid));
-    writeFileSync(`/proc/${pid}/gid_map`, mapText(gid));
+    if (process.getuid?.() !== 0) because('an unprivileged caller may write gid_map only once setgroups is denied', () => writeProcFile(sys, `/proc/${pid}/setgroups`, 'deny'));
+    because('linux.uidMappings', () => writeProcFile(sys, `/proc/${pid}/uid_map`, mapText(uid)));
+    because('linux.gidMappings', () => writeProcFile(sys, `/proc/${pid}/gid_map`, mapText(gid)));
   } catch (err) {
     throw new TsrunError('SYSCALL', `writing the user namespace id maps of pid ${pid}: ${(err as Error).message}`, {
       jsonPath: 'linux.uidMappings',

@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeProcFile } from '../proc-write.js';
 import type { Spec } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { MS, S } from '../../sys/constants.js';
@@ -101,10 +102,10 @@ export function readonlyPaths(sys: Syscalls, paths: string[] | undefined, rootfs
   }));
 }
 
-export function writeSysctls(sysctl: Record<string, string> | undefined): void {
+export function writeSysctls(sys: Syscalls, sysctl: Record<string, string> | undefined): void {
   for (const [key, value] of Object.entries(sysctl ?? {})) {
     try {
-      writeFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, value);
+      because(`linux.sysctl["${key}"]`, () => writeProcFile(sys, `/proc/sys/${key.replace(/\./g, '/')}`, value));
     } catch (err) {
       throw wrap(err, `linux.sysctl: ${key}`);
     }

@@ -128,13 +128,13 @@ function danglingTarget(sys: Syscalls, dir: number, dirRel: string, name: string
 }
 
 /**
- * An O_PATH fd of the directory `path` in the root, made (0755, or `mode`)
- * with every missing parent. Each is made with mkdirat on its parent's fd
- * and then found again in the root: a component swapped for a symlink
- * meanwhile still resolves inside the root. A dangling symlink on the way is
- * followed by making its target, inside the root (as runc does).
+ * An O_PATH fd of `path` in the root, made by `make` on its parent's fd when
+ * missing, the parents first (0755, or `parentMode`). What is made is then
+ * found again in the root: a component swapped for a symlink meanwhile still
+ * resolves inside the root. A dangling symlink in the way is followed by
+ * making its target, inside the root (as runc does).
  */
-export function mkdirAllInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o755, depth = 0): number {
+function findOrMake(sys: Syscalls, rootFd: number, path: string, make: (parent: number, name: string) => void, parentMode: number, depth: number): number {
   const rel = inRootPath(path);
   try {
     return openInRoot(sys, rootFd, rel);
@@ -143,45 +143,32 @@ export function mkdirAllInRoot(sys: Syscalls, rootFd: number, path: string, mode
   }
   const parentRel = posix.dirname(rel);
   const name = posix.basename(rel);
-  const target = withFd(sys, mkdirAllInRoot(sys, rootFd, parentRel, mode, depth), (parent) => {
+  const target = withFd(sys, mkdirAllInRoot(sys, rootFd, parentRel, parentMode, depth), (parent) => {
     try {
-      sys.mkdirat(parent, name, mode);
+      make(parent, name);
       return undefined;
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw err;
       return danglingTarget(sys, parent, parentRel, name, depth + 1);
     }
   });
-  if (target !== undefined) sys.close(mkdirAllInRoot(sys, rootFd, target, mode, depth + 1));
+  if (target !== undefined) sys.close(findOrMake(sys, rootFd, target, make, parentMode, depth + 1));
   return openInRoot(sys, rootFd, rel);
+}
+
+/** An O_PATH fd of the directory `path` in the root, made (0755, or `mode`) with every missing parent. */
+export function mkdirAllInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o755, depth = 0): number {
+  return findOrMake(sys, rootFd, path, (parent, name) => sys.mkdirat(parent, name, mode), mode, depth);
 }
 
 /**
  * An O_PATH fd of the file `path` in the root, made empty (with its parents)
- * when missing. The new file is created on its parent's fd with O_NOFOLLOW
- * and O_EXCL: never through a symlink (a dangling one is followed by making
- * its target, inside the root).
+ * when missing: created on its parent's fd with O_NOFOLLOW and O_EXCL, never
+ * through a symlink.
  */
-export function ensureFileInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o644, depth = 0): number {
-  const rel = inRootPath(path);
-  try {
-    return openInRoot(sys, rootFd, rel);
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw err;
-  }
-  const parentRel = posix.dirname(rel);
-  const name = posix.basename(rel);
-  const target = withFd(sys, mkdirAllInRoot(sys, rootFd, parentRel), (parent) => {
-    try {
-      sys.close(sys.openat(parent, name, O.CREAT | O.EXCL | O.NOFOLLOW | O.RDONLY | O.CLOEXEC, mode));
-      return undefined;
-    } catch (err) {
-      if (errnoOf(err) !== 'EEXIST') throw err;
-      return danglingTarget(sys, parent, parentRel, name, depth + 1);
-    }
-  });
-  if (target !== undefined) sys.close(ensureFileInRoot(sys, rootFd, target, mode, depth + 1));
-  return openInRoot(sys, rootFd, rel);
+export function ensureFileInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o644): number {
+  const create = (parent: number, name: string): void => sys.close(sys.openat(parent, name, O.CREAT | O.EXCL | O.NOFOLLOW | O.RDONLY | O.CLOEXEC, mode));
+  return findOrMake(sys, rootFd, path, create, 0o755, 0);
 }
 
 /** The directory fd and last component of `path`, the parent made if missing: for mknodat/symlinkat. */
