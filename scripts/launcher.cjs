@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+'use strict';
+// The CLI's entry (dist/tsrun.cjs, written by scripts/bundle.mjs): a V8 code
+// cache for the bundle's files, then the CLI itself (tsrun-main.cjs).
+// Node 20 has no compile cache of its own (module.enableCompileCache is 22+),
+// and compiling the bundle's code is a good part of each command's start-up:
+// parsing the files, then each function the first time it runs. The cache of a
+// file is V8's code for the functions that ran, written once, at the exit of
+// the first process that loaded the file without one. It lives in
+// dist/compile-cache/ (made empty by each build) and is used only when that
+// directory belongs to root or to this user and nobody else may write to it:
+// its contents become code this process runs. Anyone else (a user running a
+// root-installed tsrun) reads it and never writes.
+const fs = require('node:fs');
+const Module = require('node:module');
+const { Script } = require('node:vm');
+
+const CACHE_DIR = __dirname + '/compile-cache';
+
+function cacheUsable() {
+  try {
+    const st = fs.statSync(CACHE_DIR);
+    const uid = process.geteuid();
+    return st.isDirectory() && (st.uid === 0 || st.uid === uid) && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The mount namespace and root of this thread: the cache is written only where it was read. */
+function place() {
+  const root = fs.statSync('/');
+  return `${fs.readlinkSync('/proc/thread-self/ns/mnt')} ${root.dev}:${root.ino}`;
+}
+
+if (cacheUsable()) {
+  const own = __dirname + '/';
+  const compile = Module.prototype._compile;
+  /** [cache file, script] of each file compiled without a usable cache */
+  const missing = [];
+  let startPlace;
+  Module.prototype._compile = function (content, filename) {
+    if (!filename.startsWith(own) || !filename.endsWith('.cjs') || filename.includes('/', own.length)) return compile.call(this, content, filename);
+    // The name, size and mtime name the cache: a rebuilt or edited file gets a new one.
+    const st = fs.statSync(filename);
+    const cacheFile = `${CACHE_DIR}/${filename.slice(own.length)}.${st.size}.${Math.floor(st.mtimeMs)}`;
+    let cachedData;
+    try {
+      cachedData = fs.readFileSync(cacheFile);
+    } catch {
+      // not cached yet
+    }
+    // The wrapper Node puts around a CommonJS module, on the first line so line numbers stay.
+    const body = content.startsWith('#!') ? '//' + content : content;
+    const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${body}\n})`, { filename, cachedData });
+    if (cachedData === undefined || script.cachedDataRejected) {
+      startPlace ??= place();
+      missing.push([cacheFile, script]);
+    }
+    const mod = this;
+    const req = (id) => mod.require(id);
+    req.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+    req.main = require.main;
+    req.cache = Module._cache;
+    req.extensions = Module._extensions;
+    return script.runInThisContext().call(mod.exports, mod.exports, req, mod, filename, __dirname);
+  };
+  process.on('exit', () => {
+    if (missing.length === 0) return;
+    try {
+      if (place() !== startPlace || process.geteuid() !== fs.statSync(CACHE_DIR).uid) return;
+      for (const [file, script] of missing) {
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
+        fs.renameSync(tmp, file);
+      }
+    } catch {
+      // a cache is an optimisation: the next process compiles again
+    }
+  });
+}
+
+require('./tsrun-main.cjs');
