@@ -17,13 +17,13 @@ const { Script } = require('node:vm');
 
 const CACHE_DIR = __dirname + '/compile-cache';
 
-function cacheUsable() {
+/** The cache directory, when its owner is root or this user and only the owner may write to it. */
+function cacheDir() {
   try {
     const st = fs.statSync(CACHE_DIR);
-    const uid = process.geteuid();
-    return st.isDirectory() && (st.uid === 0 || st.uid === uid) && (st.mode & 0o022) === 0;
+    return st.isDirectory() && (st.uid === 0 || st.uid === process.geteuid()) && (st.mode & 0o022) === 0 ? st : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -33,9 +33,12 @@ function place() {
   return `${fs.readlinkSync('/proc/thread-self/ns/mnt')} ${root.dev}:${root.ino}`;
 }
 
-if (cacheUsable()) {
+const dir = cacheDir();
+if (dir) {
   const own = __dirname + '/';
   const compile = Module.prototype._compile;
+  /** Only the directory's owner writes to it. */
+  let writer = process.geteuid() === dir.uid;
   /** [cache file, script] of each file compiled without a usable cache */
   const missing = [];
   let startPlace;
@@ -53,9 +56,13 @@ if (cacheUsable()) {
     // The wrapper Node puts around a CommonJS module, on the first line so line numbers stay.
     const body = content.startsWith('#!') ? '//' + content : content;
     const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${body}\n})`, { filename, cachedData });
-    if (cachedData === undefined || script.cachedDataRejected) {
-      startPlace ??= place();
-      missing.push([cacheFile, script]);
+    if (writer && (cachedData === undefined || script.cachedDataRejected)) {
+      try {
+        startPlace ??= place();
+        missing.push([cacheFile, script]);
+      } catch {
+        writer = false; // no /proc: no way to tell where the exit will be
+      }
     }
     const mod = this;
     const req = (id) => mod.require(id);
@@ -66,16 +73,22 @@ if (cacheUsable()) {
     return script.runInThisContext().call(mod.exports, mod.exports, req, mod, filename, __dirname);
   };
   process.on('exit', () => {
-    if (missing.length === 0) return;
+    if (!writer || missing.length === 0) return;
     try {
-      if (place() !== startPlace || process.geteuid() !== fs.statSync(CACHE_DIR).uid) return;
-      for (const [file, script] of missing) {
-        const tmp = `${file}.${process.pid}.tmp`;
+      // The CLI's main thread visits containers' mount namespaces; it writes only back home.
+      if (place() !== startPlace) return;
+    } catch {
+      return;
+    }
+    for (const [file, script] of missing) {
+      const tmp = `${file}.${process.pid}.tmp`;
+      try {
         fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
         fs.renameSync(tmp, file);
+      } catch {
+        // a cache is an optimisation: the next process compiles again
+        fs.rmSync(tmp, { force: true });
       }
-    } catch {
-      // a cache is an optimisation: the next process compiles again
     }
   });
 }
