@@ -5,12 +5,12 @@
 // Node 20 has no compile cache of its own (module.enableCompileCache is 22+),
 // and compiling the bundle's code is a good part of each command's start-up:
 // parsing the files, then each function the first time it runs. The cache of a
-// file is V8's code for the functions that ran, written once, at the exit of
-// the first process that loaded the file without one. It lives in
-// dist/compile-cache/ (made empty by each build) and is used only when that
-// directory belongs to root or to this user and nobody else may write to it:
-// its contents become code this process runs. Anyone else (a user running a
-// root-installed tsrun) reads it and never writes.
+// file is V8's code for the functions that ran, written once per command at the
+// exit of the first process of that command that loaded the file without one.
+// It lives in dist/compile-cache/ (made empty by each build) and is used only
+// when that directory belongs to root or to this user and nobody else may write
+// to it: its contents become code this process runs. Anyone else (a user
+// running a root-installed tsrun) reads it and never writes.
 const fs = require('node:fs');
 const Module = require('node:module');
 const { Script } = require('node:vm');
@@ -33,8 +33,22 @@ function place() {
   return `${fs.readlinkSync('/proc/thread-self/ns/mnt')} ${root.dev}:${root.ino}`;
 }
 
+/**
+ * The command (`run`, `state`, …): each gets its own cache of a file, holding
+ * the functions it ran, so which command ran first does not matter.
+ * Global flags that take a value are skipped, as src/cli/main.ts does.
+ */
+function commandName(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    if (!argv[i].startsWith('-')) return /^[a-z][a-z-]{0,20}$/.test(argv[i]) ? argv[i] : 'other';
+    if (/^--?(root|log|log-format)$/.test(argv[i])) i++;
+  }
+  return 'none';
+}
+
 const dir = cacheDir();
 if (dir) {
+  const command = commandName(process.argv.slice(2));
   const own = __dirname + '/';
   const compile = Module.prototype._compile;
   /** Only the directory's owner writes to it. */
@@ -44,9 +58,9 @@ if (dir) {
   let startPlace;
   Module.prototype._compile = function (content, filename) {
     if (!filename.startsWith(own) || !filename.endsWith('.cjs') || filename.includes('/', own.length)) return compile.call(this, content, filename);
-    // The name, size and mtime name the cache: a rebuilt or edited file gets a new one.
+    // The name, size and mtime name the cache (a rebuilt or edited file gets a new one), and the command.
     const st = fs.statSync(filename);
-    const cacheFile = `${CACHE_DIR}/${filename.slice(own.length)}.${st.size}.${Math.floor(st.mtimeMs)}`;
+    const cacheFile = `${CACHE_DIR}/${filename.slice(own.length)}.${st.size}.${Math.floor(st.mtimeMs)}.${command}`;
     let cachedData;
     try {
       cachedData = fs.readFileSync(cacheFile);
