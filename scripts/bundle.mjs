@@ -10,12 +10,14 @@
 // so it is built as ESM into a temp dir, then each file is turned into
 // CommonJS, `import()` becoming `require()`.
 import { build, transform } from 'esbuild';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-for (const f of readdirSync('dist')) if (/^(chunk-.*|tsrun|init-main)\.c?js$/.test(f)) rmSync(`dist/${f}`);
+for (const f of readdirSync('dist')) if (/^(chunk-.*|tsrun|tsrun-main|init-main)\.c?js$/.test(f)) rmSync(`dist/${f}`);
+// The V8 code cache of the CLI's files (see scripts/launcher.cjs): emptied by every build.
+rmSync('dist/compile-cache', { recursive: true, force: true });
 
 // The spec schemas (src/spec/) use zod/mini: tree-shaken, ≈ 60 KB of zod. In a
 // chunk shared with a module using full zod, the chunk keeps what either one
@@ -156,8 +158,15 @@ async function buildCommonJs(entryPoints, splitting) {
   }
 }
 
-// The CLI: commands stay lazily loaded, as chunks.
+// The CLI: commands stay lazily loaded, as chunks. Its entry becomes
+// tsrun-main.cjs, loaded by scripts/launcher.cjs, which is dist/tsrun.cjs and
+// keeps a V8 code cache of the CLI's files in dist/compile-cache/.
 await buildCommonJs({ tsrun: 'src/cli/main.ts' }, true);
+renameSync('dist/tsrun.cjs', 'dist/tsrun-main.cjs');
+copyFileSync('scripts/launcher.cjs', 'dist/tsrun.cjs');
+chmodSync('dist/tsrun.cjs', 0o755);
+mkdirSync('dist/compile-cache', { mode: 0o755 });
+chmodSync('dist/compile-cache', 0o755);
 // The init: one file, so its Node boot reads a single module.
 await buildCommonJs({ 'init-main': 'src/runtime/process/init-main.ts' }, false);
 // The CNI plugins' multi-call executable: one file, since every plugin exec is a Node boot.

@@ -25,7 +25,7 @@ const owner = (input) => (input.includes('node_modules/') ? input.split('node_mo
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 
 const main = eager('tsrun.cjs');
-console.log(`dist/tsrun.cjs and its static imports: ${main.size} chunk(s), ${kb(bytes(main))}`);
+console.log(`dist/tsrun-main.cjs (the CLI, loaded by dist/tsrun.cjs) and its static imports: ${main.size} chunk(s), ${kb(bytes(main))}`);
 for (const imp of outs['tsrun.cjs'].imports.filter((i) => i.kind === 'dynamic-import')) {
   const file = basename(imp.path);
   const command = Object.keys(outs[file].inputs).find((k) => k.includes('src/cli/commands/'));
