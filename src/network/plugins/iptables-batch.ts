@@ -1,0 +1,139 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { cniError } from './errors.js';
+import type { Iptables, Listing, Table } from './iptables.js';
+import type { RestorePlan } from './iptables-plan.js';
+
+// One iptables-restore per family for a whole chain instead of one per
+// plugin. Each exec costs a few ms, and every nf_tables commit that deletes
+// makes the closing process wait for an RCU grace period (≈10–15 ms here);
+// one process pays that once. The CNI client opens a batch around a chain's
+// ADD or DEL (InProcessPluginExec.batch); the plugins' iptables helpers
+// (applyLines, the listings, deleteFast) look for it, so a plugin is written
+// the same with or without one.
+// - ADD: restore lines are held back; a later listing of the same table sees
+//   them as if applied (later plugins plan on what the earlier ones made); at
+//   the end all go in one restore. When the chain fails, they are dropped
+//   (nothing of them was applied) and the client's rollback runs unbatched.
+// - DEL: the fast-path deletions (what the plugin knows it made) are held
+//   back and go in one restore at the end; if that fails, each plugin's
+//   deletion runs alone, with its listing fallback, as it would unbatched.
+
+type Key = `${4 | 6}/${Table}`;
+
+interface Deletion {
+  x: Iptables;
+  family: 4 | 6;
+  table: Table;
+  lines: string[];
+  plan: (p: RestorePlan) => void;
+}
+
+export class IptablesBatch {
+  /** ADD: held-back restore lines per Iptables, family and table, in the order given. */
+  private readonly pending = new Map<Iptables, Map<Key, string[]>>();
+  /** DEL: held-back fast-path deletions, in the order given. */
+  readonly deletions: Deletion[] = [];
+
+  constructor(readonly mode: 'add' | 'del') {}
+
+  hold(x: Iptables, family: 4 | 6, table: Table, lines: string[]): void {
+    const byKey = this.pending.get(x) ?? new Map<Key, string[]>();
+    this.pending.set(x, byKey);
+    byKey.set(`${family}/${table}`, [...(byKey.get(`${family}/${table}`) ?? []), ...lines]);
+  }
+
+  /** A fresh listing with the held-back lines of its table applied. */
+  seen(x: Iptables, family: 4 | 6, table: Table, listing: Listing): Listing {
+    const lines = this.pending.get(x)?.get(`${family}/${table}`);
+    return lines ? applyToListing(listing, lines) : listing;
+  }
+
+  /** ADD's end: the held-back lines, one restore per Iptables and family (a section per table). */
+  async flushLines(): Promise<void> {
+    for (const [x, byKey] of this.pending) {
+      for (const family of [4, 6] as const) {
+        const sections = [...byKey].filter(([k, lines]) => k.startsWith(`${family}/`) && lines.length > 0);
+        if (sections.length === 0) continue;
+        const text = sections.map(([k, lines]) => `*${k.slice(2)}\n${lines.join('\n')}\nCOMMIT\n`).join('');
+        const r = await x.restore(family, text);
+        if (r.code !== 0) throw cniError(`${family === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
+      }
+    }
+    this.pending.clear();
+  }
+
+  /**
+   * DEL's end: every held-back deletion of a family in one restore; when that
+   * fails (something was gone already), nothing of it happened in the failing
+   * table, and each deletion runs on its own with its listing fallback.
+   * Returns the errors of those.
+   */
+  async flushDeletions(alone: (d: Deletion) => Promise<void>): Promise<string[]> {
+    const errors: string[] = [];
+    const groups = new Map<Iptables, Map<4 | 6, Deletion[]>>();
+    for (const d of this.deletions) {
+      const byFamily = groups.get(d.x) ?? new Map<4 | 6, Deletion[]>();
+      groups.set(d.x, byFamily);
+      byFamily.set(d.family, [...(byFamily.get(d.family) ?? []), d]);
+    }
+    for (const [x, byFamily] of groups) {
+      for (const [family, ds] of byFamily) {
+        const tables = [...new Set(ds.map((d) => d.table))];
+        const text = tables.map((t) => `*${t}\n${ds.filter((d) => d.table === t).flatMap((d) => d.lines).join('\n')}\nCOMMIT\n`).join('');
+        const r = await x.restore(family, text).catch(() => undefined);
+        if (r?.code === 0) continue;
+        for (const d of ds) await alone(d).catch((e: Error) => errors.push(e.message));
+      }
+    }
+    this.deletions.length = 0;
+    return errors;
+  }
+}
+
+const scope = new AsyncLocalStorage<IptablesBatch>();
+
+/** The batch the current chain opened, if any. */
+export const currentBatch = (): IptablesBatch | undefined => scope.getStore();
+
+/** Runs `fn` with a batch open; the caller flushes it (or drops it) after. */
+export function inBatch<T>(batch: IptablesBatch, fn: () => Promise<T>): Promise<T> {
+  return scope.run(batch, fn);
+}
+
+/** Runs `fn` with no batch open (a flush's own fallbacks apply at once). */
+export function outsideBatch<T>(fn: () => Promise<T>): Promise<T> {
+  return scope.exit(fn);
+}
+
+/**
+ * `listing` with restore `lines` applied, for the forms tsrun writes:
+ * `:CHAIN - [0:0]` (create, or flush an existing chain), `-A`, `-I CHAIN 1`,
+ * `-D`, `-F`, `-X`.
+ */
+export function applyToListing(listing: Listing, lines: string[]): Listing {
+  const chains = new Set(listing.chains);
+  let rules = [...listing.rules];
+  const inChain = (chain: string) => (r: string) => r.startsWith(`-A ${chain} `);
+  for (const line of lines) {
+    const [op, chain = '', ...rest] = line.split(' ');
+    const rule = `-A ${chain} ${rest.join(' ')}`;
+    if (op!.startsWith(':')) {
+      const name = op!.slice(1);
+      chains.add(name);
+      rules = rules.filter((r) => !inChain(name)(r));
+    } else if (op === '-A') {
+      rules.push(rule);
+    } else if (op === '-I') {
+      const at = rules.findIndex(inChain(chain));
+      rules.splice(at < 0 ? rules.length : at, 0, `-A ${chain} ${rest.slice(1).join(' ')}`);
+    } else if (op === '-D') {
+      const at = rules.indexOf(rule);
+      if (at >= 0) rules.splice(at, 1);
+    } else if (op === '-F') {
+      rules = rules.filter((r) => !inChain(chain)(r));
+    } else if (op === '-X') {
+      chains.delete(chain);
+    }
+  }
+  return { chains, rules };
+}
