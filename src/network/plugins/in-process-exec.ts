@@ -1,5 +1,5 @@
 import type { PluginExec, PluginOutcome } from '../cni/exec.js';
-import { inBatch, IptablesBatch, outsideBatch } from './iptables-batch.js';
+import { currentBatch, inBatch, IptablesBatch, outsideBatch } from './iptables-batch.js';
 import { deleteFast } from './iptables-plan.js';
 import { cniError } from './errors.js';
 import { isBuiltin } from './registry.js';
@@ -41,6 +41,8 @@ export class InProcessPluginExec implements PluginExec {
     } catch (err) {
       return fail({ cniVersion: '1.0.0', code: 6, msg: `error parsing configuration: ${(err as Error).message}` });
     }
+    const batch = currentBatch();
+    if (batch) batch.owner = type; // a chain runs its plugins one after the other
     try {
       const out = await runBuiltin(type, env.CNI_COMMAND as RunCommand, requestFromEnv(env, conf), await this.pluginDeps());
       return { exitCode: 0, stdout: out === undefined ? '' : JSON.stringify(out), stderr: '' };

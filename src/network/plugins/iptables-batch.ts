@@ -26,37 +26,51 @@ interface Deletion {
   table: Table;
   lines: string[];
   plan: (p: RestorePlan) => void;
+  /** the plugin that made the rules */
+  owner: string;
 }
 
 export class IptablesBatch {
-  /** ADD: held-back restore lines per Iptables, family and table, in the order given. */
-  private readonly pending = new Map<Iptables, Map<Key, string[]>>();
+  /** ADD: held-back restore lines per Iptables, family and table, in the order given, each with the plugin it came from. */
+  private readonly pending = new Map<Iptables, Map<Key, { line: string; owner: string }[]>>();
+  /** The plugin running now (set by the in-process exec), named when its lines are refused. */
+  owner = '';
   /** DEL: held-back fast-path deletions, in the order given. */
   readonly deletions: Deletion[] = [];
 
   constructor(readonly mode: 'add' | 'del') {}
 
   hold(x: Iptables, family: 4 | 6, table: Table, lines: string[]): void {
-    const byKey = this.pending.get(x) ?? new Map<Key, string[]>();
+    const byKey = this.pending.get(x) ?? new Map<Key, { line: string; owner: string }[]>();
     this.pending.set(x, byKey);
-    byKey.set(`${family}/${table}`, [...(byKey.get(`${family}/${table}`) ?? []), ...lines]);
+    byKey.set(`${family}/${table}`, [...(byKey.get(`${family}/${table}`) ?? []), ...lines.map((line) => ({ line, owner: this.owner }))]);
   }
 
   /** A fresh listing with the held-back lines of its table applied. */
   seen(x: Iptables, family: 4 | 6, table: Table, listing: Listing): Listing {
-    const lines = this.pending.get(x)?.get(`${family}/${table}`);
-    return lines ? applyToListing(listing, lines) : listing;
+    const held = this.pending.get(x)?.get(`${family}/${table}`);
+    return held ? applyToListing(listing, held.map((h) => h.line)) : listing;
   }
 
-  /** ADD's end: the held-back lines, one restore per Iptables and family (a section per table). */
+  /** ADD's end: the held-back lines, one restore per Iptables and family (a section per table). A refused line names its plugin. */
   async flushLines(): Promise<void> {
     for (const [x, byKey] of this.pending) {
       for (const family of [4, 6] as const) {
-        const sections = [...byKey].filter(([k, lines]) => k.startsWith(`${family}/`) && lines.length > 0);
-        if (sections.length === 0) continue;
-        const text = sections.map(([k, lines]) => `*${k.slice(2)}\n${lines.join('\n')}\nCOMMIT\n`).join('');
-        const r = await x.restore(family, text);
-        if (r.code !== 0) throw cniError(`${family === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
+        const owners: string[] = []; // by line number of the restore input, from 1
+        const text: string[] = [];
+        for (const [key, held] of byKey) {
+          if (!key.startsWith(`${family}/`) || held.length === 0) continue;
+          const section = [`*${key.slice(2)}`, ...held.map((h) => h.line), 'COMMIT'];
+          owners.push(held[0]!.owner, ...held.map((h) => h.owner), held.at(-1)!.owner);
+          text.push(...section);
+        }
+        if (text.length === 0) continue;
+        const r = await x.restore(family, `${text.join('\n')}\n`);
+        if (r.code !== 0) {
+          const at = Number(/line:? (\d+)/.exec(r.stderr)?.[1]);
+          const who = owners[at - 1] ?? [...new Set(owners)].join(', ');
+          throw cniError(`${who ? `${who}: ` : ''}${family === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
+        }
       }
     }
     this.pending.clear();
@@ -82,7 +96,7 @@ export class IptablesBatch {
         const text = tables.map((t) => `*${t}\n${ds.filter((d) => d.table === t).flatMap((d) => d.lines).join('\n')}\nCOMMIT\n`).join('');
         const r = await x.restore(family, text).catch(() => undefined);
         if (r?.code === 0) continue;
-        for (const d of ds) await alone(d).catch((e: Error) => errors.push(e.message));
+        for (const d of ds) await alone(d).catch((e: Error) => errors.push(d.owner ? `${d.owner}: ${e.message}` : e.message));
       }
     }
     this.deletions.length = 0;

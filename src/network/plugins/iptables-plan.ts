@@ -103,7 +103,7 @@ export async function planAndApply(x: Iptables, family: 4 | 6, table: Table, pla
 export async function deleteFast(x: Iptables, family: 4 | 6, table: Table, deletions: string[], plan: (p: RestorePlan) => void): Promise<void> {
   const batch = currentBatch();
   if (batch?.mode === 'del' && deletions.length > 0) {
-    batch.deletions.push({ x, family, table, lines: deletions, plan });
+    batch.deletions.push({ x, family, table, lines: deletions, plan, owner: batch.owner });
     return;
   }
   if (deletions.length > 0) {
