@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FakeNetlinkOpener } from '../../src/network/rtnetlink/fake.js';
 import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
 import { InProcessPluginExec } from '../../src/network/plugins/in-process-exec.js';
-import { applyToListing } from '../../src/network/plugins/iptables-batch.js';
+import { applyToListing, inBatch, IptablesBatch } from '../../src/network/plugins/iptables-batch.js';
+import { deleteFast } from '../../src/network/plugins/iptables-plan.js';
 import type { PluginExec } from '../../src/network/cni/exec.js';
 import type { PluginDeps } from '../../src/network/plugins/skel.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
@@ -120,5 +121,21 @@ describe('iptables batch', () => {
       await v.call('portmap', 'DEL');
     });
     expect(v.state()).toBe(empty.state());
+  });
+
+  it('DEL: startDeletions applies what is held so far at once; the rest waits for the end', async () => {
+    const x = new FakeIptables();
+    await x.restore(4, '*nat\n:CNI-A - [0:0]\n-A POSTROUTING -j CNI-A\n:CNI-B - [0:0]\n-A POSTROUTING -j CNI-B\nCOMMIT\n');
+    x.restores.length = 0;
+    const b = new IptablesBatch('del', (d) => deleteFast(d.x, d.family, d.table, d.lines, d.plan));
+    await inBatch(b, async () => {
+      await deleteFast(x, 4, 'nat', ['-D POSTROUTING -j CNI-A', '-X CNI-A'], (p) => p.removeChain('CNI-A'));
+      b.startDeletions();
+      await deleteFast(x, 4, 'nat', ['-D POSTROUTING -j CNI-B', '-X CNI-B'], (p) => p.removeChain('CNI-B'));
+    });
+    expect(await b.flushDeletions()).toEqual([]);
+    expect(x.restores).toEqual(['4 *nat\n-D POSTROUTING -j CNI-A\n-X CNI-A\nCOMMIT\n', '4 *nat\n-D POSTROUTING -j CNI-B\n-X CNI-B\nCOMMIT\n']);
+    expect(x.rules(4, 'nat', 'POSTROUTING')).toEqual([]);
+    expect(x.rules(4, 'nat', 'CNI-A')).toBeUndefined();
   });
 });

@@ -53,7 +53,7 @@ export class InProcessPluginExec implements PluginExec {
 
   /** The iptables changes of the built-ins in `fn` in one restore per family, at the end (see iptables-batch.ts). */
   async batch<T>(command: 'ADD' | 'DEL', fn: () => Promise<T>): Promise<T> {
-    const b = new IptablesBatch(command === 'ADD' ? 'add' : 'del');
+    const b = new IptablesBatch(command === 'ADD' ? 'add' : 'del', (d) => deleteFast(d.x, d.family, d.table, d.lines, d.plan));
     if (command === 'ADD') {
       const out = await inBatch(b, fn); // a failed ADD throws here: its held-back lines are dropped
       await outsideBatch(() => b.flushLines());
@@ -64,7 +64,7 @@ export class InProcessPluginExec implements PluginExec {
       return await inBatch(b, fn);
     } finally {
       // teardown goes on whatever failed: the deletions held back are applied in any case
-      errors = await outsideBatch(() => b.flushDeletions((d) => deleteFast(d.x, d.family, d.table, d.lines, d.plan)));
+      errors = await outsideBatch(() => b.flushDeletions());
       if (errors.length) throw cniError(`could not remove iptables rules: ${errors.join('; ')}`); // eslint-disable-line no-unsafe-finally
     }
   }

@@ -37,8 +37,14 @@ export class IptablesBatch {
   owner = '';
   /** DEL: held-back fast-path deletions, in the order given. */
   readonly deletions: Deletion[] = [];
+  /** DEL: deletions being applied already (startDeletions), with their errors. */
+  private readonly started: Promise<string[]>[] = [];
 
-  constructor(readonly mode: 'add' | 'del') {}
+  /** `alone`: one deletion on its own, with its listing fallback (DEL's fallback when a batch is refused). */
+  constructor(
+    readonly mode: 'add' | 'del',
+    private readonly alone: (d: Deletion) => Promise<void> = async () => {},
+  ) {}
 
   hold(x: Iptables, family: 4 | 6, table: Table, lines: string[]): void {
     const byKey = this.pending.get(x) ?? new Map<Key, { line: string; owner: string }[]>();
@@ -77,15 +83,35 @@ export class IptablesBatch {
   }
 
   /**
-   * DEL's end: every held-back deletion of a family in one restore; when that
-   * fails (something was gone already), nothing of it happened in the failing
-   * table, and each deletion runs on its own with its listing fallback.
-   * Returns the errors of those.
+   * DEL: starts applying the deletions held back so far, in the background
+   * (an iptables-restore child), while the caller goes on with slow kernel
+   * work of its own (a veth's removal waits for the kernel too). Later ones
+   * wait for the end.
    */
-  async flushDeletions(alone: (d: Deletion) => Promise<void>): Promise<string[]> {
+  startDeletions(): void {
+    if (this.mode !== 'del' || this.deletions.length === 0) return;
+    const ds = this.deletions.splice(0);
+    const run = outsideBatch(() => this.apply(ds));
+    run.catch(() => {}); // awaited in flushDeletions
+    this.started.push(run);
+  }
+
+  /** DEL's end: what startDeletions began, and the rest. Returns the errors. */
+  async flushDeletions(): Promise<string[]> {
+    const rest = this.deletions.splice(0);
+    const errors = (await Promise.all(this.started.splice(0))).flat();
+    return [...errors, ...(await this.apply(rest))];
+  }
+
+  /**
+   * Every deletion of a family in one restore; when that fails (something was
+   * gone already), nothing of it happened in the failing table, and each
+   * deletion runs on its own with its listing fallback.
+   */
+  private async apply(deletions: Deletion[]): Promise<string[]> {
     const errors: string[] = [];
     const groups = new Map<Iptables, Map<4 | 6, Deletion[]>>();
-    for (const d of this.deletions) {
+    for (const d of deletions) {
       const byFamily = groups.get(d.x) ?? new Map<4 | 6, Deletion[]>();
       groups.set(d.x, byFamily);
       byFamily.set(d.family, [...(byFamily.get(d.family) ?? []), d]);
@@ -96,10 +122,9 @@ export class IptablesBatch {
         const text = tables.map((t) => `*${t}\n${ds.filter((d) => d.table === t).flatMap((d) => d.lines).join('\n')}\nCOMMIT\n`).join('');
         const r = await x.restore(family, text).catch(() => undefined);
         if (r?.code === 0) continue;
-        for (const d of ds) await alone(d).catch((e: Error) => errors.push(d.owner ? `${d.owner}: ${e.message}` : e.message));
+        for (const d of ds) await this.alone(d).catch((e: Error) => errors.push(d.owner ? `${d.owner}: ${e.message}` : e.message));
       }
     }
-    this.deletions.length = 0;
     return errors;
   }
 }
