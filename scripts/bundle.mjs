@@ -22,12 +22,13 @@ rmSync('dist/compile-cache', { recursive: true, force: true });
 // The spec schemas (src/spec/) use zod/mini: tree-shaken, ≈ 60 KB of zod. In a
 // chunk shared with a module using full zod, the chunk keeps what either one
 // uses (≈ 700 KB: every locale, JSON Schema, ...), so src/spec/ gets a copy of
-// its own, loaded from a separate esbuild namespace.
+// its own, loaded from a separate esbuild namespace. The CNI client's conf and
+// result schemas (src/network/cni/) share that copy.
 const ZOD_MINI = fileURLToPath(import.meta.resolve('zod/mini'));
 const specZod = {
   name: 'spec-zod',
   setup(b) {
-    b.onResolve({ filter: /^zod\/mini$/ }, (a) => (a.importer.includes('/src/spec/') ? { path: ZOD_MINI, namespace: 'spec-zod', sideEffects: false } : undefined));
+    b.onResolve({ filter: /^zod\/mini$/ }, (a) => (/\/src\/(spec|network\/cni)\//.test(a.importer) ? { path: ZOD_MINI, namespace: 'spec-zod', sideEffects: false } : undefined));
     b.onResolve({ filter: /^\./, namespace: 'spec-zod' }, (a) => ({ path: resolve(dirname(a.importer), a.path), namespace: 'spec-zod', sideEffects: false }));
     b.onLoad({ filter: /.*/, namespace: 'spec-zod' }, (a) => ({ contents: readFileSync(a.path, 'utf8'), loader: 'js', resolveDir: dirname(a.path) }));
   },

@@ -53,14 +53,25 @@ export class CniClient {
     // attachment the first ADD made, so roll back only what this call created.
     const attachmentExisted = !('missing' in this.cache.read(key));
     let result: CniResult | undefined;
-    for (const [i, plugin] of list.plugins.entries()) {
-      try {
-        result = await this.addOne(list, plugin, result, rt);
-      } catch (err) {
-        const failure = pluginFailure(list.name, plugin, 'add', err);
-        if (!attachmentExisted) await this.rollback(list, i, result, rt);
-        throw failure;
+    let at = 0;
+    let failure: TsrunError | undefined;
+    const chain = async (): Promise<void> => {
+      for (const [i, plugin] of list.plugins.entries()) {
+        at = i;
+        try {
+          result = await this.addOne(list, plugin, result, rt);
+        } catch (err) {
+          throw (failure = pluginFailure(list.name, plugin, 'add', err));
+        }
       }
+    };
+    try {
+      await this.batched('ADD', chain);
+    } catch (err) {
+      // a plugin failed, or applying what the chain's plugins held back did (then all of them ran)
+      const reported = failure ?? new TsrunError('CNI_PLUGIN', `network "${list.name}": ${errorMessage(err)}`, { cause: err });
+      if (!attachmentExisted) await this.rollback(list, at, result, rt);
+      throw reported;
     }
     if (!result) throw new TsrunError('CNI_PLUGIN', `network "${list.name}" produced no result`);
     try {
@@ -76,6 +87,11 @@ export class CniClient {
     const out = await invokePlugin(this.ctx, plugin.type, 'ADD', buildPluginConfig(list, plugin, prev, rt), rt);
     if (out === undefined) throw new TsrunError('CNI_PLUGIN', 'plugin printed no result');
     return convertResult(parseResult(out, list.cniVersion), list.cniVersion);
+  }
+
+  /** A chain's ADD or DEL, with the exec's batching of side effects when it has one (PluginExec.batch). */
+  private batched(command: 'ADD' | 'DEL', chain: () => Promise<void>): Promise<void> {
+    return this.ctx.exec.batch ? this.ctx.exec.batch(command, chain) : chain();
   }
 
   /** DEL for plugins[0..last] in reverse; problems are warned, not thrown, so the ADD error stays the one reported. */
@@ -147,12 +163,19 @@ export class CniClient {
     const prev = atLeast(list.cniVersion, '0.4.0') ? result : undefined;
     const rt = withCachedArgs(given, entry);
     const errors: TsrunError[] = [];
-    for (const plugin of [...list.plugins].reverse()) {
-      try {
-        await invokePlugin(this.ctx, plugin.type, 'DEL', buildPluginConfig(list, plugin, prev, rt), rt);
-      } catch (err) {
-        errors.push(pluginFailure(list.name, plugin, 'delete', err));
+    const chain = async (): Promise<void> => {
+      for (const plugin of [...list.plugins].reverse()) {
+        try {
+          await invokePlugin(this.ctx, plugin.type, 'DEL', buildPluginConfig(list, plugin, prev, rt), rt);
+        } catch (err) {
+          errors.push(pluginFailure(list.name, plugin, 'delete', err));
+        }
       }
+    };
+    try {
+      await this.batched('DEL', chain);
+    } catch (err) {
+      errors.push(new TsrunError('CNI_PLUGIN', `network "${list.name}": ${errorMessage(err)}`, { cause: err }));
     }
     if (errors.length > 0) throw joinErrors(errors);
     this.cache.remove(cacheKey(list, rt));

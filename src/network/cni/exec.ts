@@ -21,6 +21,13 @@ export interface PluginExec {
   /** The plugin binary's path, or a CNI_PLUGIN error naming the plugin and the search path. */
   findInPath(type: string, paths: string[]): string;
   run(pluginPath: string, stdin: string, env: Record<string, string>, timeoutMs: number): Promise<PluginOutcome>;
+  /**
+   * Runs a chain's ADD or DEL (`fn`) so that side effects of its plugins can
+   * be applied together at the end (the in-process plugins' iptables rules:
+   * one restore per family instead of one per plugin). Rejects if applying
+   * them fails; after a failed ADD, nothing held back is applied.
+   */
+  batch?<T>(command: 'ADD' | 'DEL', fn: () => Promise<T>): Promise<T>;
 }
 
 export class RealPluginExec implements PluginExec {

@@ -9,7 +9,8 @@ import { checkContainerIface, configureIface, delLinkByName, setupVeth } from '.
 import { delContainerIface, openIn } from './netns.js';
 import { asV1, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
 import { Undo } from './undo.js';
-import { gcIpamAndMasq, teardownMasqOnDel } from './gc.js';
+import { cachedAddresses, gcIpamAndMasq, teardownMasqOnDel } from './gc.js';
+import { currentBatch } from './iptables-batch.js';
 
 // bridge: a Linux bridge on the host (created or reused), a veth pair from it
 // into the container, addresses from IPAM, optionally the gateway address on
@@ -129,9 +130,17 @@ export const bridge: Plugin = {
 
   async del(req: PluginRequest, deps: PluginDeps): Promise<void> {
     const c = loadBridgeConf(req.conf);
+    const masq = c.ipamType !== undefined && c.ipMasq;
+    // With the addresses in prevResult, masquerading goes first: in a chain's
+    // batch, the rule deletions then run while the veth is removed (both wait on the kernel).
+    const early = masq && (await cachedAddresses(req)).length > 0;
+    if (early) {
+      await teardownMasqOnDel(req, deps.iptables, c.name, []);
+      currentBatch()?.startDeletions();
+    }
     const addrs = delContainerIface(deps, req.netns, req.ifName);
     if (c.ipamType) await deps.ipam(c.ipamType, req);
-    if (c.ipamType && c.ipMasq) await teardownMasqOnDel(req, deps.iptables, c.name, addrs);
+    if (masq && !early) await teardownMasqOnDel(req, deps.iptables, c.name, addrs);
   },
 
   /** Spec 1.1 GC: IPAM drops stale allocations; stale masquerade chains go by their comments. */

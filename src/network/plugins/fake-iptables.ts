@@ -40,7 +40,9 @@ export class FakeIptables implements Iptables {
 
   private async replay(family: 4 | 6, text: string): Promise<IptablesOutcome> {
     let table = 'filter';
-    for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    for (const [n, raw] of text.split('\n').entries()) {
+      const line = raw.trim();
+      if (!line) continue;
       if (line.startsWith('*')) table = line.slice(1);
       else if (line === 'COMMIT') continue;
       else if (line.startsWith(':')) {
@@ -50,7 +52,7 @@ export class FakeIptables implements Iptables {
         else t.set(chain, []);
       } else {
         const r = await this.run(family, ['-t', table, ...splitRule(line)]);
-        if (r.code !== 0) return r;
+        if (r.code !== 0) return { ...r, stderr: `${r.stderr}\nError occurred at line: ${n + 1}` }; // as iptables-restore says it
       }
     }
     return { code: 0, stdout: '', stderr: '' };

@@ -50,6 +50,12 @@ export async function gcIpamAndMasq(req: PluginRequest, deps: PluginDeps, c: { n
   if (errors.length) throw cniError(`gc: ${errors.join('; ')}`);
 }
 
+/** The container's addresses in DEL's prevResult (none without one, or when it cannot be read). */
+export async function cachedAddresses(req: PluginRequest): Promise<string[]> {
+  const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf).catch(() => undefined) : undefined;
+  return (prev?.ips ?? []).map((i) => i.address);
+}
+
 /** DEL's masquerade teardown, by chain name: for the families of the addresses known, or both when none are. */
 export async function teardownMasqOnDel(req: PluginRequest, x: Iptables, network: string, addrs: string[]): Promise<void> {
   const prev = req.conf.prevResult ? await asV1(req.conf.prevResult, req.conf) : undefined;

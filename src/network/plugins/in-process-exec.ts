@@ -1,6 +1,9 @@
 import type { PluginExec, PluginOutcome } from '../cni/exec.js';
 import { explaining } from '../../explain/events.js';
 import { explainedDeps } from './explained-deps.js';
+import { currentBatch, inBatch, IptablesBatch, outsideBatch } from './iptables-batch.js';
+import { deleteFast } from './iptables-plan.js';
+import { cniError } from './errors.js';
 import { isBuiltin } from './registry.js';
 import { cniErrorJson, requestFromEnv, runBuiltin, type RunCommand } from './run.js';
 import type { PluginDeps } from './skel.js';
@@ -40,6 +43,8 @@ export class InProcessPluginExec implements PluginExec {
     } catch (err) {
       return fail({ cniVersion: '1.0.0', code: 6, msg: `error parsing configuration: ${(err as Error).message}` });
     }
+    const batch = currentBatch();
+    if (batch) batch.owner = type; // a chain runs its plugins one after the other
     try {
       const deps = await this.pluginDeps();
       // The same reason the CNI client gives the plugin call itself (cni/invoke.ts).
@@ -48,6 +53,24 @@ export class InProcessPluginExec implements PluginExec {
       return { exitCode: 0, stdout: out === undefined ? '' : JSON.stringify(out), stderr: '' };
     } catch (err) {
       return fail(cniErrorJson(err, String(conf.cniVersion ?? '1.0.0')));
+    }
+  }
+
+  /** The iptables changes of the built-ins in `fn` in one restore per family, at the end (see iptables-batch.ts). */
+  async batch<T>(command: 'ADD' | 'DEL', fn: () => Promise<T>): Promise<T> {
+    const b = new IptablesBatch(command === 'ADD' ? 'add' : 'del', (d) => deleteFast(d.x, d.family, d.table, d.lines, d.plan));
+    if (command === 'ADD') {
+      const out = await inBatch(b, fn); // a failed ADD throws here: its held-back lines are dropped
+      await outsideBatch(() => b.flushLines());
+      return out;
+    }
+    let errors: string[] = [];
+    try {
+      return await inBatch(b, fn);
+    } finally {
+      // teardown goes on whatever failed: the deletions held back are applied in any case
+      errors = await outsideBatch(() => b.flushDeletions());
+      if (errors.length) throw cniError(`could not remove iptables rules: ${errors.join('; ')}`); // eslint-disable-line no-unsafe-finally
     }
   }
 

@@ -1,4 +1,5 @@
-import { applyLines, ipt, listTable, parseListing, type Iptables, type Listing, type Table } from './iptables.js';
+import { currentBatch } from './iptables-batch.js';
+import { applyLines, listTable, mustListTable, type Iptables, type Listing, type Table } from './iptables.js';
 
 // The reference's rule-by-rule helpers (EnsureChain, InsertUnique,
 // AppendUnique, Delete-if-present) turned into iptables-restore lines: each
@@ -82,7 +83,7 @@ export class RestorePlan {
  * false (DEL: this family has no such table or binary, so nothing to remove).
  */
 export async function planAndApply(x: Iptables, family: 4 | 6, table: Table, plan: (p: RestorePlan) => void, required = false): Promise<boolean> {
-  const have = required ? parseListing(await ipt(x, family, ['-t', table, '-S'])) : await listTable(x, family, table);
+  const have = required ? await mustListTable(x, family, table) : await listTable(x, family, table);
   if (!have) return false;
   const p = new RestorePlan(have);
   plan(p);
@@ -97,8 +98,14 @@ export async function planAndApply(x: Iptables, family: 4 | 6, table: Table, pla
  * one commit per plugin is the floor and the listing is pure overhead. If the
  * batch fails (something was gone already, or never made), nothing happened
  * (restore is atomic), and the slow path lists and deletes what is there.
+ * In a chain DEL's batch the deletions wait for the chain's end (iptables-batch.ts).
  */
 export async function deleteFast(x: Iptables, family: 4 | 6, table: Table, deletions: string[], plan: (p: RestorePlan) => void): Promise<void> {
+  const batch = currentBatch();
+  if (batch?.mode === 'del' && deletions.length > 0) {
+    batch.deletions.push({ x, family, table, lines: deletions, plan, owner: batch.owner });
+    return;
+  }
   if (deletions.length > 0) {
     const r = await x.restore(family, `*${table}\n${deletions.join('\n')}\nCOMMIT\n`).catch(() => undefined);
     if (r?.code === 0) return;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { cniError } from './errors.js';
+import { currentBatch } from './iptables-batch.js';
 
 // iptables through its binary (as the reference's go-iptables does), with -w
 // so concurrent plugins wait for the xtables lock instead of failing. Changes
@@ -73,18 +74,28 @@ export function parseListing(text: string): Listing {
   };
 }
 
-/** The table's listing, or undefined when this family has no such table or binary. */
+/** The table's listing, or undefined when this family has no such table or binary. Lines a chain batch holds back count as applied. */
 export async function listTable(x: Iptables, f: 4 | 6, table: Table): Promise<Listing | undefined> {
   const r = await x.run(f, ['-t', table, '-S']);
-  return r.code === 0 ? parseListing(r.stdout) : undefined;
+  if (r.code !== 0) return undefined;
+  const have = parseListing(r.stdout);
+  return currentBatch()?.seen(x, f, table, have) ?? have;
+}
+
+/** The same, failing when the table cannot be listed (ADD needs it). */
+export async function mustListTable(x: Iptables, f: 4 | 6, table: Table): Promise<Listing> {
+  const have = parseListing(await ipt(x, f, ['-t', table, '-S']));
+  return currentBatch()?.seen(x, f, table, have) ?? have;
 }
 
 /** Rules anywhere in the table that jump to `chain`. */
 export const jumpsTo = (have: Listing, chain: string): string[] => have.rules.filter((l) => l.endsWith(` -j ${chain}`));
 
-/** Applies restore lines to one table in one exec (atomic: all or nothing). */
+/** Applies restore lines to one table in one exec (atomic: all or nothing); in a chain ADD's batch, at the chain's end. */
 export async function applyLines(x: Iptables, f: 4 | 6, table: Table, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
+  const batch = currentBatch();
+  if (batch?.mode === 'add') return batch.hold(x, f, table, lines);
   const r = await x.restore(f, `*${table}\n${lines.join('\n')}\nCOMMIT\n`);
   if (r.code !== 0) throw cniError(`${f === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
 }

@@ -1,4 +1,5 @@
 import { TsrunError } from '../../../errors.js';
+import { describeIssue } from '../../../spec/issues.js';
 import { isSupportedVersion, resultFamily, type CniVersion } from '../version.js';
 import {
   result020Schema,
@@ -28,7 +29,7 @@ export function parseResult(raw: unknown, configVersion: string): CniResult {
     throw new TsrunError('CNI_PLUGIN', `result has unsupported cniVersion "${version}"`);
   }
   const schema = { '020': result020Schema, '040': result040Schema, '100': result100Schema }[resultFamily(version)];
-  const parsed = schema.safeParse(withVersion);
+  const parsed = schema.safeParse(withVersion, { error: describeIssue });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new TsrunError('CNI_PLUGIN', `invalid ${version} result at ${issue.path.join('.') || '(root)'}: ${issue.message}`, {

@@ -1,7 +1,7 @@
 import type { CniResult, Result100 } from '../../cni/result/types.js';
 import { parseCidr } from '../../rtnetlink/ip.js';
 import { cniError } from '../errors.js';
-import { applyLines, ipt, jumpsTo, listTable, parseListing, removeChainLines } from '../iptables.js';
+import { applyLines, jumpsTo, listTable, mustListTable, removeChainLines } from '../iptables.js';
 import { chainName, familiesOf } from '../ipmasq.js';
 import { fromV1 } from '../result.js';
 import { asV1, confVersion, type Plugin, type PluginDeps, type PluginRequest } from '../skel.js';
@@ -15,9 +15,7 @@ import { idsWithRules, sweep, validContainers } from '../gc.js';
 // runs an iptables process per rule). DEL needs only the network name and
 // container id, so it works without prevResult, mappings or netns.
 
-async function listNat(deps: PluginDeps, family: 4 | 6) {
-  return parseListing(await ipt(deps.iptables, family, ['-t', 'nat', '-S']));
-}
+const listNat = (deps: PluginDeps, family: 4 | 6) => mustListTable(deps.iptables, family, 'nat');
 
 const apply = (deps: PluginDeps, family: 4 | 6, lines: string[]): Promise<void> => applyLines(deps.iptables, family, 'nat', lines);
 

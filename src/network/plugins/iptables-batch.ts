@@ -1,0 +1,178 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { cniError } from './errors.js';
+import type { Iptables, Listing, Table } from './iptables.js';
+import type { RestorePlan } from './iptables-plan.js';
+
+// One iptables-restore per family for a whole chain instead of one per
+// plugin. Each exec costs a few ms, and every nf_tables commit that deletes
+// makes the closing process wait for an RCU grace period (≈10–15 ms here);
+// one process pays that once. The CNI client opens a batch around a chain's
+// ADD or DEL (InProcessPluginExec.batch); the plugins' iptables helpers
+// (applyLines, the listings, deleteFast) look for it, so a plugin is written
+// the same with or without one.
+// - ADD: restore lines are held back; a later listing of the same table sees
+//   them as if applied (later plugins plan on what the earlier ones made); at
+//   the end all go in one restore. When the chain fails, they are dropped
+//   (nothing of them was applied) and the client's rollback runs unbatched.
+// - DEL: the fast-path deletions (what the plugin knows it made) are held
+//   back and go in one restore at the end; if that fails, each plugin's
+//   deletion runs alone, with its listing fallback, as it would unbatched.
+
+type Key = `${4 | 6}/${Table}`;
+
+interface Deletion {
+  x: Iptables;
+  family: 4 | 6;
+  table: Table;
+  lines: string[];
+  plan: (p: RestorePlan) => void;
+  /** the plugin that made the rules */
+  owner: string;
+}
+
+export class IptablesBatch {
+  /** ADD: held-back restore lines per Iptables, family and table, in the order given, each with the plugin it came from. */
+  private readonly pending = new Map<Iptables, Map<Key, { line: string; owner: string }[]>>();
+  /** The plugin running now (set by the in-process exec), named when its lines are refused. */
+  owner = '';
+  /** DEL: held-back fast-path deletions, in the order given. */
+  readonly deletions: Deletion[] = [];
+  /** DEL: deletions being applied already (startDeletions), with their errors. */
+  private readonly started: Promise<string[]>[] = [];
+
+  /** `alone`: one deletion on its own, with its listing fallback (DEL's fallback when a batch is refused). */
+  constructor(
+    readonly mode: 'add' | 'del',
+    private readonly alone: (d: Deletion) => Promise<void> = async () => {},
+  ) {}
+
+  hold(x: Iptables, family: 4 | 6, table: Table, lines: string[]): void {
+    const byKey = this.pending.get(x) ?? new Map<Key, { line: string; owner: string }[]>();
+    this.pending.set(x, byKey);
+    byKey.set(`${family}/${table}`, [...(byKey.get(`${family}/${table}`) ?? []), ...lines.map((line) => ({ line, owner: this.owner }))]);
+  }
+
+  /** A fresh listing with the held-back lines of its table applied. */
+  seen(x: Iptables, family: 4 | 6, table: Table, listing: Listing): Listing {
+    const held = this.pending.get(x)?.get(`${family}/${table}`);
+    return held ? applyToListing(listing, held.map((h) => h.line)) : listing;
+  }
+
+  /** ADD's end: the held-back lines, one restore per Iptables and family (a section per table). A refused line names its plugin. */
+  async flushLines(): Promise<void> {
+    for (const [x, byKey] of this.pending) {
+      for (const family of [4, 6] as const) {
+        const owners: string[] = []; // by line number of the restore input, from 1
+        const text: string[] = [];
+        for (const [key, held] of byKey) {
+          if (!key.startsWith(`${family}/`) || held.length === 0) continue;
+          const section = [`*${key.slice(2)}`, ...held.map((h) => h.line), 'COMMIT'];
+          owners.push(held[0]!.owner, ...held.map((h) => h.owner), held.at(-1)!.owner);
+          text.push(...section);
+        }
+        if (text.length === 0) continue;
+        const r = await x.restore(family, `${text.join('\n')}\n`);
+        if (r.code !== 0) {
+          const at = Number(/line:? (\d+)/.exec(r.stderr)?.[1]);
+          const who = owners[at - 1] ?? [...new Set(owners)].join(', ');
+          throw cniError(`${who ? `${who}: ` : ''}${family === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
+        }
+      }
+    }
+    this.pending.clear();
+  }
+
+  /**
+   * DEL: starts applying the deletions held back so far, in the background
+   * (an iptables-restore child), while the caller goes on with slow kernel
+   * work of its own (a veth's removal waits for the kernel too). Later ones
+   * wait for the end.
+   */
+  startDeletions(): void {
+    if (this.mode !== 'del' || this.deletions.length === 0) return;
+    const ds = this.deletions.splice(0);
+    const run = outsideBatch(() => this.apply(ds));
+    run.catch(() => {}); // awaited in flushDeletions
+    this.started.push(run);
+  }
+
+  /** DEL's end: what startDeletions began, and the rest. Returns the errors. */
+  async flushDeletions(): Promise<string[]> {
+    const rest = this.deletions.splice(0);
+    const errors = (await Promise.all(this.started.splice(0))).flat();
+    return [...errors, ...(await this.apply(rest))];
+  }
+
+  /**
+   * Every deletion of a family in one restore; when that fails (something was
+   * gone already), nothing of it happened in the failing table, and each
+   * deletion runs on its own with its listing fallback.
+   */
+  private async apply(deletions: Deletion[]): Promise<string[]> {
+    const errors: string[] = [];
+    const groups = new Map<Iptables, Map<4 | 6, Deletion[]>>();
+    for (const d of deletions) {
+      const byFamily = groups.get(d.x) ?? new Map<4 | 6, Deletion[]>();
+      groups.set(d.x, byFamily);
+      byFamily.set(d.family, [...(byFamily.get(d.family) ?? []), d]);
+    }
+    for (const [x, byFamily] of groups) {
+      for (const [family, ds] of byFamily) {
+        const tables = [...new Set(ds.map((d) => d.table))];
+        const text = tables.map((t) => `*${t}\n${ds.filter((d) => d.table === t).flatMap((d) => d.lines).join('\n')}\nCOMMIT\n`).join('');
+        const r = await x.restore(family, text).catch(() => undefined);
+        if (r?.code === 0) continue;
+        for (const d of ds) await this.alone(d).catch((e: Error) => errors.push(d.owner ? `${d.owner}: ${e.message}` : e.message));
+      }
+    }
+    return errors;
+  }
+}
+
+const scope = new AsyncLocalStorage<IptablesBatch>();
+
+/** The batch the current chain opened, if any. */
+export const currentBatch = (): IptablesBatch | undefined => scope.getStore();
+
+/** Runs `fn` with a batch open; the caller flushes it (or drops it) after. */
+export function inBatch<T>(batch: IptablesBatch, fn: () => Promise<T>): Promise<T> {
+  return scope.run(batch, fn);
+}
+
+/** Runs `fn` with no batch open (a flush's own fallbacks apply at once). */
+export function outsideBatch<T>(fn: () => Promise<T>): Promise<T> {
+  return scope.exit(fn);
+}
+
+/**
+ * `listing` with restore `lines` applied, for the forms tsrun writes:
+ * `:CHAIN - [0:0]` (create, or flush an existing chain), `-A`, `-I CHAIN 1`,
+ * `-D`, `-F`, `-X`.
+ */
+export function applyToListing(listing: Listing, lines: string[]): Listing {
+  const chains = new Set(listing.chains);
+  let rules = [...listing.rules];
+  const inChain = (chain: string) => (r: string) => r.startsWith(`-A ${chain} `);
+  for (const line of lines) {
+    const [op, chain = '', ...rest] = line.split(' ');
+    const rule = `-A ${chain} ${rest.join(' ')}`;
+    if (op!.startsWith(':')) {
+      const name = op!.slice(1);
+      chains.add(name);
+      rules = rules.filter((r) => !inChain(name)(r));
+    } else if (op === '-A') {
+      rules.push(rule);
+    } else if (op === '-I') {
+      const at = rules.findIndex(inChain(chain));
+      rules.splice(at < 0 ? rules.length : at, 0, `-A ${chain} ${rest.slice(1).join(' ')}`);
+    } else if (op === '-D') {
+      const at = rules.indexOf(rule);
+      if (at >= 0) rules.splice(at, 1);
+    } else if (op === '-F') {
+      rules = rules.filter((r) => !inChain(chain)(r));
+    } else if (op === '-X') {
+      chains.delete(chain);
+    }
+  }
+  return { chains, rules };
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { FakeNetlinkOpener } from '../../src/network/rtnetlink/fake.js';
+import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
+import { InProcessPluginExec } from '../../src/network/plugins/in-process-exec.js';
+import { applyToListing, inBatch, IptablesBatch } from '../../src/network/plugins/iptables-batch.js';
+import { deleteFast } from '../../src/network/plugins/iptables-plan.js';
+import type { PluginExec } from '../../src/network/cni/exec.js';
+import type { PluginDeps } from '../../src/network/plugins/skel.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
+
+// A chain's iptables changes in one restore per family (iptables-batch.ts):
+// the same rules as one restore per plugin, later plugins planning on what
+// earlier ones held back, nothing applied when the chain fails, and DEL's
+// fallback when the batched deletions are refused.
+
+const prevResult = {
+  cniVersion: '1.0.0',
+  interfaces: [{ name: 'tsbatchbr0' }, { name: 'vethx' }, { name: 'eth0', sandbox: '/run/netns/x' }],
+  ips: [{ address: '10.246.41.2/24', interface: 2 }],
+};
+const confs = {
+  portmap: { cniVersion: '1.0.0', name: 'tsbatch-u', type: 'portmap', snat: false, prevResult, runtimeConfig: { portMappings: [{ hostPort: 18461, containerPort: 80, protocol: 'tcp' }] } },
+  firewall: { cniVersion: '1.0.0', name: 'tsbatch-u', type: 'firewall', backend: 'iptables', prevResult },
+};
+
+function world() {
+  const iptables = new FakeIptables();
+  const deps: PluginDeps = {
+    sys: new FakeSyscalls(), netlink: new FakeNetlinkOpener(), iptables, sysctl: () => {},
+    ipam: async () => ({}), random: () => Buffer.alloc(4),
+  };
+  const exec = new InProcessPluginExec({} as PluginExec, { deps });
+  const call = async (type: keyof typeof confs, command: string, conf: object = confs[type]) => {
+    const env = { CNI_COMMAND: command, CNI_CONTAINERID: 'tsbatch-c1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0' };
+    const out = await exec.run(`builtin:${type}`, JSON.stringify(conf), env, 1000);
+    if (out.exitCode !== 0) throw new Error(out.stdout);
+  };
+  // chains with rules, and chains of our own even when empty (the fake makes a table's built-ins on first look)
+  const BUILTIN = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+  const state = () => JSON.stringify([...iptables.tables].flatMap(([k, t]) => [...t].filter(([c, rs]) => rs.length > 0 || !BUILTIN.includes(c)).map(([c, rs]) => [k, c, rs])));
+  return { iptables, exec, call, state };
+}
+
+describe('iptables batch', () => {
+  it('applyToListing: create/flush, append, insert first, delete, flush, remove', () => {
+    const have = { chains: new Set(['A']), rules: ['-A A -j X', '-A POSTROUTING -j A'] };
+    const after = applyToListing(have, [':B - [0:0]', '-A B -j Y', '-I POSTROUTING 1 -j B', ':A - [0:0]', '-A A -j Z', '-D POSTROUTING -j A', '-F B', '-X B']);
+    expect([...after.chains]).toEqual(['A']);
+    expect(after.rules).toEqual(['-A POSTROUTING -j B', '-A A -j Z']);
+    expect(have.rules).toEqual(['-A A -j X', '-A POSTROUTING -j A']); // the listing given is left alone
+  });
+
+  it('ADD: the rules one restore per plugin makes, in one restore for the chain', async () => {
+    const one = world();
+    await one.call('portmap', 'ADD');
+    await one.call('firewall', 'ADD');
+    expect(one.iptables.restores).toHaveLength(2);
+    const batched = world();
+    await batched.exec.batch('ADD', async () => {
+      await batched.call('portmap', 'ADD');
+      await batched.call('firewall', 'ADD');
+      expect(batched.iptables.restores).toEqual([]); // held back until the chain is done
+    });
+    expect(batched.iptables.restores).toHaveLength(1);
+    expect(batched.iptables.restores[0]).toMatch(/^4 \*nat\n[^]*COMMIT\n\*filter\n[^]*COMMIT\n$/);
+    expect(batched.state()).toBe(one.state());
+  });
+
+  it('ADD: a later plugin plans on what an earlier one held back (no second shared chain, no duplicate rule)', async () => {
+    const w = world();
+    const second = { ...confs.portmap, runtimeConfig: { portMappings: [{ hostPort: 18462, containerPort: 81, protocol: 'tcp' }] } };
+    await w.exec.batch('ADD', async () => {
+      await w.call('portmap', 'ADD');
+      await w.call('portmap', 'ADD', second); // same container: replaces its chain, the shared ones stay single
+    });
+    const single = world();
+    await single.call('portmap', 'ADD', second);
+    expect(w.state()).toBe(single.state());
+  });
+
+  it('ADD: a chain that fails applies nothing; a refused line names its plugin', async () => {
+    const w = world();
+    const before = w.state();
+    await expect(w.exec.batch('ADD', async () => {
+      await w.call('portmap', 'ADD');
+      throw new Error('a later plugin failed');
+    })).rejects.toThrow(/a later plugin failed/);
+    expect(w.iptables.restores).toEqual([]);
+    expect(w.state()).toBe(before);
+    w.iptables.failWhen = 'CNI-FORWARD';
+    await expect(w.exec.batch('ADD', async () => {
+      await w.call('portmap', 'ADD');
+      await w.call('firewall', 'ADD');
+    })).rejects.toThrow(/^firewall: iptables-restore failed/);
+  });
+
+  it('DEL: one restore for the chain; when it is refused, each plugin deletes alone with its fallback', async () => {
+    const w = world();
+    await w.call('portmap', 'ADD');
+    await w.call('firewall', 'ADD');
+    const empty = world();
+    await empty.call('portmap', 'ADD');
+    await empty.call('firewall', 'ADD');
+    await empty.call('firewall', 'DEL');
+    await empty.call('portmap', 'DEL');
+    w.iptables.restores.length = 0;
+    await w.exec.batch('DEL', async () => {
+      await w.call('firewall', 'DEL');
+      await w.call('portmap', 'DEL');
+    });
+    expect(w.iptables.restores).toHaveLength(1);
+    expect(w.state()).toBe(empty.state());
+
+    // the firewall's rules are gone already: the batch is refused, the fallbacks list and delete the rest
+    const v = world();
+    await v.call('portmap', 'ADD');
+    await v.call('firewall', 'ADD');
+    await v.call('firewall', 'DEL');
+    await v.exec.batch('DEL', async () => {
+      await v.call('firewall', 'DEL');
+      await v.call('portmap', 'DEL');
+    });
+    expect(v.state()).toBe(empty.state());
+  });
+
+  it('DEL: startDeletions applies what is held so far at once; the rest waits for the end', async () => {
+    const x = new FakeIptables();
+    await x.restore(4, '*nat\n:CNI-A - [0:0]\n-A POSTROUTING -j CNI-A\n:CNI-B - [0:0]\n-A POSTROUTING -j CNI-B\nCOMMIT\n');
+    x.restores.length = 0;
+    const b = new IptablesBatch('del', (d) => deleteFast(d.x, d.family, d.table, d.lines, d.plan));
+    await inBatch(b, async () => {
+      await deleteFast(x, 4, 'nat', ['-D POSTROUTING -j CNI-A', '-X CNI-A'], (p) => p.removeChain('CNI-A'));
+      b.startDeletions();
+      await deleteFast(x, 4, 'nat', ['-D POSTROUTING -j CNI-B', '-X CNI-B'], (p) => p.removeChain('CNI-B'));
+    });
+    expect(await b.flushDeletions()).toEqual([]);
+    expect(x.restores).toEqual(['4 *nat\n-D POSTROUTING -j CNI-A\n-X CNI-A\nCOMMIT\n', '4 *nat\n-D POSTROUTING -j CNI-B\n-X CNI-B\nCOMMIT\n']);
+    expect(x.rules(4, 'nat', 'POSTROUTING')).toEqual([]);
+    expect(x.rules(4, 'nat', 'CNI-A')).toBeUndefined();
+  });
+});
