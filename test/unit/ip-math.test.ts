@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bytesToIp, ipToBytes } from '../../src/network/rtnetlink/ip.js';
 import { bigToIp, canonicalizeRange, describeRange, ipToBig, networkOf, rangesOverlap } from '../../src/network/plugins/host-local/range.js';
 
-// Address and range math: IPv4, IPv6 and IPv4-mapped IPv6.
+// Address and range math through ip-num: IPv4, IPv6 and IPv4-mapped IPv6.
 describe('addresses as bytes and numbers', () => {
   it('IPv4: 4 bytes in network order, and back', () => {
     expect(ipToBytes('10.0.0.1')).toEqual(Buffer.from([10, 0, 0, 1]));

@@ -1,10 +1,11 @@
+import { IPv4CidrRange, IPv6CidrRange } from 'ip-num';
 import { familyOf, ipToNumber, numberToIp, parseCidr } from '../../rtnetlink/ip.js';
 import { configError } from '../errors.js';
 
 // One host-local range (subnet, rangeStart..rangeEnd, gateway), canonicalised
 // the way the reference does: gateway defaults to .1, the range to .1 up to
 // the last address (IPv4 skips the broadcast). Address and range math is
-// BigInt (rtnetlink/ip.ts); a Range keeps the addresses' values (bigint) for comparisons.
+// ip-num's; a Range keeps the addresses' values (bigint) for comparisons.
 
 export interface RangeConf {
   subnet?: string;
@@ -27,15 +28,14 @@ export interface Range {
 
 export const bits = (f: 4 | 6): number => (f === 4 ? 32 : 128);
 
-export const ipToBig = (ip: string): bigint => ipToNumber(ip);
+export const ipToBig = (ip: string): bigint => ipToNumber(ip).getValue();
 
 export const bigToIp = (n: bigint, family: 4 | 6): string => numberToIp(n, family);
 
-/** The first and last address of the subnet an address and prefix length are in. */
+/** The first and last address of the subnet an address and prefix length are in (ip-num's CIDR ranges). */
 function bounds(address: string, prefixLen: number, family: 4 | 6): { first: bigint; last: bigint } {
-  const hostBits = BigInt(bits(family) - prefixLen);
-  const first = (ipToNumber(address) >> hostBits) << hostBits;
-  return { first, last: first + (1n << hostBits) - 1n };
+  const r = family === 4 ? IPv4CidrRange.fromCidr(`${address}/${prefixLen}`) : IPv6CidrRange.fromCidr(`${address}/${prefixLen}`);
+  return { first: r.getFirst().getValue(), last: r.getLast().getValue() };
 }
 
 export function canonicalizeRange(rc: RangeConf): Range {
