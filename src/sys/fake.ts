@@ -150,9 +150,15 @@ export class FakeSyscalls implements Syscalls {
   listen(fd: number, backlog: number): void { this.record('listen', [fd, backlog]); }
   accept(fd: number): number { this.record('accept', [fd]); return this.nextFd++; }
   sendmsgFds(fd: number, data: Buffer, fds: number[]): number { this.record('sendmsgFds', [fd, data, fds]); return data.length; }
+  /** fds that come with the next recvmsgFds answers, in order (each entry: the fds of one answer) */
+  readonly recvFdsQueue: number[][] = [];
+  /** Answers from recvQueue, like recvfrom (a stage's replies), with the fds of recvFdsQueue. */
   recvmsgFds(fd: number, maxData: number, maxFds: number): { data: Buffer; fds: number[] } {
     this.record('recvmsgFds', [fd, maxData, maxFds]);
-    return { data: Buffer.alloc(0), fds: [] };
+    const next = this.recvQueue.shift();
+    if (!next) return { data: Buffer.alloc(0), fds: [] };
+    if (next.length > maxData) this.recvQueue.unshift(next.subarray(maxData));
+    return { data: Buffer.from(next.subarray(0, maxData)), fds: this.recvFdsQueue.shift() ?? [] };
   }
   flock(fd: number, operation: number): void { this.record('flock', [fd, operation]); }
   getpid(): number { this.record('getpid', []); return this.pid; }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ACT, planSeccomp } from '../../src/runtime/seccomp/plan.js';
-import { loadSeccomp } from '../../src/runtime/seccomp/load.js';
+import { ACT, checkListenerSupported, planSeccomp } from '../../src/runtime/seccomp/plan.js';
+import { loadSeccomp, seccompFlags } from '../../src/runtime/seccomp/load.js';
+import { containerProcessState, sendToAgent } from '../../src/runtime/seccomp/agent.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
 import type { SeccompLib } from '../../src/runtime/seccomp/libseccomp.js';
 import type { Seccomp } from '../../src/spec/types.js';
 import { TsrunError } from '../../src/errors.js';
@@ -64,6 +66,56 @@ describe('seccomp plan', () => {
       expect(err).toBeInstanceOf(TsrunError);
       expect((err as TsrunError).jsonPath).toBe('linux.seccomp.syscalls[0].action');
     }
+  });
+});
+
+describe('seccomp notify (the seccomp agent)', () => {
+  const jsonPathOf = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (err) {
+      return (err as TsrunError).jsonPath;
+    }
+    return undefined;
+  };
+
+  it('plans SCMP_ACT_NOTIFY with the listener, and asks seccomp(2) for a listener fd', () => {
+    const plan = planSeccomp(profile({ listenerPath: '/run/agent.sock', listenerMetadata: 'm', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] } as Partial<Seccomp>));
+    expect(plan.rules).toEqual([{ name: 'mkdir', action: ACT.NOTIFY, args: [] }]);
+    expect(plan.listener).toEqual({ path: '/run/agent.sock', metadata: 'm' });
+    expect(seccompFlags(plan) & 8).toBe(8);
+    expect(seccompFlags(planSeccomp(profile({ listenerPath: '/run/agent.sock' } as Partial<Seccomp>)))).toBe(0);
+  });
+
+  it('refuses SCMP_ACT_NOTIFY without listenerPath, as the default action, or on the hand-over syscall, naming the JSON path', () => {
+    expect(jsonPathOf(() => planSeccomp(profile({ syscalls: [{ names: ['getppid'], action: 'SCMP_ACT_ALLOW' }, { names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] } as Partial<Seccomp>)))).toBe('linux.seccomp.listenerPath');
+    expect(() => planSeccomp(profile({ syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] } as Partial<Seccomp>))).toThrow(/syscalls\[0\]\.action is SCMP_ACT_NOTIFY/);
+    expect(jsonPathOf(() => planSeccomp(profile({ defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/a' } as Partial<Seccomp>)))).toBe('linux.seccomp.defaultAction');
+    expect(jsonPathOf(() => planSeccomp(profile({ listenerPath: '/a', syscalls: [{ names: ['sendmsg'], action: 'SCMP_ACT_NOTIFY' }] } as Partial<Seccomp>)))).toBe('linux.seccomp.syscalls[0].names');
+  });
+
+  it('refuses an agent for a container with a user namespace (the Node init cannot hand the fd back)', () => {
+    const plan = planSeccomp(profile({ listenerPath: '/a', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] } as Partial<Seccomp>));
+    expect(() => checkListenerSupported(plan, { linux: { namespaces: [{ type: 'user' }] } })).toThrow(/not supported yet for a container with a user namespace/);
+    expect(() => checkListenerSupported(plan, { linux: { namespaces: [{ type: 'pid' }] } })).not.toThrow();
+  });
+
+  it('the agent gets the container process state with the fd, in one message', () => {
+    const sys = new FakeSyscalls();
+    const msg = containerProcessState({ ociVersion: '1.2.0', id: 'c', status: 'creating', pid: 42, bundle: '/b' }, 42, 'meta');
+    sendToAgent(sys, '/run/agent.sock', msg, 17);
+    const sent = sys.calls.find((c) => c.name === 'sendmsgFds')!;
+    expect(JSON.parse((sent.args[1] as Buffer).toString())).toEqual({ ociVersion: '1.2.0', fds: ['seccompFd'], pid: 42, metadata: 'meta', state: { ociVersion: '1.2.0', id: 'c', status: 'creating', pid: 42, bundle: '/b' } });
+    expect(sent.args[2]).toEqual([17]);
+    expect(sys.calls.map((c) => c.name)).toEqual(['socket', 'connect', 'sendmsgFds', 'close']);
+  });
+
+  it('an agent that is not there fails naming listenerPath, and the socket is closed', () => {
+    const sys = new FakeSyscalls().failOn('connect', 'ECONNREFUSED');
+    expect(() => sendToAgent(sys, '/run/agent.sock', containerProcessState({ ociVersion: '1.2.0', id: 'c', status: 'creating', bundle: '/b' }, 1), 17)).toThrow(
+      'linux.seccomp.listenerPath: cannot connect to the seccomp agent at /run/agent.sock: ECONNREFUSED',
+    );
+    expect(sys.calls.at(-1)?.name).toBe('close');
   });
 });
 

@@ -2,11 +2,11 @@ import { userInfo } from 'node:os';
 import { chmodSync, unlinkSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Spec } from '../../spec/types.js';
-import { TsrunError, errorMessage } from '../../errors.js';
+import { TsrunError, errorMessage, wrap } from '../../errors.js';
 import { checkId } from '../../common/ids.js';
 import { checkSupported, findNamespace } from '../namespaces.js';
 import { checkKernelNames } from '../kernel-names.js';
-import { planSeccomp } from '../seccomp/plan.js';
+import { checkListenerSupported, planSeccomp } from '../seccomp/plan.js';
 import { readStat } from '../../sys/proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
 import { runHooks, runHooksWarnOnly, type OciState } from '../../oci-hooks/run.js';
@@ -106,7 +106,13 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     checkKernelNames(spec.process, bundle.configPath);
     checkSupported(spec.linux?.namespaces, { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings });
     // Plan the filter now so a bad profile fails create before anything exists.
-    if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
+    if (spec.linux?.seccomp) {
+      try {
+        checkListenerSupported(planSeccomp(spec.linux.seccomp), spec);
+      } catch (err) {
+        throw wrap(err, bundle.configPath);
+      }
+    }
     checkTerminal(spec, opts.consoleSocket);
     makeContainerDir(ctx.root, id);
     undo.push(() => removeContainerDir(ctx.root, id));

@@ -7,6 +7,7 @@ import { checkExecStatus } from '../status.js';
 import { writeFileAtomic } from '../state-store.js';
 import type { Context } from './context.js';
 import { inspect } from './inspect.js';
+import type { OciState } from '../../spec/state.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
 import { exitStatus, forwardSignals } from './foreground.js';
 import { connectConsoleSocket } from '../terminal.js';
@@ -17,7 +18,8 @@ import { stagePlan } from '../process/stage-plan.js';
 import { callerNofile, explainPlan } from '../process/launch-stage.js';
 import { killChild } from '../process/launcher.js';
 import { lastCap } from '../capabilities.js';
-import { planSeccomp } from '../seccomp/plan.js';
+import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
+import { containerProcessState, sendToAgent } from '../seccomp/agent.js';
 import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
 
 // exec: a new process in a running container's namespaces and cgroup, with
@@ -68,7 +70,7 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
     const consoleFd = socketPath ? connectConsoleSocket(ctx.sys, socketPath) : undefined;
     try {
       const userNs = findNamespace(spec.linux.namespaces, 'user');
-      started = userNs ? await execWithNodeInit(ctx, c, spec, consoleFd, join, preserved) : await execWithStage(ctx, join, spec, consoleFd, preserved);
+      started = userNs ? await execWithNodeInit(ctx, c, spec, consoleFd, join, preserved) : await execWithStage(ctx, join, spec, consoleFd, preserved, specState(c));
     } finally {
       if (consoleFd !== undefined) ctx.sys.close(consoleFd);
     }
@@ -109,7 +111,7 @@ function joinIfAlive(paths: Record<string, string>, pid: number): void {
   }
 }
 
-async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, consoleFd: number | undefined, preserved: number[]): Promise<{ pid: number; child: ChildProcess }> {
+async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, consoleFd: number | undefined, preserved: number[], state: OciState): Promise<{ pid: number; child: ChildProcess }> {
   let prepared: ReturnType<typeof setUpExec> | undefined;
   const reason = (n: Namespace): string => `linux.namespaces {type: ${n.type}}: the exec joins the container's`;
   const stage = spawnStage(ctx.sys, spec.linux?.namespaces ?? [], reason, preserved, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, () => {
@@ -120,7 +122,12 @@ async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, console
     if (join.paths && !join.late) cgroupManagerFromPaths(join.paths).join(stage.pid);
     stage.channel.send('cgroupns', []);
     stage.channel.expect('ok');
-    const plan = stagePlan({ proc: spec.process!, binary, env, callerNofile: callerNofile(ctx.sys), lastCap: lastCap(), warn: (m) => ctx.log.warn(m), seccomp: await execSeccomp(spec, ctx) });
+    const seccomp = await execSeccomp(spec, ctx);
+    const listener = seccomp?.listener;
+    if (listener) {
+      stage.channel.onListenerFd = (fd) => sendToAgent(ctx.sys, listener.path, containerProcessState(state, stage.pid, listener.metadata), fd);
+    }
+    const plan = stagePlan({ proc: spec.process!, binary, env, callerNofile: callerNofile(ctx.sys), lastCap: lastCap(), warn: (m) => ctx.log.warn(m), seccomp });
     // The extra fds follow the sync socket (fd 3) in the stage: 4, 5, …
     if (preserved.length) plan.push(['preserve', `4 ${preserved.length}`]);
     explainPlan(plan);
@@ -137,11 +144,16 @@ async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, console
   return stage;
 }
 
-async function execSeccomp(spec: Spec, ctx: Context): Promise<{ bpf: Buffer; flags: number } | undefined> {
+/** The runtime-spec's state fields, for the seccomp agent. */
+function specState({ record, status }: ReturnType<typeof inspect>): OciState {
+  return { ociVersion: record.ociVersion, id: record.id, status, pid: record.pid, bundle: record.bundle, annotations: record.annotations };
+}
+
+async function execSeccomp(spec: Spec, ctx: Context): Promise<{ bpf: Buffer; flags: number; listener: SeccompPlan['listener'] } | undefined> {
   if (!spec.linux?.seccomp) return undefined;
   const { KoffiSeccomp } = await import('../seccomp/koffi-libseccomp.js');
   const plan = planSeccomp(spec.linux.seccomp);
-  return { bpf: compileSeccomp(new KoffiSeccomp(), plan, (m) => ctx.log.debug(m)), flags: seccompFlags(plan) };
+  return { bpf: compileSeccomp(new KoffiSeccomp(), plan, (m) => ctx.log.debug(m)), flags: seccompFlags(plan), listener: plan.listener };
 }
 
 /** A container with a user namespace: the Node init joins it (the CLI cannot). */

@@ -4,7 +4,8 @@ import { RLIMIT } from '../../sys/constants.js';
 import { findNamespace } from '../namespaces.js';
 import { lastCap } from '../capabilities.js';
 import { readNofile } from '../../sys/proc.js';
-import { planSeccomp } from '../seccomp/plan.js';
+import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
+import { containerProcessState, sendToAgent } from '../seccomp/agent.js';
 import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
 import type { SeccompLib } from '../seccomp/libseccomp.js';
 import { spawnStage, spawnStageProcess, type StageSpawner } from './stage.js';
@@ -47,10 +48,12 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
   const proc = spec.process!;
   // Compiled here (libseccomp is the host's), loaded by the stage with seccomp(2).
   let seccomp: PlanInput['seccomp'];
+  let listener: SeccompPlan['listener'];
   if (spec.linux?.seccomp) {
     const lib = deps.seccompLib?.() ?? new (await import('../seccomp/koffi-libseccomp.js')).KoffiSeccomp();
     seccomp = because('linux.seccomp: compiled to BPF by libseccomp here, loaded by the container\'s process', () => {
       const plan = planSeccomp(spec.linux!.seccomp!);
+      listener = plan.listener;
       return { bpf: compileSeccomp(lib, plan, (m) => i.onLog('debug', m)), flags: seccompFlags(plan) };
     });
   }
@@ -68,6 +71,10 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
       channel.expect('ok');
     },
     async finish(state) {
+      if (listener) {
+        const { path, metadata } = listener;
+        channel.onListenerFd = (fd) => sendToAgent(sys, path, containerProcessState({ ...state, status: 'creating', pid }, pid, metadata), fd);
+      }
       writeOomScoreAdj(pid, proc.oomScoreAdj);
       const inside = namespacesOf(pid, spec.linux?.namespaces);
       const r = inNamespaces(sys, inside, described(spec.linux?.namespaces, 'the main thread joins it to set the container up'), () =>

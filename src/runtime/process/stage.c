@@ -20,6 +20,8 @@
  *                                         bounding set, groups/gid/uid, caps,
  *                                         ambient, chdir, NNP, seccomp (NNP),
  *                                         signals reset, fds > 2 close-on-exec
+ *   ◀──────────────── {"type":"seccompFd"} + fd (SCM_RIGHTS), when the filter
+ *                                         has SCMP_ACT_NOTIFY rules: for the agent
  *   ◀─────────────────── {"type":"ready"} (create) — or EOF at execve (exec)
  *   ── op=release ──────────────────────▶ closes fd 3; opens exec.fifo (blocks
  *                                         until `tsrun start`), writes "0",
@@ -35,7 +37,8 @@
  * Plan keys (repeatable ones marked *): fds ("root", "tty"), rlimit* "RES SOFT HARD",
  * umask (octal), caps "BOUNDING EFFECTIVE PERMITTED INHERITABLE" (hex masks),
  * lastcap, ambient* (cap number), user "UID GID", groups "G G G" (present:
- * call setgroups), nnp, seccomp (hex BPF), seccompflags, cwd, path, arg*,
+ * call setgroups), nnp, seccomp (hex BPF), seccompflags (with NEW_LISTENER
+ * the listener fd is sent back, see above), cwd, path, arg*,
  * env*, fifo (fd), state (JSON for hooks), hook.path*, hook.arg*, hook.env*,
  * hook.timeout (seconds; each hook.path starts a new hook), preserve ("FROM COUNT":
  * exec --preserve-fds, dup3 to 3… right before execve).
@@ -245,14 +248,39 @@ static void capset_all(const struct caps *c) {
   if (syscall(SYS_capset, &hdr, data) < 0) die(errno, "capset");
 }
 
+/* SCMP_ACT_NOTIFY: the listener fd goes to the CLI at once (with sendmsg, which a
+   profile may not notify), for the CLI to pass to the seccomp agent; until the agent
+   has it, a notified syscall would wait for nobody. */
+static void send_listener(int fd) {
+  static const char line[] = "{\"type\":\"seccompFd\"}\n";
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+  struct iovec iov = { (void *)line, sizeof line - 1 };
+  struct msghdr msg = { 0 };
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  ssize_t n;
+  do n = sendmsg(SYNC_FD, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  if (n != (ssize_t)(sizeof line - 1)) die(n < 0 ? errno : EPIPE, "sending the seccomp listener fd to the runtime");
+  close(fd);
+}
+
 static void load_seccomp(const char *hex, unsigned flags) {
   size_t len = strlen(hex) / 2;
   unsigned char *bytes = malloc(len ? len : 1);
   if (!bytes) die(ENOMEM, "seccomp");
   for (size_t i = 0; i < len; i++) sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
   struct sock_fprog prog = { (unsigned short)(len / sizeof(struct sock_filter)), (struct sock_filter *)bytes };
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0) die(errno, "seccomp(SECCOMP_SET_MODE_FILTER) of linux.seccomp");
+  long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (ret < 0) die(errno, "seccomp(SECCOMP_SET_MODE_FILTER) of linux.seccomp");
   free(bytes);
+  if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) send_listener((int)ret);
 }
 
 /* /proc/self/fd opened before the stage entered the container's root (where there may be no /proc). */

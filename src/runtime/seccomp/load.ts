@@ -18,7 +18,8 @@ export function compileSeccomp(lib: SeccompLib, plan: SeccompPlan, debug: (m: st
 /** seccomp(2) flags for the spec's linux.seccomp.flags (libseccomp applies these at load, not in the BPF). */
 export function seccompFlags(plan: SeccompPlan): number {
   const bits: Record<string, number> = { SECCOMP_FILTER_FLAG_TSYNC: 1, SECCOMP_FILTER_FLAG_LOG: 2, SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4 };
-  return plan.flags.reduce((acc, f) => acc | (bits[f] ?? 0), 0);
+  const NEW_LISTENER = 8; // SECCOMP_FILTER_FLAG_NEW_LISTENER: seccomp(2) returns the fd the agent reads notifications from
+  return plan.flags.reduce((acc, f) => acc | (bits[f] ?? 0), plan.listener ? NEW_LISTENER : 0);
 }
 
 function withFilter<T>(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void, use: (ctx: unknown) => T): T {
