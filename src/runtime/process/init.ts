@@ -98,7 +98,7 @@ export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): string
 
 function loadSeccompExplained(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void): void {
   loadSeccomp(lib, plan, debug);
-  emit('syscall', `seccomp_load(<filter: default 0x${plan.defaultAction.toString(16)}, ${plan.rules.length} rules>)`);
+  emit('syscall', `seccomp(SECCOMP_SET_MODE_FILTER, <filter: default 0x${plan.defaultAction.toString(16)}, ${plan.rules.length} rules>)`);
 }
 
 /**

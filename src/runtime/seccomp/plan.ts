@@ -44,6 +44,8 @@ export interface SeccompPlan {
   arches: string[];
   rules: RulePlan[];
   flags: string[];
+  /** every syscall name the profile lists, whatever its action (for the ENOSYS stub: the newest one it knows of) */
+  names: string[];
   /** SCMP_ACT_NOTIFY rules: the seccomp agent that gets the listener fd (runtime.md, "Seccomp listener") */
   listener?: { path: string; metadata?: string };
 }
@@ -106,7 +108,8 @@ export function planSeccomp(s: Seccomp): SeccompPlan {
       else rules.push({ name, action, args });
     }
   });
-  const plan: SeccompPlan = { defaultAction, arches: (s.architectures ?? []).map(archName), rules, flags: (s.flags ?? []) as string[] };
+  const names = [...new Set((s.syscalls ?? []).flatMap((sc) => sc.names))];
+  const plan: SeccompPlan = { defaultAction, arches: (s.architectures ?? []).map(archName), rules, flags: (s.flags ?? []) as string[], names };
   if (firstNotify) {
     if (!s.listenerPath) {
       throw new TsrunError('SPEC_INVALID', `linux.seccomp.listenerPath: ${firstNotify} is SCMP_ACT_NOTIFY, which needs a seccomp agent: expected the path of its unix socket`, { jsonPath: 'linux.seccomp.listenerPath' });
