@@ -135,6 +135,7 @@ export class FakeSyscalls implements Syscalls {
   open(path: string, flags: number, mode = 0): number { this.record('open', [path, flags, mode]); return this.newFd(path); }
   close(fd: number): void { this.record('close', [fd]); }
   fcntlSetCloexec(fd: number, cloexec: boolean): void { this.record('fcntlSetCloexec', [fd, cloexec]); }
+  dupAbove(fd: number, min: number): number { this.record('dupAbove', [fd, min]); return Math.max(min, this.nextFd++); }
   closeRange(first: number, last: number, flags: number): void { this.record('closeRange', [first, last, flags]); }
   resetSignal(signo: number): void { this.record('resetSignal', [signo]); }
   unblockAllSignals(): void { this.record('unblockAllSignals', []); }

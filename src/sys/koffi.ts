@@ -296,6 +296,10 @@ export class KoffiSyscalls implements Syscalls {
   close(fd: number): void {
     check(c.close(fd), 'close', () => String(fd));
   }
+  dupAbove(fd: number, min: number): number {
+    const F_DUPFD_CLOEXEC = 1030;
+    return check(c.fcntl(fd, F_DUPFD_CLOEXEC, min), 'fcntl', () => `${fd}, F_DUPFD_CLOEXEC, ${min}`);
+  }
   fcntlSetCloexec(fd: number, cloexec: boolean): void {
     const F_SETFD = 2;
     check(c.fcntl(fd, F_SETFD, cloexec ? 1 : 0), 'fcntl', () => `${fd}, F_SETFD, ${cloexec ? 'FD_CLOEXEC' : 0}`);

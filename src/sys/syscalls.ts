@@ -74,6 +74,8 @@ export interface Syscalls {
   open(path: string, flags: number, mode?: number): number;
   close(fd: number): void;
   fcntlSetCloexec(fd: number, cloexec: boolean): void;
+  /** fcntl(F_DUPFD_CLOEXEC): a close-on-exec copy of `fd` at the lowest free number >= `min` */
+  dupAbove(fd: number, min: number): number;
   closeRange(first: number, last: number, flags: number): void;
   /** Resets a signal's disposition to SIG_DFL (SIG_IGN survives execve). */
   resetSignal(signo: number): void;

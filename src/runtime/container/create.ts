@@ -32,6 +32,8 @@ export interface CreateOptions {
   /** unix socket that receives the pty master (SCM_RIGHTS) when process.terminal is true */
   consoleSocket?: string;
   noPivot?: boolean;
+  /** --preserve-fds: the caller's fds 3 … 3+n-1 go on to the container's process at the same numbers */
+  preserveFds?: number;
   /** lets callers (run --net) adjust the validated spec before it is used */
   adjustSpec?: (spec: Spec) => Spec | Promise<Spec>;
   /** run right after the config's own hooks of the same phase, in the runtime's namespaces (run --net's CNI chain) */
@@ -147,7 +149,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     // a process in a user namespace may not reach the state dir or the socket's directory.
     fds.push(because('exec.fifo: passed to the container\'s process as fd 4', () => ctx.sys.open(fifoPath(ctx.root, id), O.PATH | O.CLOEXEC)));
     if (spec.process?.terminal) fds.push(because('--console-socket: connected here, while its path is reachable', () => connectConsoleSocket(ctx.sys, opts.consoleSocket!)));
-    const l = await launch(ctx, { id, spec, rootfs: bundle.rootfs, bundle: bundle.bundle, noPivot: opts.noPivot ?? false, fifoFd: fds[0]!, consoleFd: fds[1], onLog, explain: ctx.explain });
+    const l = await launch(ctx, { id, spec, rootfs: bundle.rootfs, bundle: bundle.bundle, noPivot: opts.noPivot ?? false, fifoFd: fds[0]!, consoleFd: fds[1], preserved: Array.from({ length: opts.preserveFds ?? 0 }, (_, i) => 3 + i), onLog, explain: ctx.explain });
     undo.push(() => l.abort());
     record.pid = l.pid;
     record.initStartTime = readStat(l.pid)?.startTime ?? '';

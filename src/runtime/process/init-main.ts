@@ -79,6 +79,13 @@ if (cfg.mode === 'exec') {
   const { binary, fifoFd, state } = prepared;
   execOrDie(binary, () => {
     startFd = waitForStart(sys, fifoFd);
+    // --preserve-fds puts the caller's fds at 3…: keep the error channel out of their way.
+    const keep = cfg.preserveFds?.count ?? 0;
+    if (startFd < 3 + keep) {
+      const moved = sys.dupAbove(startFd, 3 + keep);
+      closeSync(startFd);
+      startFd = moved;
+    }
     // After pivot_root: the path resolves inside the container.
     runHooksSync('startContainer', cfg.spec.hooks?.startContainer, state);
   });

@@ -9,7 +9,11 @@ import { killChild, type LaunchInput, type Launcher } from './launcher.js';
 
 export async function launchNodeInit(sys: Syscalls, i: LaunchInput): Promise<Launcher> {
   const { spec } = i;
+  // From fd 4: exec.fifo, the console socket, then the preserved fds.
   const fds = [i.fifoFd, ...(i.consoleFd !== undefined ? [i.consoleFd] : [])];
+  const preserved = i.preserved ?? [];
+  const preserveFrom = 4 + fds.length;
+  fds.push(...preserved);
   const init = await spawnInit(sys, spec.linux?.namespaces, i.onLog, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] }, fds);
   const ch = init.channel;
   try {
@@ -23,6 +27,7 @@ export async function launchNodeInit(sys: Syscalls, i: LaunchInput): Promise<Lau
       fifoFd: 4,
       consoleFd: i.consoleFd !== undefined ? 5 : undefined,
       noPivot: i.noPivot,
+      preserveFds: preserved.length ? { from: preserveFrom, count: preserved.length } : undefined,
       callerNofile: readNofile(process.ppid),
       debug: false,
       explain: i.explain,

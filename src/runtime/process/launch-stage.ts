@@ -59,7 +59,9 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
   }
   // The cgroup namespace is the stage's to make, once it is in its cgroup.
   const ns = (spec.linux?.namespaces ?? []).filter((n) => n.type !== 'cgroup');
-  const stage = spawnStage(sys, ns, described(spec.linux?.namespaces, 'the container\'s process is spawned into it'), [i.fifoFd], i.onLog, deps.spawner ?? spawnStageProcess);
+  // fd 4 is exec.fifo; preserved fds follow at 5…
+  const preserved = i.preserved ?? [];
+  const stage = spawnStage(sys, ns, described(spec.linux?.namespaces, 'the container\'s process is spawned into it'), [i.fifoFd, ...preserved], i.onLog, deps.spawner ?? spawnStageProcess);
   const { pid, child, channel } = stage;
   return {
     pid,
@@ -93,6 +95,7 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
           startContainer: spec.hooks?.startContainer,
           warn: (m) => i.onLog('warning', m),
         });
+        if (preserved.length) plan.push(['preserve', `5 ${preserved.length}`]);
         explainPlan(plan);
         const fds = [{ name: 'root', fd: r.rootFd }, ...(r.ttyFd !== undefined ? [{ name: 'tty', fd: r.ttyFd }] : [])];
         channel.send('plan', plan, fds);

@@ -27,7 +27,7 @@ export interface InitConfig {
   noPivot: boolean;
   /** the console socket, connected by the runtime and inherited at this fd, when process.terminal is true */
   consoleFd?: number;
-  /** exec --preserve-fds: the caller's fds, inherited at from…from+count-1, go on to the process at 3…3+count-1 */
+  /** --preserve-fds: the caller's fds, inherited at from…from+count-1, go on to the process at 3…3+count-1 */
   preserveFds?: { from: number; count: number };
   /** RLIMIT_NOFILE the caller had before Node raised it; restored when the config sets none */
   callerNofile?: { soft: string; hard: string };

@@ -41,7 +41,7 @@
  * the listener fd is sent back, see above), cwd, path, arg*,
  * env*, fifo (fd), state (JSON for hooks), hook.path*, hook.arg*, hook.env*,
  * hook.timeout (seconds; each hook.path starts a new hook), preserve ("FROM COUNT":
- * exec --preserve-fds, dup3 to 3… right before execve).
+ * --preserve-fds of create, run and exec, dup3 to 3… right before execve).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -438,10 +438,17 @@ static void exec_process(struct frame *p) {
   }
   const char *path = get(p, "path");
   if (!path || argc == 0) die(EINVAL, "the plan has no process to exec");
-  /* exec --preserve-fds: the caller's fds, passed at FROM…, go on at 3… (sources lie above their targets). */
+  /* --preserve-fds: the caller's fds, passed at FROM…, go on at 3… (sources lie above their targets). */
   const char *keep = get(p, "preserve");
   int from = 0, count = 0;
   if (keep && sscanf(keep, "%d %d", &from, &count) == 2) {
+    /* exec.fifo's error channel may have the number of a target: move it above them. */
+    if (fifo_wfd >= 3 && fifo_wfd < 3 + count) {
+      int moved = fcntl(fifo_wfd, F_DUPFD_CLOEXEC, 3 + count);
+      if (moved < 0) die(errno, "fcntl(F_DUPFD_CLOEXEC) of exec.fifo for --preserve-fds");
+      close(fifo_wfd);
+      fifo_wfd = moved;
+    }
     for (int i = 0; i < count; i++) if (dup3(from + i, 3 + i, 0) < 0) die(errno, "dup3(%d, %d) for --preserve-fds", from + i, 3 + i);
   }
   execve(path, argv, envp);
