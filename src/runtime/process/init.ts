@@ -60,7 +60,7 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   writeSysctls(spec.linux?.sysctl);
   readonlyPaths(sys, spec.linux?.readonlyPaths);
   maskPaths(sys, spec.linux?.maskedPaths);
-  if (consoleSock >= 0) because('process.terminal: a pty in the container; the master goes to the console socket', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize));
+  if (consoleSock >= 0) because('process.terminal: a pty in the container; the master goes to the console socket', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize, spec.process!.user));
   if (spec.root?.readonly) because('root.readonly', () => remountRootReadonly(sys));
   const proc = spec.process!;
   checkCwd(proc.cwd);
@@ -88,7 +88,7 @@ export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): string
   ch.send({ type: 'nsReady' });
   ch.expect('continue');
   enterNamespaces(sys, ns, ['cgroup', 'mount']);
-  if (consoleSock >= 0) because('process.terminal: a pty for the exec (the container\'s /dev/console is left alone)', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize, false));
+  if (consoleSock >= 0) because('process.terminal: a pty for the exec (the container\'s /dev/console is left alone)', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize, spec.process!.user, false));
   const proc = spec.process!;
   checkCwd(proc.cwd);
   const binary = lookPath(proc.args[0]!, proc.env, execer(proc));
