@@ -10,14 +10,14 @@ export interface ArchTable {
   /** process.arch's name for it */
   name: 'x64' | 'arm64';
   /** the calls tsrun makes through syscall(2) (glibc wraps the others) */
-  sys: { pivot_root: number; seccomp: number; openat2: number; mount_setattr: number };
+  sys: { pivot_root: number; seccomp: number; open_tree: number; move_mount: number; openat2: number; mount_setattr: number };
   /** open(2) flags whose values are the architecture's own (arm64 takes arm's) */
   openFlags: { DIRECTORY: number; NOFOLLOW: number };
   /** struct stat: its size and the byte offsets of the fields tsrun reads */
   stat: { bytes: number; st_mode: number; st_uid: number; st_gid: number; st_rdev: number };
 }
 
-const SINCE_5_1 = { openat2: 437, mount_setattr: 442 };
+const SINCE_5_1 = { open_tree: 428, move_mount: 429, openat2: 437, mount_setattr: 442 };
 
 export const X86_64: ArchTable = {
   name: 'x64',

@@ -88,6 +88,13 @@ export class FakeSyscalls implements Syscalls {
   mkfifo(path: string, mode: number): void { this.record('mkfifo', [path, mode]); }
   umask(mask: number): number { this.record('umask', [mask]); return 0o022; }
   statfsFlags(path: string): number { this.record('statfsFlags', [path]); return 0; }
+  openTree(dirFd: number, path: string, flags: number): number {
+    this.record('openTree', [dirFd, path, flags]);
+    return this.nextFd++;
+  }
+  moveMount(fromFd: number, fromPath: string, toFd: number, toPath: string, flags: number): void {
+    this.record('moveMount', [fromFd, fromPath, toFd, toPath, flags]);
+  }
   mountSetattr(dirFd: number, path: string, flags: number, attrSet: number, attrClr: number): void {
     this.record('mountSetattr', [dirFd, path, flags, attrSet, attrClr]);
   }

@@ -1,4 +1,8 @@
 import type { Syscalls } from '../../sys/syscalls.js';
+import type { Spec } from '../../spec/types.js';
+import { AT, AT_FDCWD, MS, O, OPEN_TREE_CLONE } from '../../sys/constants.js';
+import { parseMountOptions } from '../rootfs/mount-options.js';
+import { bindSource } from '../rootfs/mounts.js';
 import { readNofile } from '../../sys/proc.js';
 import { spawnInit } from './spawn-init.js';
 import { killChild, type LaunchInput, type Launcher } from './launcher.js';
@@ -14,7 +18,19 @@ export async function launchNodeInit(sys: Syscalls, i: LaunchInput): Promise<Lau
   const preserved = i.preserved ?? [];
   const preserveFrom = 4 + fds.length;
   fds.push(...preserved);
-  const init = await spawnInit(sys, spec.linux?.namespaces, i.onLog, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] }, fds);
+  // Bind sources are cloned here, as real root on the host: the mapped root may not be able to reach them.
+  const sources = openBindSources(sys, spec, i.bundle);
+  const bindSourceFds: Record<number, number> = {};
+  for (const [index, fd] of sources) {
+    bindSourceFds[index] = 4 + fds.length;
+    fds.push(fd);
+  }
+  let init: Awaited<ReturnType<typeof spawnInit>>;
+  try {
+    init = await spawnInit(sys, spec.linux?.namespaces, i.onLog, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] }, fds);
+  } finally {
+    for (const [, fd] of sources) sys.close(fd);
+  }
   const ch = init.channel;
   try {
     ch.send({
@@ -28,6 +44,7 @@ export async function launchNodeInit(sys: Syscalls, i: LaunchInput): Promise<Lau
       consoleFd: i.consoleFd !== undefined ? 5 : undefined,
       noPivot: i.noPivot,
       preserveFds: preserved.length ? { from: preserveFrom, count: preserved.length } : undefined,
+      bindSourceFds,
       callerNofile: readNofile(process.ppid),
       debug: false,
       explain: i.explain,
@@ -57,4 +74,24 @@ export async function launchNodeInit(sys: Syscalls, i: LaunchInput): Promise<Lau
       await killChild(init.child);
     },
   };
+}
+
+/**
+ * [mount index, fd] of a detached copy (open_tree) of each bind mount source,
+ * which the init attaches with move_mount; a source that does not open is
+ * left to the init to report.
+ */
+function openBindSources(sys: Syscalls, spec: Spec, bundle: string): [number, number][] {
+  const out: [number, number][] = [];
+  (spec.mounts ?? []).forEach((m, index) => {
+    const opts = parseMountOptions(m.options);
+    if (m.type !== 'bind' && !opts.isBind) return;
+    try {
+      const flags = OPEN_TREE_CLONE | O.CLOEXEC | ((opts.flags & MS.REC) !== 0 ? AT.RECURSIVE : 0);
+      out.push([index, sys.openTree(AT_FDCWD, bindSource(bundle, m), flags)]);
+    } catch {
+      // missing or unreachable: the init names it with its mount
+    }
+  });
+  return out;
 }

@@ -29,6 +29,8 @@ export interface InitConfig {
   consoleFd?: number;
   /** --preserve-fds: the caller's fds, inherited at from…from+count-1, go on to the process at 3…3+count-1 */
   preserveFds?: { from: number; count: number };
+  /** bind mount sources cloned (open_tree) by the runtime on the host, by mount index → inherited fd (a mapped root may not reach them) */
+  bindSourceFds?: Record<number, number>;
   /** RLIMIT_NOFILE the caller had before Node raised it; restored when the config sets none */
   callerNofile?: { soft: string; hard: string };
   /** true when the parent already placed the init in a new/joined pid namespace */
