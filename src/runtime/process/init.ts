@@ -132,9 +132,18 @@ export function execProcess(
   applyRlimits(sys, proc, cfg.callerNofile);
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it.
   if (seccomp && !proc.noNewPrivileges) because('linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)', () => loadSeccompExplained(seccompLib(), seccomp, debug));
+  // As runc: entered as root, so a directory the user may not enter still works; refused there, tried again as the user.
+  let cwdLater = false;
+  because('process.cwd (as root)', () => {
+    try {
+      sys.chdir(proc.cwd);
+    } catch (err) {
+      if (!['EACCES', 'EPERM'].includes((err as { errno?: string }).errno ?? '')) throw err;
+      cwdLater = true;
+    }
+  });
   applyUserAndCaps(sys, proc, warn, debug);
-  // After the uid change, so a cwd the user may not enter fails like it would for them.
-  because('process.cwd', () => sys.chdir(proc.cwd));
+  if (cwdLater) because('process.cwd (as the user)', () => sys.chdir(proc.cwd));
   applyNoNewPrivileges(sys, proc);
   because('Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve', () => {
     for (let sig = 1; sig <= 31; sig++) if (sig !== 9 && sig !== 19) sys.resetSignal(sig);

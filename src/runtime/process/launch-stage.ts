@@ -127,12 +127,12 @@ export function explainPlan(plan: readonly (readonly [string, string])[]): void 
   step(`umask(0${one('umask')})`, 'process.user.umask');
   const nnp = one('nnp') !== undefined;
   if (one('seccomp') && !nnp) step(`seccomp(SECCOMP_SET_MODE_FILTER, ${one('seccompflags')}, <${one('seccomp')!.length / 16} instructions>)`, 'linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)');
+  step(`chdir(${JSON.stringify(one('cwd'))})`, 'process.cwd (as root; again as the user if root is refused)');
   if (one('caps')) step(`prctl(PR_CAPBSET_DROP, …) for each cap not in ${one('caps')!.split(' ')[0]}`, 'process.capabilities.bounding');
   if (one('groups') !== undefined) step(`setgroups([${one('groups')!.split(' ').filter(Boolean).join(', ')}])`, 'process.user.additionalGids');
   step(`setresgid/setresuid(${one('user')!.replace(' ', ', ')})`, 'process.user {uid, gid}');
   if (one('caps')) step(`capset(${one('caps')})`, 'process.capabilities.{effective,permitted,inheritable}');
   for (const a of all('ambient')) step(`prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, ${a})`, 'process.capabilities.ambient');
-  step(`chdir(${JSON.stringify(one('cwd'))})`, 'process.cwd');
   if (nnp) step('prctl(PR_SET_NO_NEW_PRIVS, 1)', 'process.noNewPrivileges');
   if (one('seccomp') && nnp) step(`seccomp(SECCOMP_SET_MODE_FILTER, ${one('seccompflags')}, <${one('seccomp')!.length / 16} instructions>)`, 'linux.seccomp (after no_new_privs)');
   step('close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) (or each fd in /proc/self/fd)', 'no fd of the runtime may leak into the container');

@@ -374,9 +374,16 @@ static void apply_plan(struct frame *p) {
   int nnp = get(p, "nnp") != NULL;
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the caps go. */
   if (bpf && !nnp) load_seccomp(bpf, sflags);
+  /* As runc: the cwd is entered as root, so a directory the user may not enter still
+     works; refused there (root squashed by a filesystem), it is tried again as the user. */
+  const char *cwd = get(p, "cwd");
+  int cwd_later = 0;
+  if (cwd && chdir(cwd) < 0) {
+    if (errno != EACCES && errno != EPERM) die(errno, "chdir to cwd (\"%s\") set in config.json failed", cwd);
+    cwd_later = 1;
+  }
   apply_credentials(p);
-  /* After the uid change, so a cwd the user may not enter fails as it would for them. */
-  if ((v = get(p, "cwd")) != NULL && chdir(v) < 0) die(errno, "chdir to cwd (\"%s\") set in config.json failed", v);
+  if (cwd_later && chdir(cwd) < 0) die(errno, "chdir to cwd (\"%s\") set in config.json failed", cwd);
   if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(errno, "prctl(PR_SET_NO_NEW_PRIVS) for process.noNewPrivileges");
   if (bpf && nnp) load_seccomp(bpf, sflags);
   reset_signals();
