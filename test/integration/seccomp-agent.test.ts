@@ -106,6 +106,47 @@ describe('seccomp agent (SCMP_ACT_NOTIFY, listenerPath)', () => {
     expect(d.run('tsrun', ['delete', '--force', id]).code).toBe(0);
   });
 
+  it('a container with a user namespace (the Node init sends the fd on the connection tsrun made): run and exec; runc alike for run', async () => {
+    const userns = (c: Config) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 270000, size: 65536 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 270000, size: 65536 }];
+    };
+    const outs: Record<string, string> = {};
+    for (const rt of runtimes) {
+      const socket = join(d.scratch.dir, `userns-${rt}.sock`);
+      const out = join(d.scratch.dir, `userns-${rt}-agent`);
+      const agent = await startAgent(socket, out);
+      const b = d.bundle(rt, 'userns', ['sh', '-c', 'mkdir /dev/shm/x; echo rc=$?'], (c: Config) => {
+        notifyProfile(socket, true)(c);
+        userns(c);
+      });
+      const r = d.run(rt, ['run', '-b', b, d.id(rt, 'userns')]);
+      await new Promise((res) => (agent.exitCode !== null ? res(null) : agent.once('exit', res)));
+      expect(r.stderr, rt).toContain('Invalid cross-device link');
+      expect(received(out), rt).toMatchObject({ fds: ['seccompFd'], metadata: 'scagent-meta', receivedFds: 1, state: { id: d.id(rt, 'userns'), status: 'creating' } });
+      outs[rt] = r.stdout;
+    }
+    expect(outs.tsrun).toBe('rc=1\n');
+    if (outs.runc !== undefined) expect(outs.tsrun).toBe(outs.runc);
+
+    const socket = join(d.scratch.dir, 'userns-exec.sock');
+    await startAgent(socket, join(d.scratch.dir, 'userns-exec-agent-1'));
+    const b = d.bundle('tsrun', 'usexec', ['sleep', '600'], (c: Config) => {
+      notifyProfile(socket, true)(c);
+      userns(c);
+    });
+    const id = d.id('tsrun', 'usexec');
+    expect(d.run('tsrun', ['run', '-d', '-b', b, id]).code).toBe(0);
+    const second = join(d.scratch.dir, 'userns-exec-agent-2');
+    const agent = await startAgent(socket, second);
+    const r = d.run('tsrun', ['exec', id, 'sh', '-c', 'mkdir /dev/shm/e; echo rc=$?']);
+    await new Promise((res) => (agent.exitCode !== null ? res(null) : agent.once('exit', res)));
+    expect(r.stdout).toBe('rc=1\n');
+    expect(received(second)).toMatchObject({ fds: ['seccompFd'], state: { id, status: 'running' } });
+    expect(d.run('tsrun', ['delete', '--force', id]).code).toBe(0);
+  });
+
   it('SCMP_ACT_NOTIFY without listenerPath fails create naming config.json and the JSON path, leaving nothing; runc fails too', () => {
     for (const rt of runtimes) {
       const b = d.bundle(rt, 'nolistener', ['true'], notifyProfile(undefined, true));

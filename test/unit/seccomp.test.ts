@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACT, checkListenerSupported, planSeccomp } from '../../src/runtime/seccomp/plan.js';
+import { ACT, planSeccomp } from '../../src/runtime/seccomp/plan.js';
 import { compileSeccomp, lastSyscalls, loadSeccomp, seccompFlags } from '../../src/runtime/seccomp/load.js';
 import { enosysStub, isPermissive } from '../../src/runtime/seccomp/enosys.js';
 import { containerProcessState, sendToAgent } from '../../src/runtime/seccomp/agent.js';
@@ -96,12 +96,6 @@ describe('seccomp notify (the seccomp agent)', () => {
     expect(() => planSeccomp(profile({ syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] } as Partial<Seccomp>))).toThrow(/syscalls\[0\]\.action is SCMP_ACT_NOTIFY/);
     expect(jsonPathOf(() => planSeccomp(profile({ defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/a' } as Partial<Seccomp>)))).toBe('linux.seccomp.defaultAction');
     expect(jsonPathOf(() => planSeccomp(profile({ listenerPath: '/a', syscalls: [{ names: ['sendmsg'], action: 'SCMP_ACT_NOTIFY' }] } as Partial<Seccomp>)))).toBe('linux.seccomp.syscalls[0].names');
-  });
-
-  it('refuses an agent for a container with a user namespace (the Node init cannot hand the fd back)', () => {
-    const plan = planSeccomp(profile({ listenerPath: '/a', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] } as Partial<Seccomp>));
-    expect(() => checkListenerSupported(plan, { linux: { namespaces: [{ type: 'user' }] } })).toThrow(/not supported yet for a container with a user namespace/);
-    expect(() => checkListenerSupported(plan, { linux: { namespaces: [{ type: 'pid' }] } })).not.toThrow();
   });
 
   it('the agent gets the container process state with the fd, in one message', () => {

@@ -6,7 +6,7 @@ import { TsrunError, errorMessage, wrap } from '../../errors.js';
 import { checkId } from '../../common/ids.js';
 import { checkSupported, findNamespace } from '../namespaces.js';
 import { checkKernelNames } from '../kernel-names.js';
-import { checkListenerSupported, planSeccomp } from '../seccomp/plan.js';
+import { planSeccomp } from '../seccomp/plan.js';
 import { readStat } from '../../sys/proc.js';
 import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
 import { runHooks, runHooksWarnOnly, type OciState } from '../../oci-hooks/run.js';
@@ -110,7 +110,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     // Plan the filter now so a bad profile fails create before anything exists.
     if (spec.linux?.seccomp) {
       try {
-        checkListenerSupported(planSeccomp(spec.linux.seccomp), spec);
+        planSeccomp(spec.linux.seccomp);
       } catch (err) {
         throw wrap(err, bundle.configPath);
       }

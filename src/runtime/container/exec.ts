@@ -19,7 +19,7 @@ import { callerNofile, explainPlan } from '../process/launch-stage.js';
 import { killChild } from '../process/launcher.js';
 import { lastCap } from '../capabilities.js';
 import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
-import { containerProcessState, sendToAgent } from '../seccomp/agent.js';
+import { connectAgent, containerProcessState, sendToAgent } from '../seccomp/agent.js';
 import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
 
 // exec: a new process in a running container's namespaces and cgroup, with
@@ -158,7 +158,16 @@ async function execSeccomp(spec: Spec, ctx: Context): Promise<{ bpf: Buffer; fla
 
 /** A container with a user namespace: the Node init joins it (the CLI cannot). */
 async function execWithNodeInit(ctx: Context, c: ReturnType<typeof inspect>, spec: Spec, consoleFd: number | undefined, join: CgroupJoin, preserved: number[]): Promise<{ pid: number; child: ChildProcess }> {
-  const init = await spawnInit(ctx.sys, spec.linux?.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, [...(consoleFd === undefined ? [] : [consoleFd]), ...preserved]);
+  // SCMP_ACT_NOTIFY: connected here (the path is the host's); the init sends the listener fd on it.
+  const listener = spec.linux?.seccomp ? planSeccomp(spec.linux.seccomp).listener : undefined;
+  const agentSock = listener ? connectAgent(ctx.sys, listener.path) : undefined;
+  const extra = [...(consoleFd === undefined ? [] : [consoleFd]), ...preserved, ...(agentSock === undefined ? [] : [agentSock])];
+  let init: Awaited<ReturnType<typeof spawnInit>>;
+  try {
+    init = await spawnInit(ctx.sys, spec.linux?.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, extra);
+  } finally {
+    if (agentSock !== undefined) ctx.sys.close(agentSock);
+  }
   try {
     init.channel.send({
       type: 'config',
@@ -170,12 +179,15 @@ async function execWithNodeInit(ctx: Context, c: ReturnType<typeof inspect>, spe
       noPivot: false,
       consoleFd: consoleFd === undefined ? undefined : 4,
       preserveFds: preserved.length ? { from: consoleFd === undefined ? 4 : 5, count: preserved.length } : undefined,
+      seccompAgentFd: agentSock === undefined ? undefined : 4 + extra.length - 1,
       debug: false,
       explain: ctx.explain,
     });
     await init.channel.expect('nsReady');
     if (join.paths && !join.late) cgroupManagerFromPaths(join.paths).join(init.pid);
-    init.channel.send({ type: 'continue', state: { ociVersion: c.record.ociVersion, id: c.record.id, status: c.status, pid: c.record.pid, bundle: c.record.bundle } });
+    const state = specState(c);
+    const seccompAgent = listener ? containerProcessState(state, init.pid, listener.metadata) : undefined;
+    init.channel.send({ type: 'continue', state, seccompAgent });
     await init.channel.expect('ready');
     if (join.paths && join.late) joinIfAlive(join.paths, init.pid);
   } catch (err) {

@@ -3,6 +3,8 @@ import type { Spec } from '../../spec/types.js';
 import { AT, AT_FDCWD, MS, O, OPEN_TREE_CLONE } from '../../sys/constants.js';
 import { parseMountOptions } from '../rootfs/mount-options.js';
 import { bindSource } from '../rootfs/mounts.js';
+import { planSeccomp } from '../seccomp/plan.js';
+import { connectAgent, containerProcessState } from '../seccomp/agent.js';
 import { readNofile } from '../../sys/proc.js';
 import { spawnInit } from './spawn-init.js';
 import { killChild, type LaunchInput, type Launcher } from './launcher.js';
@@ -25,11 +27,20 @@ export async function launchNodeInit(sys: Syscalls, i: LaunchInput): Promise<Lau
     bindSourceFds[index] = 4 + fds.length;
     fds.push(fd);
   }
+  // SCMP_ACT_NOTIFY: connected here (the path is the host's); the init sends the listener fd on it at its seccomp load.
+  const listener = spec.linux?.seccomp ? planSeccomp(spec.linux.seccomp).listener : undefined;
+  let agentFd: number | undefined;
   let init: Awaited<ReturnType<typeof spawnInit>>;
   try {
+    if (listener) {
+      const sock = connectAgent(sys, listener.path);
+      agentFd = 4 + fds.length;
+      fds.push(sock);
+    }
     init = await spawnInit(sys, spec.linux?.namespaces, i.onLog, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] }, fds);
   } finally {
     for (const [, fd] of sources) sys.close(fd);
+    if (agentFd !== undefined) sys.close(fds[agentFd - 4]!);
   }
   const ch = init.channel;
   try {
@@ -45,6 +56,7 @@ export async function launchNodeInit(sys: Syscalls, i: LaunchInput): Promise<Lau
       noPivot: i.noPivot,
       preserveFds: preserved.length ? { from: preserveFrom, count: preserved.length } : undefined,
       bindSourceFds,
+      seccompAgentFd: agentFd,
       callerNofile: readNofile(process.ppid),
       debug: false,
       explain: i.explain,
@@ -60,7 +72,8 @@ export async function launchNodeInit(sys: Syscalls, i: LaunchInput): Promise<Lau
     child: init.child,
     async cgroupJoined() {},
     async finish(state) {
-      ch.send({ type: 'continue', state });
+      const seccompAgent = listener ? containerProcessState({ ...state, status: 'creating', pid: init.pid }, init.pid, listener.metadata) : undefined;
+      ch.send({ type: 'continue', state, seccompAgent });
       await ch.expect('ready');
     },
     async release() {

@@ -24,16 +24,23 @@ export function containerProcessState(state: OciState, pid: number, metadata?: s
   return { ociVersion: SPEC_VERSION, fds: ['seccompFd'], pid, ...(metadata ? { metadata } : {}), state };
 }
 
-/** Connects to the agent, sends the state with the listener fd, and hangs up. The caller keeps (and closes) `listenerFd`. */
-export function sendToAgent(sys: Syscalls, listenerPath: string, message: ContainerProcessState, listenerFd: number): void {
+/** A connection to the agent at listenerPath (for an init that sends on it itself: user namespaces). */
+export function connectAgent(sys: Syscalls, listenerPath: string): number {
   const sock = sys.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   try {
-    try {
-      sys.connect(sock, sockaddrUn(listenerPath));
-    } catch (err) {
-      const why = err instanceof SyscallError ? `${err.errno}` : err instanceof Error ? err.message : String(err);
-      throw new TsrunError('BAD_INPUT', `linux.seccomp.listenerPath: cannot connect to the seccomp agent at ${listenerPath}: ${why}`, { jsonPath: 'linux.seccomp.listenerPath', errno: err instanceof SyscallError ? err.errno : undefined });
-    }
+    sys.connect(sock, sockaddrUn(listenerPath));
+  } catch (err) {
+    sys.close(sock);
+    const why = err instanceof SyscallError ? `${err.errno}` : err instanceof Error ? err.message : String(err);
+    throw new TsrunError('BAD_INPUT', `linux.seccomp.listenerPath: cannot connect to the seccomp agent at ${listenerPath}: ${why}`, { jsonPath: 'linux.seccomp.listenerPath', errno: err instanceof SyscallError ? err.errno : undefined });
+  }
+  return sock;
+}
+
+/** Connects to the agent, sends the state with the listener fd, and hangs up. The caller keeps (and closes) `listenerFd`. */
+export function sendToAgent(sys: Syscalls, listenerPath: string, message: ContainerProcessState, listenerFd: number): void {
+  const sock = connectAgent(sys, listenerPath);
+  try {
     const data = Buffer.from(JSON.stringify(message));
     let sent = sys.sendmsgFds(sock, data, [listenerFd]);
     while (sent < data.length) sent += sys.sendto(sock, data.subarray(sent), 0, null);

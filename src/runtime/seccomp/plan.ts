@@ -118,10 +118,3 @@ export function planSeccomp(s: Seccomp): SeccompPlan {
   }
   return plan;
 }
-
-/** The Node init (user namespaces) loads the filter through libseccomp and has no way to hand the listener fd back. */
-export function checkListenerSupported(plan: SeccompPlan, spec: { linux?: { namespaces?: { type: string }[] } }): void {
-  if (plan.listener && spec.linux?.namespaces?.some((n) => n.type === 'user')) {
-    throw new TsrunError('NOT_SUPPORTED', 'linux.seccomp.listenerPath: a seccomp agent (SCMP_ACT_NOTIFY) is not supported yet for a container with a user namespace', { jsonPath: 'linux.seccomp.listenerPath' });
-  }
-}
