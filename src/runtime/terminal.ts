@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fchownSync, openSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, fchownSync, openSync } from 'node:fs';
 import type { Syscalls } from '../sys/syscalls.js';
 import { MS, O } from '../sys/constants.js';
 
@@ -64,7 +64,7 @@ export function connectConsoleSocket(sys: Syscalls, socketPath: string): number 
  * must not change the container's mounts (a bind to its pty would outlive it,
  * and the next exec's bind onto that dead node fails with ENOENT).
  */
-export function setupTerminal(sys: Syscalls, sock: number, size?: { height: number; width: number }, bindConsole = true): void {
+export function setupTerminal(sys: Syscalls, sock: number, size: { height: number; width: number } | undefined, owner: { uid: number }, bindConsole = true): void {
   const pty = openPty(sys, size);
   try {
     sys.sendmsgFds(sock, Buffer.from('/dev/ptmx'), [pty.master]);
@@ -72,6 +72,8 @@ export function setupTerminal(sys: Syscalls, sock: number, size?: { height: numb
     sys.close(sock);
     sys.close(pty.master);
   }
+  // The process's own terminal, as with runc (ids as seen in the container's user namespace).
+  chownSync(pty.slavePath, owner.uid, -1);
   useSlaveAsStdio(sys, pty.slavePath, bindConsole);
 }
 
@@ -94,9 +96,9 @@ export function useSlaveAsStdio(sys: Syscalls, slavePath: string, bindConsole = 
  * The CLI's main thread, inside the container (after pivot_root): makes the
  * pty, sends the master to the console socket, and returns the slave for the
  * stage to make its stdio and controlling terminal. The slave belongs to the
- * process's uid/gid, as with runc; /dev/console is bound to it for `create`.
+ * process's uid (its group stays devpts's), as with runc; /dev/console is bound to it for `create`.
  */
-export function containerTerminal(sys: Syscalls, sock: number, size: { height: number; width: number } | undefined, owner: { uid: number; gid: number }, bindConsole: boolean): number {
+export function containerTerminal(sys: Syscalls, sock: number, size: { height: number; width: number } | undefined, owner: { uid: number }, bindConsole: boolean): number {
   const pty = openPty(sys, size);
   try {
     sys.sendmsgFds(sock, Buffer.from('/dev/ptmx'), [pty.master]);
@@ -105,7 +107,7 @@ export function containerTerminal(sys: Syscalls, sock: number, size: { height: n
   }
   const slave = sys.open(pty.slavePath, O.RDWR | O.NOCTTY | O.CLOEXEC);
   try {
-    fchownSync(slave, owner.uid, owner.gid);
+    fchownSync(slave, owner.uid, -1);
     if (bindConsole) {
       if (existsSync('/dev') && !existsSync('/dev/console')) closeSync(openSync('/dev/console', 'a', 0o600));
       if (existsSync('/dev/console')) sys.mount(pty.slavePath, '/dev/console', null, MS.BIND, null);

@@ -3,6 +3,9 @@ import type { Mount, Namespace, Spec } from './types.js';
 // What `runc spec` writes (runc's libcontainer/specconv Example and
 // ToRootless), with tsrun's hostname and the cgroup namespace always on.
 
+/** The runtime-spec version tsrun implements. */
+export const SPEC_VERSION = '1.2.0';
+
 export interface DefaultSpecOptions {
   rootless?: boolean;
   args?: string[];
@@ -48,7 +51,7 @@ const NAMESPACES: Namespace['type'][] = ['pid', 'network', 'ipc', 'uts', 'mount'
 
 export function defaultSpec(opts: DefaultSpecOptions = {}): Spec {
   const spec: Spec = {
-    ociVersion: '1.2.0',
+    ociVersion: SPEC_VERSION,
     process: {
       terminal: opts.terminal ?? true,
       user: { uid: 0, gid: 0 },

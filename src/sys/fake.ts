@@ -88,6 +88,13 @@ export class FakeSyscalls implements Syscalls {
   mkfifo(path: string, mode: number): void { this.record('mkfifo', [path, mode]); }
   umask(mask: number): number { this.record('umask', [mask]); return 0o022; }
   statfsFlags(path: string): number { this.record('statfsFlags', [path]); return 0; }
+  openTree(dirFd: number, path: string, flags: number): number {
+    this.record('openTree', [dirFd, path, flags]);
+    return this.nextFd++;
+  }
+  moveMount(fromFd: number, fromPath: string, toFd: number, toPath: string, flags: number): void {
+    this.record('moveMount', [fromFd, fromPath, toFd, toPath, flags]);
+  }
   mountSetattr(dirFd: number, path: string, flags: number, attrSet: number, attrClr: number): void {
     this.record('mountSetattr', [dirFd, path, flags, attrSet, attrClr]);
   }
@@ -147,6 +154,7 @@ export class FakeSyscalls implements Syscalls {
   open(path: string, flags: number, mode = 0): number { this.record('open', [path, flags, mode]); return this.newFd(path); }
   close(fd: number): void { this.record('close', [fd]); }
   fcntlSetCloexec(fd: number, cloexec: boolean): void { this.record('fcntlSetCloexec', [fd, cloexec]); }
+  dupAbove(fd: number, min: number): number { this.record('dupAbove', [fd, min]); return Math.max(min, this.nextFd++); }
   closeRange(first: number, last: number, flags: number): void { this.record('closeRange', [first, last, flags]); }
   resetSignal(signo: number): void { this.record('resetSignal', [signo]); }
   unblockAllSignals(): void { this.record('unblockAllSignals', []); }
@@ -162,9 +170,15 @@ export class FakeSyscalls implements Syscalls {
   listen(fd: number, backlog: number): void { this.record('listen', [fd, backlog]); }
   accept(fd: number): number { this.record('accept', [fd]); return this.nextFd++; }
   sendmsgFds(fd: number, data: Buffer, fds: number[]): number { this.record('sendmsgFds', [fd, data, fds]); return data.length; }
+  /** fds that come with the next recvmsgFds answers, in order (each entry: the fds of one answer) */
+  readonly recvFdsQueue: number[][] = [];
+  /** Answers from recvQueue, like recvfrom (a stage's replies), with the fds of recvFdsQueue. */
   recvmsgFds(fd: number, maxData: number, maxFds: number): { data: Buffer; fds: number[] } {
     this.record('recvmsgFds', [fd, maxData, maxFds]);
-    return { data: Buffer.alloc(0), fds: [] };
+    const next = this.recvQueue.shift();
+    if (!next) return { data: Buffer.alloc(0), fds: [] };
+    if (next.length > maxData) this.recvQueue.unshift(next.subarray(maxData));
+    return { data: Buffer.from(next.subarray(0, maxData)), fds: this.recvFdsQueue.shift() ?? [] };
   }
   flock(fd: number, operation: number): void { this.record('flock', [fd, operation]); }
   getpid(): number { this.record('getpid', []); return this.pid; }

@@ -196,6 +196,14 @@ export class KoffiSyscalls implements Syscalls {
     const ret = Number(c.syscall3s(SYS.mount_setattr, 'int', dirFd, 'const char *', path, 'unsigned int', flags, 'uint8_t *', attr, 'size_t', attr.length));
     check(ret, 'mount_setattr', () => `${dirFd}, ${q(path)}, ${hex(flags)}, {set: ${hex(attrSet)}, clr: ${hex(attrClr)}}`);
   }
+  openTree(dirFd: number, path: string, flags: number): number {
+    const ret = Number(c.syscall3s(SYS.open_tree, 'int', dirFd, 'const char *', path, 'unsigned int', flags));
+    return check(ret, 'open_tree', () => `${dirFd}, ${q(path)}, ${hex(flags)}`);
+  }
+  moveMount(fromFd: number, fromPath: string, toFd: number, toPath: string, flags: number): void {
+    const ret = Number(c.syscall3s(SYS.move_mount, 'int', fromFd, 'const char *', fromPath, 'int', toFd, 'const char *', toPath, 'unsigned int', flags));
+    check(ret, 'move_mount', () => `${fromFd}, ${q(fromPath)}, ${toFd}, ${q(toPath)}, ${hex(flags)}`);
+  }
   openat2(dirFd: number, path: string, flags: number, mode: number, resolve: number): number {
     // struct open_how: flags, mode, resolve (u64 each)
     const how = Buffer.alloc(24);
@@ -315,6 +323,10 @@ export class KoffiSyscalls implements Syscalls {
   }
   close(fd: number): void {
     check(c.close(fd), 'close', () => String(fd));
+  }
+  dupAbove(fd: number, min: number): number {
+    const F_DUPFD_CLOEXEC = 1030;
+    return check(c.fcntl(fd, F_DUPFD_CLOEXEC, min), 'fcntl', () => `${fd}, F_DUPFD_CLOEXEC, ${min}`);
   }
   fcntlSetCloexec(fd: number, cloexec: boolean): void {
     const F_SETFD = 2;

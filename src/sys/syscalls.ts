@@ -40,6 +40,10 @@ export interface Syscalls {
   statfsFlags(path: string): number;
   /** mount_setattr(2) with one struct mount_attr: flags are AT_*, attributes MOUNT_ATTR_* */
   mountSetattr(dirFd: number, path: string, flags: number, attrSet: number, attrClr: number): void;
+  /** open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount (tree) at path, as an fd */
+  openTree(dirFd: number, path: string, flags: number): number;
+  /** move_mount(2): attaches a (detached) mount where `toFd`/`toPath` names */
+  moveMount(fromFd: number, fromPath: string, toFd: number, toPath: string, flags: number): void;
 
   // the file system relative to a directory fd (how the rootfs is set up: see rootfs/in-root.ts)
   /** openat2(2): `resolve` is RESOLVE_*; ENOSYS on kernels before 5.6 */
@@ -80,6 +84,8 @@ export interface Syscalls {
   open(path: string, flags: number, mode?: number): number;
   close(fd: number): void;
   fcntlSetCloexec(fd: number, cloexec: boolean): void;
+  /** fcntl(F_DUPFD_CLOEXEC): a close-on-exec copy of `fd` at the lowest free number >= `min` */
+  dupAbove(fd: number, min: number): number;
   closeRange(first: number, last: number, flags: number): void;
   /** Resets a signal's disposition to SIG_DFL (SIG_IGN survives execve). */
   resetSignal(signo: number): void;

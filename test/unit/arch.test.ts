@@ -13,8 +13,8 @@ import { TsrunError } from '../../src/errors.js';
 
 describe('syscall numbers and layouts per architecture', () => {
   it.each([
-    ['x86_64', X86_64, { pivot_root: 155, openat2: 437, mount_setattr: 442 }],
-    ['aarch64', AARCH64, { pivot_root: 41, openat2: 437, mount_setattr: 442 }],
+    ['x86_64', X86_64, { pivot_root: 155, seccomp: 317, open_tree: 428, move_mount: 429, openat2: 437, mount_setattr: 442 }],
+    ['aarch64', AARCH64, { pivot_root: 41, seccomp: 277, open_tree: 428, move_mount: 429, openat2: 437, mount_setattr: 442 }],
   ])('%s: syscall numbers', (_name, table, numbers) => {
     expect(table.sys).toEqual(numbers);
   });

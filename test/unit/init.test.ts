@@ -280,6 +280,7 @@ describe('execProcess(): credentials, in order, then execve', () => {
     const keep1 = prctl(PR.SET_KEEPCAPS, 1);
     const keep0 = prctl(PR.SET_KEEPCAPS, 0);
     const order = [
+      at('chdir'),
       lastDrop,
       keep1,
       at('setgroups'),
@@ -289,7 +290,6 @@ describe('execProcess(): credentials, in order, then execve', () => {
       at('capset'),
       at('prctl', (a) => a[0] === PR.CAP_AMBIENT && a[1] === PR.CAP_AMBIENT_CLEAR_ALL),
       at('prctl', (a) => a[0] === PR.CAP_AMBIENT && a[1] === PR.CAP_AMBIENT_RAISE),
-      at('chdir'),
       prctl(PR.SET_NO_NEW_PRIVS),
       at('resetSignal'),
       at('unblockAllSignals'),
@@ -354,7 +354,7 @@ describe('execProcess(): credentials, in order, then execve', () => {
     ['setgroups', 'EPERM'],
     ['capset', 'EPERM'],
     ['setrlimit', 'EINVAL'],
-    ['chdir', 'EACCES'],
+    ['chdir', 'ENOENT'],
     ['execve', 'ENOEXEC'],
   ] as const)('a failing %s stops before execve and names the call and %s', (name, errno) => {
     const sys = new FakeSyscalls().failOn(name, errno);
@@ -369,6 +369,18 @@ describe('execProcess(): credentials, in order, then execve', () => {
     expect((err as SyscallError).errno).toBe(errno);
     // nothing after the failed call
     expect(sys.calls.at(-1)!.name).toBe(name);
+  });
+
+  it('a cwd root may not enter is tried again as the user, after the credentials (runc\'s order)', () => {
+    const sys = new FakeSyscalls().failOn('chdir', 'EACCES');
+    exec(sys, spec(user));
+    const c = sys.calls;
+    const chdirs = c.flatMap((x, i) => (x.name === 'chdir' ? [i] : []));
+    expect(chdirs).toHaveLength(2);
+    const setuid = c.findIndex((x) => x.name === 'setresuid');
+    expect(chdirs[0]).toBeLessThan(setuid);
+    expect(chdirs[1]).toBeGreaterThan(setuid);
+    expect(c.at(-1)!.name).toBe('execve');
   });
 
   it('a failing ambient raise is reported (the cap must be permitted and inheritable)', () => {

@@ -83,6 +83,27 @@ describe('stage protocol', () => {
     ch.expect('eof');
   });
 
+  it('the seccomp listener fd that comes with a line goes to the handler, then is closed', () => {
+    const sys = new FakeSyscalls();
+    const ch = new StageChannel(sys, 7, () => undefined);
+    const got: number[] = [];
+    ch.onListenerFd = (fd) => got.push(fd);
+    sys.recvQueue.push(Buffer.from('{"type":"seccompFd"}\n'), Buffer.from('{"type":"ready"}\n'));
+    sys.recvFdsQueue.push([21]);
+    ch.expect('ready');
+    expect(got).toEqual([21]);
+    expect(sys.calls.filter((c) => c.name === 'close').map((c) => c.args[0])).toEqual([21]);
+  });
+
+  it('a listener fd nobody asked for is closed and is an error', () => {
+    const sys = new FakeSyscalls();
+    const ch = new StageChannel(sys, 7, () => undefined);
+    sys.recvQueue.push(Buffer.from('{"type":"seccompFd"}\n'));
+    sys.recvFdsQueue.push([21]);
+    expect(() => ch.expect('ready')).toThrow(/nobody asked for/);
+    expect(sys.calls.some((c) => c.name === 'close' && c.args[0] === 21)).toBe(true);
+  });
+
   it('a stage error becomes a TsrunError with its errno; an early EOF says the process died', () => {
     const sys = new FakeSyscalls();
     const ch = new StageChannel(sys, 7, () => undefined);

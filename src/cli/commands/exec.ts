@@ -1,4 +1,4 @@
-import { existsSync, fstatSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { str, bool, list, int, type FlagSpec } from '../args.js';
@@ -7,6 +7,7 @@ import { execInContainer } from '../../runtime/container/exec.js';
 import { execProcessFrom } from '../../runtime/container/exec-process.js';
 import { inspect } from '../../runtime/container/inspect.js';
 import { TsrunError } from '../../errors.js';
+import { preservedFdCount } from '../preserve-fds.js';
 
 const flags: FlagSpec[] = [
   { name: 'process', short: 'p', value: 'FILE', help: 'a runtime-spec process object (JSON) to run instead of COMMAND' },
@@ -39,15 +40,7 @@ export const command: Command = {
     const [id, ...args] = p.positionals;
     if (!id) throw new TsrunError('BAD_INPUT', 'expected a container ID', { hint: `usage: ${usage}` });
     const file = str(p, 'process');
-    const preserveFds = int(p, 'preserve-fds') ?? 0;
-    if (preserveFds < 0) throw new TsrunError('BAD_INPUT', `invalid value for preserve-fds: expected 0 or more, got ${preserveFds}`);
-    for (let fd = 3; fd < 3 + preserveFds; fd++) {
-      try {
-        fstatSync(fd);
-      } catch {
-        throw new TsrunError('BAD_INPUT', `--preserve-fds ${preserveFds}: fd ${fd} is not open`);
-      }
-    }
+    const preserveFds = preservedFdCount(int(p, 'preserve-fds'));
     const pidFile = str(p, 'pid-file');
     // Checked before the process starts: a process that runs but cannot be reported would be lost.
     if (pidFile !== undefined && !existsSync(dirname(resolve(pidFile)))) {

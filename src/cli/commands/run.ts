@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../command.js';
-import { str, bool, list, type FlagSpec } from '../args.js';
+import { str, bool, int, list, type FlagSpec } from '../args.js';
+import { preservedFdCount } from '../preserve-fds.js';
 import { makeContext } from '../context.js';
 import { runContainer } from '../../runtime/container/run.js';
 import { generateId } from '../../common/ids.js';
@@ -16,6 +17,7 @@ const flags: FlagSpec[] = [
   { name: 'no-pivot', help: 'move the root with MS_MOVE + chroot instead of pivot_root (rootfs on a ramdisk)' },
   { name: 'no-new-keyring', help: 'accepted for runc compatibility (tsrun creates no session keyring)' },
   { name: 'keep', help: 'do not delete the container after it exits' },
+  { name: 'preserve-fds', value: 'N', help: 'pass fds 3 … 3+N-1 of tsrun on to the container\'s process' },
   { name: 'net', value: 'NAME[:ifname=IF]|none|host|container:ID', repeat: true, help: 'attach a CNI network (from --conf-dir), run in this process; repeat for eth1, eth2…' },
   { name: 'publish', short: 'p', value: 'HOST:CONTAINER[/tcp|udp]', repeat: true, help: 'publish a port (portmap)' },
   { name: 'conf-dir', value: 'DIR', help: 'CNI network configurations (default /etc/cni/net.d)' },
@@ -44,6 +46,7 @@ export const command: Command = {
       pidFile: str(p, 'pid-file'),
       consoleSocket: str(p, 'console-socket'),
       noPivot: bool(p, 'no-pivot'),
+      preserveFds: preservedFdCount(int(p, 'preserve-fds')),
       detach: bool(p, 'detach'),
       keep: bool(p, 'keep'),
       ...net,

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import type { Spec } from '../../spec/types.js';
-import { TsrunError, errorMessage } from '../../errors.js';
+import { TsrunError, errorMessage, wrap } from '../../errors.js';
 import { checkId } from '../../common/ids.js';
 import { checkSupported, findNamespace } from '../namespaces.js';
 import { checkKernelNames } from '../kernel-names.js';
@@ -31,6 +31,8 @@ export interface CreateOptions {
   /** unix socket that receives the pty master (SCM_RIGHTS) when process.terminal is true */
   consoleSocket?: string;
   noPivot?: boolean;
+  /** --preserve-fds: the caller's fds 3 … 3+n-1 go on to the container's process at the same numbers */
+  preserveFds?: number;
   /** lets callers (run --net) adjust the validated spec before it is used */
   adjustSpec?: (spec: Spec) => Spec | Promise<Spec>;
   /** run right after the config's own hooks of the same phase, in the runtime's namespaces (run --net's CNI chain) */
@@ -105,7 +107,13 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     checkKernelNames(spec.process, bundle.configPath);
     checkSupported(spec.linux?.namespaces, { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings });
     // Plan the filter now so a bad profile fails create before anything exists.
-    if (spec.linux?.seccomp) planSeccomp(spec.linux.seccomp);
+    if (spec.linux?.seccomp) {
+      try {
+        planSeccomp(spec.linux.seccomp);
+      } catch (err) {
+        throw wrap(err, bundle.configPath);
+      }
+    }
     checkTerminal(spec, opts.consoleSocket);
     makeContainerDir(ctx.sys, ctx.root, id);
     undo.push(() => removeContainerDir(ctx.sys, ctx.root, id));
@@ -139,7 +147,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     // a process in a user namespace may not reach the state dir or the socket's directory.
     fds.push(because('exec.fifo: passed to the container\'s process as fd 4', () => ctx.sys.open(fifoPath(ctx.root, id), O.PATH | O.CLOEXEC)));
     if (spec.process?.terminal) fds.push(because('--console-socket: connected here, while its path is reachable', () => connectConsoleSocket(ctx.sys, opts.consoleSocket!)));
-    const l = await launch(ctx, { id, spec, rootfs: bundle.rootfs, bundle: bundle.bundle, noPivot: opts.noPivot ?? false, fifoFd: fds[0]!, consoleFd: fds[1], onLog, explain: ctx.explain });
+    const l = await launch(ctx, { id, spec, rootfs: bundle.rootfs, bundle: bundle.bundle, noPivot: opts.noPivot ?? false, fifoFd: fds[0]!, consoleFd: fds[1], preserved: Array.from({ length: opts.preserveFds ?? 0 }, (_, i) => 3 + i), onLog, explain: ctx.explain });
     undo.push(() => l.abort());
     record.pid = l.pid;
     record.initStartTime = readStat(l.pid)?.startTime ?? '';

@@ -9,6 +9,7 @@ import type { Context } from './context.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { because } from '../../explain/events.js';
 import { inspect } from './inspect.js';
+import type { OciState } from '../../spec/state.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
 import { exitStatus, forwardSignals } from './foreground.js';
 import { connectConsoleSocket } from '../terminal.js';
@@ -19,7 +20,8 @@ import { stagePlan } from '../process/stage-plan.js';
 import { callerNofile, explainPlan } from '../process/launch-stage.js';
 import { killChild } from '../process/launcher.js';
 import { heldBounding, lastCap } from '../capabilities.js';
-import { planSeccomp } from '../seccomp/plan.js';
+import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
+import { connectAgent, containerProcessState, sendToAgent } from '../seccomp/agent.js';
 import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
 
 // exec: a new process in a running container's namespaces and cgroup, with
@@ -70,7 +72,7 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
     const consoleFd = socketPath ? connectConsoleSocket(ctx.sys, socketPath) : undefined;
     try {
       const userNs = findNamespace(spec.linux.namespaces, 'user');
-      started = userNs ? await execWithNodeInit(ctx, c, spec, consoleFd, join, preserved) : await execWithStage(ctx, join, spec, consoleFd, preserved);
+      started = userNs ? await execWithNodeInit(ctx, c, spec, consoleFd, join, preserved) : await execWithStage(ctx, join, spec, consoleFd, preserved, specState(c));
     } finally {
       if (consoleFd !== undefined) ctx.sys.close(consoleFd);
     }
@@ -111,7 +113,7 @@ function joinIfAlive(sys: Syscalls, paths: Record<string, string>, pid: number):
   }
 }
 
-async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, consoleFd: number | undefined, preserved: number[]): Promise<{ pid: number; child: ChildProcess }> {
+async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, consoleFd: number | undefined, preserved: number[], state: OciState): Promise<{ pid: number; child: ChildProcess }> {
   let prepared: ReturnType<typeof setUpExec> | undefined;
   const reason = (n: Namespace): string => `linux.namespaces {type: ${n.type}}: the exec joins the container's`;
   const stage = spawnStage(ctx.sys, spec.linux?.namespaces ?? [], reason, preserved, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, () => {
@@ -122,7 +124,12 @@ async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, console
     if (join.paths && !join.late) cgroupManagerFromPaths(ctx.sys, join.paths).join(stage.pid);
     stage.channel.send('cgroupns', []);
     stage.channel.expect('ok');
-    const plan = stagePlan({ proc: spec.process!, binary, env, callerNofile: callerNofile(ctx.sys), lastCap: lastCap(), heldBounding: heldBounding(), warn: (m) => ctx.log.warn(m), seccomp: await execSeccomp(spec, ctx) });
+    const seccomp = await execSeccomp(spec, ctx);
+    const listener = seccomp?.listener;
+    if (listener) {
+      stage.channel.onListenerFd = (fd) => sendToAgent(ctx.sys, listener.path, containerProcessState(state, stage.pid, listener.metadata), fd);
+    }
+    const plan = stagePlan({ proc: spec.process!, binary, env, callerNofile: callerNofile(ctx.sys), lastCap: lastCap(), heldBounding: heldBounding(), warn: (m) => ctx.log.warn(m), seccomp });
     // The extra fds follow the sync socket (fd 3) in the stage: 4, 5, …
     if (preserved.length) plan.push(['preserve', `4 ${preserved.length}`]);
     explainPlan(plan);
@@ -139,16 +146,30 @@ async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, console
   return stage;
 }
 
-async function execSeccomp(spec: Spec, ctx: Context): Promise<{ bpf: Buffer; flags: number } | undefined> {
+/** The runtime-spec's state fields, for the seccomp agent. */
+function specState({ record, status }: ReturnType<typeof inspect>): OciState {
+  return { ociVersion: record.ociVersion, id: record.id, status, pid: record.pid, bundle: record.bundle, annotations: record.annotations };
+}
+
+async function execSeccomp(spec: Spec, ctx: Context): Promise<{ bpf: Buffer; flags: number; listener: SeccompPlan['listener'] } | undefined> {
   if (!spec.linux?.seccomp) return undefined;
   const { KoffiSeccomp } = await import('../seccomp/koffi-libseccomp.js');
   const plan = planSeccomp(spec.linux.seccomp);
-  return { bpf: compileSeccomp(new KoffiSeccomp(), plan, (m) => ctx.log.debug(m)), flags: seccompFlags(plan) };
+  return { bpf: compileSeccomp(new KoffiSeccomp(), plan, (m) => ctx.log.debug(m)), flags: seccompFlags(plan), listener: plan.listener };
 }
 
 /** A container with a user namespace: the Node init joins it (the CLI cannot). */
 async function execWithNodeInit(ctx: Context, c: ReturnType<typeof inspect>, spec: Spec, consoleFd: number | undefined, join: CgroupJoin, preserved: number[]): Promise<{ pid: number; child: ChildProcess }> {
-  const init = await spawnInit(ctx.sys, spec.linux?.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, [...(consoleFd === undefined ? [] : [consoleFd]), ...preserved]);
+  // SCMP_ACT_NOTIFY: connected here (the path is the host's); the init sends the listener fd on it.
+  const listener = spec.linux?.seccomp ? planSeccomp(spec.linux.seccomp).listener : undefined;
+  const agentSock = listener ? connectAgent(ctx.sys, listener.path) : undefined;
+  const extra = [...(consoleFd === undefined ? [] : [consoleFd]), ...preserved, ...(agentSock === undefined ? [] : [agentSock])];
+  let init: Awaited<ReturnType<typeof spawnInit>>;
+  try {
+    init = await spawnInit(ctx.sys, spec.linux?.namespaces, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, extra);
+  } finally {
+    if (agentSock !== undefined) ctx.sys.close(agentSock);
+  }
   try {
     init.channel.send({
       type: 'config',
@@ -160,12 +181,15 @@ async function execWithNodeInit(ctx: Context, c: ReturnType<typeof inspect>, spe
       noPivot: false,
       consoleFd: consoleFd === undefined ? undefined : 4,
       preserveFds: preserved.length ? { from: consoleFd === undefined ? 4 : 5, count: preserved.length } : undefined,
+      seccompAgentFd: agentSock === undefined ? undefined : 4 + extra.length - 1,
       debug: false,
       explain: ctx.explain,
     });
     await init.channel.expect('nsReady');
     if (join.paths && !join.late) cgroupManagerFromPaths(ctx.sys, join.paths).join(init.pid);
-    init.channel.send({ type: 'continue', state: { ociVersion: c.record.ociVersion, id: c.record.id, status: c.status, pid: c.record.pid, bundle: c.record.bundle } });
+    const state = specState(c);
+    const seccompAgent = listener ? containerProcessState(state, init.pid, listener.metadata) : undefined;
+    init.channel.send({ type: 'continue', state, seccompAgent });
     await init.channel.expect('ready');
     if (join.paths && join.late) joinIfAlive(ctx.sys, join.paths, init.pid);
   } catch (err) {

@@ -8,6 +8,7 @@ import { execProcess, prepare, prepareExec, waitForStart } from './init.js';
 import { PR } from '../../sys/constants.js';
 import { TsrunError } from '../../errors.js';
 import { runHooksSync } from '../../oci-hooks/run-sync.js';
+import type { ContainerProcessState } from '../seccomp/agent.js';
 
 // Entry point of the container's init process (PID 1 of its pid namespace).
 // Spawned by `tsrun create` with the sync socket on fd 3.
@@ -33,11 +34,12 @@ function reportAndExit(err: unknown): never {
 let startFd = -1;
 
 /** After the runtime let go: errors go to `start` through exec.fifo (once it is open) and to the container's stderr. */
-function execOrDie(binary: string, before?: () => void): never {
+function execOrDie(binary: string, agentMessage: ContainerProcessState | undefined, before?: () => void): never {
   try {
     before?.();
     const say = (m: string): boolean => process.stderr.write(`tsrun: warning: ${m}\n`);
-    return execProcess(sys, cfg, binary, say, () => seccompLib!, cfg.debug ? say : undefined);
+    const agent = cfg.seccompAgentFd !== undefined && agentMessage ? { fd: cfg.seccompAgentFd, message: agentMessage } : undefined;
+    return execProcess(sys, cfg, binary, say, () => seccompLib!, cfg.debug ? say : undefined, agent);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (startFd >= 0) {
@@ -54,15 +56,15 @@ function execOrDie(binary: string, before?: () => void): never {
 }
 
 if (cfg.mode === 'exec') {
-  let binary: string;
+  let prepared: ReturnType<typeof prepareExec>;
   try {
-    binary = prepareExec(sys, ch, cfg);
+    prepared = prepareExec(sys, ch, cfg);
     // fd 3 is close-on-exec: the runtime sees it close once execve succeeded.
     ch.send({ type: 'ready' });
   } catch (err) {
     reportAndExit(err);
   }
-  execOrDie(binary);
+  execOrDie(prepared.binary, prepared.seccompAgent);
 } else {
   let prepared: ReturnType<typeof prepare>;
   try {
@@ -76,9 +78,16 @@ if (cfg.mode === 'exec') {
   } catch (err) {
     reportAndExit(err);
   }
-  const { binary, fifoFd, state } = prepared;
-  execOrDie(binary, () => {
+  const { binary, fifoFd, state, seccompAgent } = prepared;
+  execOrDie(binary, seccompAgent, () => {
     startFd = waitForStart(sys, fifoFd);
+    // --preserve-fds puts the caller's fds at 3…: keep the error channel out of their way.
+    const keep = cfg.preserveFds?.count ?? 0;
+    if (startFd < 3 + keep) {
+      const moved = sys.dupAbove(startFd, 3 + keep);
+      closeSync(startFd);
+      startFd = moved;
+    }
     // After pivot_root: the path resolves inside the container.
     runHooksSync('startContainer', cfg.spec.hooks?.startContainer, state);
   });

@@ -20,6 +20,7 @@ import { writeProcFile } from '../proc-write.js';
 import { loadSeccomp } from '../seccomp/load.js';
 import type { SeccompLib } from '../seccomp/libseccomp.js';
 import type { OciState } from '../../oci-hooks/outcome.js';
+import type { ContainerProcessState } from '../seccomp/agent.js';
 
 // The container's init, step by step. It runs synchronously on the main
 // thread of a freshly spawned Node process (see DESIGN.md for why).
@@ -32,7 +33,7 @@ export interface Channel {
 const SIGKILL = 9;
 
 /** Namespaces, then (once the parent says so) the rootfs. Returns what exec needs. */
-export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: string; fifoFd: number; state: OciState } {
+export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: string; fifoFd: number; state: OciState; seccompAgent?: ContainerProcessState } {
   const spec = cfg.spec;
   const ns = spec.linux?.namespaces;
   const userNs = findNamespace(ns, 'user');
@@ -42,7 +43,7 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   // Network before mount: a netns path such as /run/netns/x lives in the host's mount namespace.
   enterNamespaces(sys, ns, ['ipc', 'uts', 'network', 'mount']);
   ch.send({ type: 'nsReady' });
-  const { state } = ch.expect('continue');
+  const { state, seccompAgent } = ch.expect('continue');
   // After the parent placed us in our cgroup, so the cgroup namespace is rooted there.
   enterNamespaces(sys, ns, ['cgroup']);
   const netNs = findNamespace(ns, 'network');
@@ -61,12 +62,12 @@ export function prepare(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: 
   writeSysctls(sys, spec.linux?.sysctl);
   readonlyPaths(sys, spec.linux?.readonlyPaths);
   maskPaths(sys, spec.linux?.maskedPaths);
-  if (consoleSock >= 0) because('process.terminal: a pty in the container; the master goes to the console socket', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize));
+  if (consoleSock >= 0) because('process.terminal: a pty in the container; the master goes to the console socket', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize, spec.process!.user));
   if (spec.root?.readonly) because('root.readonly', () => remountRootReadonly(sys));
   const proc = spec.process!;
   checkCwd(proc.cwd);
   const binary = lookPath(proc.args[0]!, proc.env, execer(proc));
-  return { binary, fifoFd, state };
+  return { binary, fifoFd, state, seccompAgent };
 }
 
 /** setresgid/setresuid to 0 when 0 is mapped: full capabilities in the namespace, owned files as its root. */
@@ -80,26 +81,40 @@ function becomeNamespaceRoot(sys: Syscalls, spec: Spec): void {
  * exec: join a running container. Every namespace is given by path; the
  * mount namespace goes last (after it, the host's /proc paths are gone).
  */
-export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): string {
+export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): { binary: string; seccompAgent?: ContainerProcessState } {
   const spec = cfg.spec;
   const ns = spec.linux?.namespaces;
   sys.prctl(PR.SET_PDEATHSIG, SIGKILL);
   const consoleSock = spec.process?.terminal ? (cfg.consoleFd ?? -1) : -1;
   enterNamespaces(sys, ns, ['ipc', 'uts', 'network']);
   ch.send({ type: 'nsReady' });
-  ch.expect('continue');
+  const { seccompAgent } = ch.expect('continue');
   enterNamespaces(sys, ns, ['cgroup', 'mount']);
-  if (consoleSock >= 0) because('process.terminal: a pty for the exec (the container\'s /dev/console is left alone)', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize, false));
+  if (consoleSock >= 0) because('process.terminal: a pty for the exec (the container\'s /dev/console is left alone)', () => setupTerminal(sys, consoleSock, spec.process?.consoleSize, spec.process!.user, false));
   const proc = spec.process!;
   checkCwd(proc.cwd);
   const binary = lookPath(proc.args[0]!, proc.env, execer(proc));
   sys.prctl(PR.SET_PDEATHSIG, 0);
-  return binary;
+  return { binary, seccompAgent };
 }
 
-function loadSeccompExplained(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void): void {
-  loadSeccomp(lib, plan, debug);
-  emit('syscall', `seccomp_load(<filter: default 0x${plan.defaultAction.toString(16)}, ${plan.rules.length} rules>)`);
+function loadSeccompExplained(sys: Syscalls, lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void, agent: SeccompAgent | undefined): void {
+  const listener = loadSeccomp(lib, plan, debug);
+  if (plan.listener) {
+    // The runtime connected to listenerPath and sent what the agent is told (ContainerProcessState).
+    if (!agent) throw new TsrunError('INIT', 'linux.seccomp.listenerPath: the runtime passed no connection to the seccomp agent');
+    because('linux.seccomp.listenerPath: the listener fd goes to the seccomp agent with the container process state', () => {
+      try {
+        const data = Buffer.from(JSON.stringify(agent.message));
+        let sent = sys.sendmsgFds(agent.fd, data, [listener]);
+        while (sent < data.length) sent += sys.sendto(agent.fd, data.subarray(sent), 0, null);
+      } finally {
+        sys.close(listener);
+        sys.close(agent.fd);
+      }
+    });
+  }
+  emit('syscall', `seccomp(SECCOMP_SET_MODE_FILTER, <filter: default 0x${plan.defaultAction.toString(16)}, ${plan.rules.length} rules>)`);
 }
 
 /**
@@ -117,6 +132,12 @@ export function waitForStart(sys: Syscalls, fifoFd: number): number {
   return fd;
 }
 
+/** The connection to the seccomp agent (inherited fd) and what to send it. */
+export interface SeccompAgent {
+  fd: number;
+  message: ContainerProcessState;
+}
+
 /** From credentials to execve. Never returns. */
 export function execProcess(
   sys: Syscalls,
@@ -125,6 +146,7 @@ export function execProcess(
   warn: (m: string) => void,
   seccompLib: () => SeccompLib,
   debug: (m: string) => void = () => undefined,
+  agent?: SeccompAgent,
 ): never {
   const proc = cfg.spec.process!;
   const env = containerEnv(cfg.spec);
@@ -132,10 +154,19 @@ export function execProcess(
   because(proc.user.umask !== undefined ? 'process.user.umask' : 'no process.user.umask: the usual 022', () => sys.umask(proc.user.umask ?? 0o022));
   applyRlimits(sys, proc, cfg.callerNofile);
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it.
-  if (seccomp && !proc.noNewPrivileges) because('linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)', () => loadSeccompExplained(seccompLib(), seccomp, debug));
+  if (seccomp && !proc.noNewPrivileges) because('linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)', () => loadSeccompExplained(sys, seccompLib(), seccomp, debug, agent));
+  // As runc: entered as root, so a directory the user may not enter still works; refused there, tried again as the user.
+  let cwdLater = false;
+  because('process.cwd (as root)', () => {
+    try {
+      sys.chdir(proc.cwd);
+    } catch (err) {
+      if (!['EACCES', 'EPERM'].includes((err as { errno?: string }).errno ?? '')) throw err;
+      cwdLater = true;
+    }
+  });
   applyUserAndCaps(sys, proc, warn, debug);
-  // After the uid change, so a cwd the user may not enter fails like it would for them.
-  because('process.cwd', () => sys.chdir(proc.cwd));
+  if (cwdLater) because('process.cwd (as the user)', () => sys.chdir(proc.cwd));
   applyNoNewPrivileges(sys, proc);
   because('Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve', () => {
     for (let sig = 1; sig <= 31; sig++) if (sig !== 9 && sig !== 19) sys.resetSignal(sig);
@@ -159,7 +190,7 @@ export function execProcess(
     }
   });
   // Last, so the filter only has to allow execve itself.
-  if (seccomp && proc.noNewPrivileges) because('linux.seccomp (last, so the filter only has to allow execve)', () => loadSeccompExplained(seccompLib(), seccomp, debug));
+  if (seccomp && proc.noNewPrivileges) because('linux.seccomp (last, so the filter only has to allow execve)', () => loadSeccompExplained(sys, seccompLib(), seccomp, debug, agent));
   return because('process.args', () => sys.execve(binary, proc.args, env));
 }
 

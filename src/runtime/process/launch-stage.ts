@@ -4,7 +4,8 @@ import { RLIMIT } from '../../sys/constants.js';
 import { findNamespace } from '../namespaces.js';
 import { heldBounding, lastCap } from '../capabilities.js';
 import { readNofile } from '../../sys/proc.js';
-import { planSeccomp } from '../seccomp/plan.js';
+import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
+import { containerProcessState, sendToAgent } from '../seccomp/agent.js';
 import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
 import type { SeccompLib } from '../seccomp/libseccomp.js';
 import { spawnStage, spawnStageProcess, type StageSpawner } from './stage.js';
@@ -47,16 +48,20 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
   const proc = spec.process!;
   // Compiled here (libseccomp is the host's), loaded by the stage with seccomp(2).
   let seccomp: PlanInput['seccomp'];
+  let listener: SeccompPlan['listener'];
   if (spec.linux?.seccomp) {
     const lib = deps.seccompLib?.() ?? new (await import('../seccomp/koffi-libseccomp.js')).KoffiSeccomp();
     seccomp = because('linux.seccomp: compiled to BPF by libseccomp here, loaded by the container\'s process', () => {
       const plan = planSeccomp(spec.linux!.seccomp!);
+      listener = plan.listener;
       return { bpf: compileSeccomp(lib, plan, (m) => i.onLog('debug', m)), flags: seccompFlags(plan) };
     });
   }
   // The cgroup namespace is the stage's to make, once it is in its cgroup.
   const ns = (spec.linux?.namespaces ?? []).filter((n) => n.type !== 'cgroup');
-  const stage = spawnStage(sys, ns, described(spec.linux?.namespaces, 'the container\'s process is spawned into it'), [i.fifoFd], i.onLog, deps.spawner ?? spawnStageProcess);
+  // fd 4 is exec.fifo; preserved fds follow at 5…
+  const preserved = i.preserved ?? [];
+  const stage = spawnStage(sys, ns, described(spec.linux?.namespaces, 'the container\'s process is spawned into it'), [i.fifoFd, ...preserved], i.onLog, deps.spawner ?? spawnStageProcess);
   const { pid, child, channel } = stage;
   return {
     pid,
@@ -68,6 +73,10 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
       channel.expect('ok');
     },
     async finish(state) {
+      if (listener) {
+        const { path, metadata } = listener;
+        channel.onListenerFd = (fd) => sendToAgent(sys, path, containerProcessState({ ...state, status: 'creating', pid }, pid, metadata), fd);
+      }
       writeOomScoreAdj(sys, pid, proc.oomScoreAdj);
       const inside = namespacesOf(pid, spec.linux?.namespaces);
       const r = inNamespaces(sys, inside, described(spec.linux?.namespaces, 'the main thread joins it to set the container up'), () =>
@@ -87,6 +96,7 @@ export async function launchStage(sys: Syscalls, i: LaunchInput, deps: StageDeps
           startContainer: spec.hooks?.startContainer,
           warn: (m) => i.onLog('warning', m),
         });
+        if (preserved.length) plan.push(['preserve', `5 ${preserved.length}`]);
         explainPlan(plan);
         const fds = [{ name: 'root', fd: r.rootFd }, ...(r.ttyFd !== undefined ? [{ name: 'tty', fd: r.ttyFd }] : [])];
         channel.send('plan', plan, fds);
@@ -118,12 +128,12 @@ export function explainPlan(plan: readonly (readonly [string, string])[]): void 
   step(`umask(0${one('umask')})`, 'process.user.umask');
   const nnp = one('nnp') !== undefined;
   if (one('seccomp') && !nnp) step(`seccomp(SECCOMP_SET_MODE_FILTER, ${one('seccompflags')}, <${one('seccomp')!.length / 16} instructions>)`, 'linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)');
+  step(`chdir(${JSON.stringify(one('cwd'))})`, 'process.cwd (as root; again as the user if root is refused)');
   if (one('caps')) step(`prctl(PR_CAPBSET_DROP, …) for each cap not in ${one('caps')!.split(' ')[0]}`, 'process.capabilities.bounding');
   if (one('groups') !== undefined) step(`setgroups([${one('groups')!.split(' ').filter(Boolean).join(', ')}])`, 'process.user.additionalGids');
   step(`setresgid/setresuid(${one('user')!.replace(' ', ', ')})`, 'process.user {uid, gid}');
   if (one('caps')) step(`capset(${one('caps')})`, 'process.capabilities.{effective,permitted,inheritable}');
   for (const a of all('ambient')) step(`prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, ${a})`, 'process.capabilities.ambient');
-  step(`chdir(${JSON.stringify(one('cwd'))})`, 'process.cwd');
   if (nnp) step('prctl(PR_SET_NO_NEW_PRIVS, 1)', 'process.noNewPrivileges');
   if (one('seccomp') && nnp) step(`seccomp(SECCOMP_SET_MODE_FILTER, ${one('seccompflags')}, <${one('seccomp')!.length / 16} instructions>)`, 'linux.seccomp (after no_new_privs)');
   step('close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) (or each fd in /proc/self/fd)', 'no fd of the runtime may leak into the container');

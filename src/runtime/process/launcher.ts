@@ -37,6 +37,8 @@ export interface LaunchInput {
   fifoFd: number;
   /** the connected console socket, when process.terminal */
   consoleFd?: number;
+  /** --preserve-fds: the caller's fds 3…, passed on to the process at the same numbers */
+  preserved?: number[];
   onLog: (level: 'warning' | 'debug', msg: string) => void;
   explain?: 'text' | 'json';
 }

@@ -1,5 +1,6 @@
 import type { Spec } from '../../spec/types.js';
 import type { OciState } from '../../oci-hooks/outcome.js';
+import type { ContainerProcessState } from '../seccomp/agent.js';
 
 // The sync protocol between the runtime (parent) and the container's init, as
 // newline-delimited JSON on fd 3 (a socketpair):
@@ -27,8 +28,12 @@ export interface InitConfig {
   noPivot: boolean;
   /** the console socket, connected by the runtime and inherited at this fd, when process.terminal is true */
   consoleFd?: number;
-  /** exec --preserve-fds: the caller's fds, inherited at from…from+count-1, go on to the process at 3…3+count-1 */
+  /** --preserve-fds: the caller's fds, inherited at from…from+count-1, go on to the process at 3…3+count-1 */
   preserveFds?: { from: number; count: number };
+  /** bind mount sources cloned (open_tree) by the runtime on the host, by mount index → inherited fd (a mapped root may not reach them) */
+  bindSourceFds?: Record<number, number>;
+  /** linux.seccomp.listenerPath, connected by the runtime and inherited at this fd: the init sends the listener fd there */
+  seccompAgentFd?: number;
   /** RLIMIT_NOFILE the caller had before Node raised it; restored when the config sets none */
   callerNofile?: { soft: string; hard: string };
   /** true when the parent already placed the init in a new/joined pid namespace */
@@ -37,7 +42,8 @@ export interface InitConfig {
   explain?: 'text' | 'json';
 }
 
-export type ParentMessage = InitConfig | { type: 'mapped' } | { type: 'continue'; state: OciState } | { type: 'release' } | { type: 'error'; message: string };
+/** `seccompAgent`: what the init sends the seccomp agent with the listener fd (SCMP_ACT_NOTIFY), on the socket at seccompAgentFd */
+export type ParentMessage = InitConfig | { type: 'mapped' } | { type: 'continue'; state: OciState; seccompAgent?: ContainerProcessState } | { type: 'release' } | { type: 'error'; message: string };
 
 export interface ErrorMessage {
   type: 'error';

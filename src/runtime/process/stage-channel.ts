@@ -25,6 +25,10 @@ export function encodeFrame(op: string, entries: readonly StageEntry[]): Buffer 
 export class StageChannel {
   private buffered = '';
   private closed = false;
+  /** fds that came with the stage's lines, in order (the seccomp listener) */
+  private fds: number[] = [];
+  /** Gets the seccomp listener fd the moment the stage sends it (and closes it); set when the filter notifies. */
+  onListenerFd?: (fd: number) => void;
 
   constructor(
     private readonly sys: Syscalls,
@@ -47,27 +51,39 @@ export class StageChannel {
       if (nl >= 0) {
         const line = this.buffered.slice(0, nl);
         this.buffered = this.buffered.slice(nl + 1);
-        let msg: StageReply | { type: 'warning'; message: string } | { type: 'debug'; message: string };
+        let msg: StageReply | { type: 'warning'; message: string } | { type: 'debug'; message: string } | { type: 'seccompFd' };
         try {
           msg = JSON.parse(line) as typeof msg;
         } catch {
           throw new TsrunError('INIT', `stage: unreadable message: ${line.slice(0, 200)}`);
         }
         if (msg.type === 'warning' || msg.type === 'debug') this.onLog(msg.type, msg.message);
+        else if (msg.type === 'seccompFd') this.listenerFd();
         else return msg;
         continue;
       }
       if (this.closed) return { type: 'eof' };
-      const buf = Buffer.alloc(4096);
-      let n: number;
+      let got: { data: Buffer; fds: number[] };
       try {
-        n = this.sys.recvfrom(this.fd, buf, 0);
+        got = this.sys.recvmsgFds(this.fd, 4096, 4);
       } catch (err) {
         if (err instanceof SyscallError && err.errno === 'EINTR') continue;
         throw err;
       }
-      if (n === 0) this.closed = true;
-      else this.buffered += buf.toString('utf8', 0, n);
+      this.fds.push(...got.fds);
+      if (got.data.length === 0) this.closed = true;
+      else this.buffered += got.data.toString('utf8');
+    }
+  }
+
+  private listenerFd(): void {
+    const fd = this.fds.shift();
+    if (fd === undefined) throw new TsrunError('INIT', 'stage: the seccomp listener fd did not come with its message');
+    try {
+      if (!this.onListenerFd) throw new TsrunError('INIT', 'stage: a seccomp listener fd nobody asked for');
+      this.onListenerFd(fd);
+    } finally {
+      this.sys.close(fd);
     }
   }
 
@@ -81,6 +97,7 @@ export class StageChannel {
   }
 
   close(): void {
+    for (const fd of this.fds.splice(0)) this.sys.close(fd);
     this.sys.close(this.fd);
   }
 }

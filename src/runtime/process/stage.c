@@ -20,6 +20,8 @@
  *                                         bounding set, groups/gid/uid, caps,
  *                                         ambient, chdir, NNP, seccomp (NNP),
  *                                         signals reset, fds > 2 close-on-exec
+ *   ◀──────────────── {"type":"seccompFd"} + fd (SCM_RIGHTS), when the filter
+ *                                         has SCMP_ACT_NOTIFY rules: for the agent
  *   ◀─────────────────── {"type":"ready"} (create) — or EOF at execve (exec)
  *   ── op=release ──────────────────────▶ closes fd 3; opens exec.fifo (blocks
  *                                         until `tsrun start`), writes "0",
@@ -35,10 +37,11 @@
  * Plan keys (repeatable ones marked *): fds ("root", "tty"), rlimit* "RES SOFT HARD",
  * umask (octal), caps "BOUNDING EFFECTIVE PERMITTED INHERITABLE" (hex masks),
  * lastcap, ambient* (cap number), user "UID GID", groups "G G G" (present:
- * call setgroups), nnp, seccomp (hex BPF), seccompflags, cwd, path, arg*,
+ * call setgroups), nnp, seccomp (hex BPF), seccompflags (with NEW_LISTENER
+ * the listener fd is sent back, see above), cwd, path, arg*,
  * env*, fifo (fd), state (JSON for hooks), hook.path*, hook.arg*, hook.env*,
  * hook.timeout (seconds; each hook.path starts a new hook), preserve ("FROM COUNT":
- * exec --preserve-fds, dup3 to 3… right before execve).
+ * --preserve-fds of create, run and exec, dup3 to 3… right before execve).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -245,14 +248,39 @@ static void capset_all(const struct caps *c) {
   if (syscall(SYS_capset, &hdr, data) < 0) die(errno, "capset");
 }
 
+/* SCMP_ACT_NOTIFY: the listener fd goes to the CLI at once (with sendmsg, which a
+   profile may not notify), for the CLI to pass to the seccomp agent; until the agent
+   has it, a notified syscall would wait for nobody. */
+static void send_listener(int fd) {
+  static const char line[] = "{\"type\":\"seccompFd\"}\n";
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+  struct iovec iov = { (void *)line, sizeof line - 1 };
+  struct msghdr msg = { 0 };
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  ssize_t n;
+  do n = sendmsg(SYNC_FD, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  if (n != (ssize_t)(sizeof line - 1)) die(n < 0 ? errno : EPIPE, "sending the seccomp listener fd to the runtime");
+  close(fd);
+}
+
 static void load_seccomp(const char *hex, unsigned flags) {
   size_t len = strlen(hex) / 2;
   unsigned char *bytes = malloc(len ? len : 1);
   if (!bytes) die(ENOMEM, "seccomp");
   for (size_t i = 0; i < len; i++) sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
   struct sock_fprog prog = { (unsigned short)(len / sizeof(struct sock_filter)), (struct sock_filter *)bytes };
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0) die(errno, "seccomp(SECCOMP_SET_MODE_FILTER) of linux.seccomp");
+  long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (ret < 0) die(errno, "seccomp(SECCOMP_SET_MODE_FILTER) of linux.seccomp");
   free(bytes);
+  if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) send_listener((int)ret);
 }
 
 /* /proc/self/fd opened before the stage entered the container's root (where there may be no /proc). */
@@ -346,9 +374,16 @@ static void apply_plan(struct frame *p) {
   int nnp = get(p, "nnp") != NULL;
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the caps go. */
   if (bpf && !nnp) load_seccomp(bpf, sflags);
+  /* As runc: the cwd is entered as root, so a directory the user may not enter still
+     works; refused there (root squashed by a filesystem), it is tried again as the user. */
+  const char *cwd = get(p, "cwd");
+  int cwd_later = 0;
+  if (cwd && chdir(cwd) < 0) {
+    if (errno != EACCES && errno != EPERM) die(errno, "chdir to cwd (\"%s\") set in config.json failed", cwd);
+    cwd_later = 1;
+  }
   apply_credentials(p);
-  /* After the uid change, so a cwd the user may not enter fails as it would for them. */
-  if ((v = get(p, "cwd")) != NULL && chdir(v) < 0) die(errno, "chdir to cwd (\"%s\") set in config.json failed", v);
+  if (cwd_later && chdir(cwd) < 0) die(errno, "chdir to cwd (\"%s\") set in config.json failed", cwd);
   if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(errno, "prctl(PR_SET_NO_NEW_PRIVS) for process.noNewPrivileges");
   if (bpf && nnp) load_seccomp(bpf, sflags);
   reset_signals();
@@ -410,10 +445,17 @@ static void exec_process(struct frame *p) {
   }
   const char *path = get(p, "path");
   if (!path || argc == 0) die(EINVAL, "the plan has no process to exec");
-  /* exec --preserve-fds: the caller's fds, passed at FROM…, go on at 3… (sources lie above their targets). */
+  /* --preserve-fds: the caller's fds, passed at FROM…, go on at 3… (sources lie above their targets). */
   const char *keep = get(p, "preserve");
   int from = 0, count = 0;
   if (keep && sscanf(keep, "%d %d", &from, &count) == 2) {
+    /* exec.fifo's error channel may have the number of a target: move it above them. */
+    if (fifo_wfd >= 3 && fifo_wfd < 3 + count) {
+      int moved = fcntl(fifo_wfd, F_DUPFD_CLOEXEC, 3 + count);
+      if (moved < 0) die(errno, "fcntl(F_DUPFD_CLOEXEC) of exec.fifo for --preserve-fds");
+      close(fifo_wfd);
+      fifo_wfd = moved;
+    }
     for (int i = 0; i < count; i++) if (dup3(from + i, 3 + i, 0) < 0) die(errno, "dup3(%d, %d) for --preserve-fds", from + i, 3 + i);
   }
   execve(path, argv, envp);

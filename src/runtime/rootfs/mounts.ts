@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { fstatSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { Mount } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
-import { AT, MS } from '../../sys/constants.js';
+import { AT, MOVE_MOUNT, MS } from '../../sys/constants.js';
 import { keptFlags, parseMountOptions } from './mount-options.js';
 import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs, procFd, withFd } from './in-root.js';
 
@@ -25,7 +25,8 @@ export const isDev = (destination: string): boolean => inRootPath(destination) =
  * `rootFd`: an fd from openRootfs (else one is opened for this call).
  */
 /** `cgroupPid`: whose cgroups a cgroup mount without a cgroup namespace binds (the container's process, not the runtime). */
-export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false, ownCgroupNs = false, rootFd?: number, cgroupPid: number | 'self' = 'self'): void {
+/** `sourceFd`: a bind source the runtime cloned on the host (open_tree), attached instead of binding its path. */
+export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount, index: number, inUserNs = false, ownCgroupNs = false, rootFd?: number, cgroupPid: number | 'self' = 'self', sourceFd?: number): void {
   const root = rootFd ?? openRootfs(sys, rootfs);
   try {
     const dest = m.destination;
@@ -40,7 +41,7 @@ export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount
         sys.mount(source, procFd(fd), null, MS.BIND | MS.REMOUNT | MS.REC | MS.RDONLY | (flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC)), null),
       );
     } else if (type === 'bind' || opts.isBind) {
-      bindMount(sys, root, bundle, m, flags, opts.data);
+      bindMount(sys, root, bundle, m, flags, opts.data, sourceFd);
     } else if (type === 'cgroup') {
       mountCgroupTree(sys, root, dest, flags, ownCgroupNs, cgroupPid);
     } else if (type === 'tmpfs' && opts.copyUp) {
@@ -62,13 +63,20 @@ export function mountOne(sys: Syscalls, rootfs: string, bundle: string, m: Mount
   }
 }
 
-function bindMount(sys: Syscalls, root: number, bundle: string, m: Mount, flags: number, data: string): void {
+/** The host path a bind mount's source names (relative to the bundle). */
+export function bindSource(bundle: string, m: Mount): string {
+  return m.source === undefined ? '' : isAbsolute(m.source) ? m.source : resolve(bundle, m.source);
+}
+
+function bindMount(sys: Syscalls, root: number, bundle: string, m: Mount, flags: number, data: string, sourceFd?: number): void {
   // The source is the host's, named by the config: a host path, trusted like the bundle.
-  const source = m.source === undefined ? '' : isAbsolute(m.source) ? m.source : resolve(bundle, m.source);
-  const isDir = statSync(source).isDirectory();
+  const source = sourceFd !== undefined ? procFd(sourceFd) : bindSource(bundle, m);
+  const isDir = (sourceFd !== undefined ? fstatSync(sourceFd) : statSync(source)).isDirectory();
   const bindFlags = MS.BIND | (flags & MS.REC);
   const made = isDir ? mkdirAllInRoot(sys, root, m.destination) : ensureFileInRoot(sys, root, m.destination);
-  withFd(sys, made, (fd) => sys.mount(source, procFd(fd), 'bind', bindFlags, data || null));
+  // A source the runtime cloned (open_tree) is attached as it is; a path is bound.
+  if (sourceFd !== undefined) withFd(sys, made, (fd) => sys.moveMount(sourceFd, '', fd, '', MOVE_MOUNT.F_EMPTY_PATH | MOVE_MOUNT.T_EMPTY_PATH));
+  else withFd(sys, made, (fd) => sys.mount(source, procFd(fd), 'bind', bindFlags, data || null));
   // Bind mounts ignore other flags on the first call: apply them by remount.
   const rest = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
   if (rest) {

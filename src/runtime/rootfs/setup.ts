@@ -26,6 +26,8 @@ export interface RootfsConfig {
    * thread): its cgroups are bound, and proc mounts name its pid namespace.
    */
   cgroupPid?: number;
+  /** bind sources the runtime cloned on the host (open_tree), by mount index: a mapped root may not reach the path itself */
+  bindSourceFds?: Record<number, number>;
 }
 
 export function setupRootfs(sys: Syscalls, cfg: RootfsConfig): void {
@@ -51,7 +53,7 @@ export function setupRootfs(sys: Syscalls, cfg: RootfsConfig): void {
       // procfs shows the mounting task's pid namespace, and the main thread's is the host's: name the container's.
       const mount = pidNs && m.type === 'proc' ? { ...m, options: [...(m.options ?? []), `pidns=/proc/${pid}/ns/pid`] } : m;
       const why = `mounts[${i}] {destination: ${m.destination}, type: ${m.type ?? 'bind'}}${mount !== m ? ' (pidns=: the container\'s pid namespace, not the mounting thread\'s)' : ''}`;
-      because(why, () => mountOne(sys, cfg.rootfs, cfg.bundle, mount, i, inUserNs, ownCgroupNs, root, pid ?? 'self'));
+      because(why, () => mountOne(sys, cfg.rootfs, cfg.bundle, mount, i, inUserNs, ownCgroupNs, root, pid ?? 'self', cfg.bindSourceFds?.[i]));
     });
     because(inUserNs ? 'default devices and linux.devices: bound from the host (mknod is not allowed in a user namespace)' : 'default devices and linux.devices: made with mknod inside the container, never bound from the host', () =>
       createDevices(sys, cfg.rootfs, spec.linux?.devices, inUserNs, root),

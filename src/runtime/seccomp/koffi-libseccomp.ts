@@ -1,5 +1,6 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { loadKoffi } from '../../sys/koffi-loader.js';
+import { SYS } from '../../sys/constants.js';
 import { SyscallError } from '../../sys/syscalls.js';
 import { errnoName, errnoText } from '../../sys/errno.js';
 import type { SeccompLib } from './libseccomp.js';
@@ -12,17 +13,22 @@ function bind() {
   const koffi = loadKoffi();
   const lib = koffi.load('libseccomp.so.2');
   koffi.struct('tsrun_scmp_arg_cmp', { arg: 'uint32', op: 'int', datum_a: 'uint64', datum_b: 'uint64' });
+  koffi.struct('tsrun_sock_fprog', { len: 'uint16', filter: 'uint8_t *' });
+  const libc = koffi.load('libc.so.6');
 
   return {
   init: lib.func('void *seccomp_init(uint32_t def_action)'),
   archResolve: lib.func('uint32_t seccomp_arch_resolve_name(const char *name)'),
   archAdd: lib.func('int seccomp_arch_add(void *ctx, uint32_t arch)'),
   resolve: lib.func('int seccomp_syscall_resolve_name(const char *name)'),
+  resolveArch: lib.func('int seccomp_syscall_resolve_name_arch(uint32_t arch, const char *name)'),
+  archNative: lib.func('uint32_t seccomp_arch_native(void)'),
   ruleAdd: lib.func('int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int n, const tsrun_scmp_arg_cmp *args)'),
   attrSet: lib.func('int seccomp_attr_set(void *ctx, int attr, uint32_t value)'),
-  load: lib.func('int seccomp_load(void *ctx)'),
   exportBpf: lib.func('int seccomp_export_bpf(void *ctx, int fd)'),
-  memfdCreate: koffi.load('libc.so.6').func('int memfd_create(const char *name, unsigned int flags)'),
+  memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
+  seccompFilter: libc.func('long syscall(long nr, unsigned int op, unsigned int flags, const tsrun_sock_fprog *prog)'),
+  errno: () => koffi.errno(),
   release: lib.func('void seccomp_release(void *ctx)'),
   };
 }
@@ -53,15 +59,18 @@ export class KoffiSeccomp implements SeccompLib {
   resolveSyscall(name: string): number {
     return lazy().resolve(name);
   }
+  archToken(arch?: string): number {
+    return arch === undefined ? lazy().archNative() : lazy().archResolve(arch);
+  }
+  resolveSyscallArch(arch: number, name: string): number {
+    return lazy().resolveArch(arch >>> 0, name);
+  }
   ruleAdd(ctx: unknown, action: number, syscall: number, args: ArgCmp[]): void {
     const arr = args.map((a) => ({ arg: a.arg, op: a.op, datum_a: a.a, datum_b: a.b }));
     check(lazy().ruleAdd(ctx, action >>> 0, syscall, arr.length, arr.length ? arr : null), 'seccomp_rule_add_array', `syscall ${syscall}`);
   }
   setAttr(ctx: unknown, attr: number, value: number): void {
     check(lazy().attrSet(ctx, attr, value), 'seccomp_attr_set', `${attr}, ${value}`);
-  }
-  load(ctx: unknown): void {
-    check(lazy().load(ctx), 'seccomp_load', '');
   }
   exportBpf(ctx: unknown): Buffer {
     const MFD_CLOEXEC = 1;
@@ -73,6 +82,15 @@ export class KoffiSeccomp implements SeccompLib {
     } finally {
       closeSync(fd);
     }
+  }
+  loadBpf(bpf: Buffer, flags: number): number {
+    const SECCOMP_SET_MODE_FILTER = 1;
+    const ret = Number(lazy().seccompFilter(SYS.seccomp, SECCOMP_SET_MODE_FILTER, flags >>> 0, { len: bpf.length / 8, filter: bpf }));
+    if (ret < 0) {
+      const errno = lazy().errno();
+      throw new SyscallError('seccomp', `SECCOMP_SET_MODE_FILTER, ${flags}, <${bpf.length / 8} instructions>`, errno, errnoName(errno), errnoText(errnoName(errno)));
+    }
+    return ret;
   }
   release(ctx: unknown): void {
     lazy().release(ctx);

@@ -11,6 +11,7 @@ export const ACT = {
   TRAP: 0x00030000,
   ERRNO: 0x00050000,
   TRACE: 0x7ff00000,
+  NOTIFY: 0x7fc00000,
   LOG: 0x7ffc0000,
   ALLOW: 0x7fff0000,
 } as const;
@@ -43,6 +44,10 @@ export interface SeccompPlan {
   arches: string[];
   rules: RulePlan[];
   flags: string[];
+  /** every syscall name the profile lists, whatever its action (for the ENOSYS stub: the newest one it knows of) */
+  names: string[];
+  /** SCMP_ACT_NOTIFY rules: the seccomp agent that gets the listener fd (runtime.md, "Seccomp listener") */
+  listener?: { path: string; metadata?: string };
 }
 
 export function actionNumber(name: string, errnoRet: number | undefined, jsonPath: string): number {
@@ -63,18 +68,32 @@ export function actionNumber(name: string, errnoRet: number | undefined, jsonPat
     case 'SCMP_ACT_ALLOW':
       return ACT.ALLOW;
     case 'SCMP_ACT_NOTIFY':
-      throw new TsrunError('NOT_SUPPORTED', `${jsonPath}: SCMP_ACT_NOTIFY needs a seccomp listener, which tsrun does not support yet`, { jsonPath });
+      return ACT.NOTIFY;
     default:
       throw new TsrunError('SPEC_INVALID', `${jsonPath}: unknown seccomp action "${name}"`, { jsonPath });
   }
 }
 
+/** The syscall the stage hands the listener fd over with: a notification on it could never be answered. */
+const HANDOVER_SYSCALL = 'sendmsg';
+
 export function planSeccomp(s: Seccomp): SeccompPlan {
   const defaultAction = actionNumber(s.defaultAction, s.defaultErrnoRet, 'linux.seccomp.defaultAction');
+  if (defaultAction === ACT.NOTIFY) {
+    // Every syscall, the fd's own hand-over included, would wait for an agent that has no fd yet.
+    throw new TsrunError('SPEC_INVALID', 'linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action (the listener fd could never reach the agent)', { jsonPath: 'linux.seccomp.defaultAction' });
+  }
   const rules: RulePlan[] = [];
+  let firstNotify: string | undefined;
   (s.syscalls ?? []).forEach((sc, i) => {
     const path = `linux.seccomp.syscalls[${i}]`;
     const action = actionNumber(sc.action, sc.errnoRet, `${path}.action`);
+    if (action === ACT.NOTIFY) {
+      firstNotify ??= `${path}.action`;
+      if (sc.names.includes(HANDOVER_SYSCALL)) {
+        throw new TsrunError('SPEC_INVALID', `${path}: SCMP_ACT_NOTIFY cannot be used for ${HANDOVER_SYSCALL} (tsrun hands the listener fd to the agent with it)`, { jsonPath: `${path}.names` });
+      }
+    }
     const args: ArgCmp[] = (sc.args ?? []).map((a, j) => {
       const op = OPS[a.op];
       if (op === undefined) throw new TsrunError('SPEC_INVALID', `${path}.args[${j}].op: unknown operator "${a.op}"`, { jsonPath: `${path}.args[${j}].op` });
@@ -89,5 +108,13 @@ export function planSeccomp(s: Seccomp): SeccompPlan {
       else rules.push({ name, action, args });
     }
   });
-  return { defaultAction, arches: (s.architectures ?? []).map(archName), rules, flags: (s.flags ?? []) as string[] };
+  const names = [...new Set((s.syscalls ?? []).flatMap((sc) => sc.names))];
+  const plan: SeccompPlan = { defaultAction, arches: (s.architectures ?? []).map(archName), rules, flags: (s.flags ?? []) as string[], names };
+  if (firstNotify) {
+    if (!s.listenerPath) {
+      throw new TsrunError('SPEC_INVALID', `linux.seccomp.listenerPath: ${firstNotify} is SCMP_ACT_NOTIFY, which needs a seccomp agent: expected the path of its unix socket`, { jsonPath: 'linux.seccomp.listenerPath' });
+    }
+    plan.listener = { path: s.listenerPath, ...(s.listenerMetadata ? { metadata: s.listenerMetadata } : {}) };
+  }
+  return plan;
 }
