@@ -19,6 +19,8 @@ export interface FileStat {
   gid: number;
   /** st_rdev of a device node */
   rdev: bigint;
+  /** st_size in bytes */
+  size: number;
 }
 
 export interface Syscalls {
@@ -41,7 +43,7 @@ export interface Syscalls {
   /** mount_setattr(2) with one struct mount_attr: flags are AT_*, attributes MOUNT_ATTR_* */
   mountSetattr(dirFd: number, path: string, flags: number, attrSet: number, attrClr: number): void;
 
-  // the file system relative to a directory fd (how the rootfs is set up: see rootfs/in-root.ts)
+  // the file system relative to a directory fd (how the rootfs is set up: see common/in-root.ts)
   /** openat2(2): `resolve` is RESOLVE_*; ENOSYS on kernels before 5.6 */
   openat2(dirFd: number, path: string, flags: number, mode: number, resolve: number): number;
   openat(dirFd: number, path: string, flags: number, mode?: number): number;

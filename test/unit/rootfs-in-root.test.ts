@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSyscalls } from '../../src/sys/fake.js';
 import { SyscallError, type Syscalls } from '../../src/sys/syscalls.js';
 import { O, RESOLVE } from '../../src/sys/constants.js';
-import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs } from '../../src/runtime/rootfs/in-root.js';
+import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs } from '../../src/common/in-root.js';
 
 // Paths in the rootfs are resolved by the kernel through an fd of the rootfs.
 // First the calls on the fake, in order; then the real kernel on a temp
