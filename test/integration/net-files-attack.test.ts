@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOTFS, Scratch, baseConfig, isRoot, tsrun } from '../helpers/bundle.js';
+import { CLI, REPO, ROOTFS, Scratch, baseConfig, isRoot, tsrun } from '../helpers/bundle.js';
 import { cleanup, ok, writeConf } from '../helpers/netns.js';
 
 // The DNS files of the CNI hook against a hostile rootfs (issue 15): /etc, or
@@ -17,13 +17,14 @@ const BR = 'tsnfatk0';
 const hasRunc = ok('sh', ['-c', 'command -v runc']);
 let s: Scratch;
 const started = new Set<string>();
+let swapper: ChildProcess | undefined;
 
 const dirs = () => ({ conf: join(s.dir, 'conf'), cache: join(s.dir, 'cache'), ipam: join(s.dir, 'ipam'), runc: join(s.dir, 'runc') });
 const netFlags = () => ['--conf-dir', dirs().conf, '--cache-dir', dirs().cache, '--cni-path', '/usr/lib/cni'];
 
-/** Every entry under `dir`, with type, mode, size, content and link target: what "changed" is measured against. */
+/** `dir` itself and every entry in it, with type, mode, size, mtime and content: what "changed" is measured against. */
 function snapshot(dir: string): string[] {
-  const out: string[] = [];
+  const out: string[] = [`. ${statSync(dir).mtimeMs}`];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     const st = lstatSync(p);
@@ -94,6 +95,7 @@ beforeAll(() => {
 
 afterAll(() => {
   if (!isRoot) return;
+  if (swapper?.pid) process.kill(swapper.pid, 'SIGKILL');
   for (const id of started) {
     tsrun(s.root, ['delete', '--force', id]);
     if (hasRunc) runc(['delete', '--force', id]);
@@ -185,5 +187,86 @@ describe.skipIf(!isRoot)('run --net (in-process hook): the DNS files never leave
     expect(r.stdout).toContain('nameserver 10.249.157.53');
     expect(snapshot(host)).toEqual(before);
     expect(hostMounts(host)).toEqual([]);
+  });
+});
+
+/**
+ * /etc is a symlink to race/a, a directory a racer swaps non-stop with race/b,
+ * a symlink to the host dir (renameat2 RENAME_EXCHANGE): a path checked and
+ * then used by name lands in the host dir when the swap falls between. `once`
+ * sets one container up and tears it down; the host dir must never change.
+ */
+async function race(name: string, once: (i: number) => string | undefined): Promise<void> {
+  const host = hostDir(name);
+  const before = snapshot(host);
+  const rootfs = join(s.dir, `${name}-rootfs`);
+  cpSync(ROOTFS, rootfs, { recursive: true, verbatimSymlinks: true });
+  spawnSync('rm', ['-rf', join(rootfs, 'etc')]);
+  mkdirSync(join(rootfs, 'race/a'), { recursive: true });
+  symlinkSync(host, join(rootfs, 'race/b'));
+  symlinkSync('/race/a', join(rootfs, 'etc'));
+  const racer = join(s.dir, 'racer.mjs');
+  writeFileSync(
+    racer,
+    [
+      `import { createRequire } from 'node:module';`,
+      `const koffi = createRequire(${JSON.stringify(join(REPO, 'package.json'))})('koffi');`,
+      `const renameat2 = koffi.load('libc.so.6').func('int renameat2(int, const char *, int, const char *, unsigned int)');`,
+      `const [a, b] = process.argv.slice(2);`,
+      `process.stdout.write('ready\\n');`,
+      `for (;;) renameat2(-100, a, -100, b, 2);`,
+    ].join('\n'),
+  );
+  swapper = spawn(process.execPath, [racer, join(rootfs, 'race/a'), join(rootfs, 'race/b')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((res) => swapper!.stdout!.once('data', res));
+  let breached = '';
+  let succeeded = 0;
+  const errors = new Set<string>();
+  try {
+    for (let i = 0; i < 15 && !breached; i++) {
+      const err = once(i);
+      if (err === undefined) succeeded++;
+      else errors.add(err.trim().replace(/nfatk-[\d-]+/g, 'ID').replace(/\d+/g, 'N'));
+      const now = snapshot(host);
+      if (now.join('\n') !== before.join('\n')) breached = `after run #${i + 1}: ${now.filter((e) => !before.includes(e)).join(', ')}`;
+    }
+  } finally {
+    process.kill(swapper.pid!, 'SIGKILL');
+    swapper = undefined;
+  }
+  console.log(`net-files-attack race ${name}: ${succeeded} of the runs succeeded${breached ? `; breached ${breached}` : ''}; failures:\n${[...errors].join('\n')}`);
+  expect(breached).toBe('');
+  // A run the race defeats fails with a message, not a crash.
+  for (const e of errors) expect(e).not.toMatch(/at .*\.js:\d+/);
+  expect(hostMounts(host)).toEqual([]);
+}
+
+describe.skipIf(!isRoot)('a racing process swaps /etc for a symlink to the host while the hook runs (bounded loop)', () => {
+  it('run --net: the targets made and removed in the rootfs only', async () => {
+    await race('host-6', (i) => {
+      const b = s.rawBundle(undefined);
+      const cfg = baseConfig();
+      cfg.root = { path: join(s.dir, 'host-6-rootfs'), readonly: true };
+      cfg.process.args = ['true'];
+      writeFileSync(join(b, 'config.json'), JSON.stringify(cfg));
+      const id = `nfatk-6-${i}`;
+      started.add(id);
+      const r = tsrun(s.root, ['run', '--net', NET, ...netFlags(), '-b', b, id], { timeoutMs: 60_000 });
+      tsrun(s.root, ['delete', '--force', id]);
+      return r.code === 0 ? undefined : r.stderr;
+    });
+  });
+
+  it.skipIf(!hasRunc)('the hook under runc: the targets made, mounted on and removed in the rootfs only', async () => {
+    await race('host-7', (i) => {
+      const b = bundle(['true'], () => {}, true);
+      const cfgFile = join(b, 'config.json');
+      writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), root: { path: join(s.dir, 'host-7-rootfs'), readonly: true } }));
+      const id = `nfatk-7-${i}`;
+      started.add(id);
+      const r = runc(['run', '-b', b, id]);
+      runc(['delete', '--force', id]);
+      return r.status === 0 ? undefined : r.stderr;
+    });
   });
 });
