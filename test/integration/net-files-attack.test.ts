@@ -42,14 +42,17 @@ function hostDir(name: string): string {
   return d;
 }
 
-/** A bundle with its own rootfs copy; `edit` makes the rootfs hostile. */
-function bundle(args: string[], edit: (rootfs: string) => void, hooks = false): string {
+/** A bundle with its own rootfs copy, which `edit` makes hostile (or: `edit` a rootfs path, shared). */
+function bundle(args: string[], edit: ((rootfs: string) => void) | string, hooks = false): string {
   const dir = s.rawBundle(undefined);
-  const rootfs = join(dir, 'rootfs');
-  cpSync(ROOTFS, rootfs, { recursive: true, verbatimSymlinks: true });
-  edit(rootfs);
+  let rootfs = join(dir, 'rootfs');
+  if (typeof edit === 'string') rootfs = edit;
+  else {
+    cpSync(ROOTFS, rootfs, { recursive: true, verbatimSymlinks: true });
+    edit(rootfs);
+  }
   const cfg = baseConfig();
-  cfg.root = { path: 'rootfs', readonly: true };
+  cfg.root = { path: rootfs, readonly: true };
   cfg.hostname = 'nfatk-host';
   cfg.process.args = args;
   if (hooks) {
@@ -244,11 +247,7 @@ async function race(name: string, once: (i: number) => string | undefined): Prom
 describe.skipIf(!isRoot)('a racing process swaps /etc for a symlink to the host while the hook runs (bounded loop)', () => {
   it('run --net: the targets made and removed in the rootfs only', async () => {
     await race('host-6', (i) => {
-      const b = s.rawBundle(undefined);
-      const cfg = baseConfig();
-      cfg.root = { path: join(s.dir, 'host-6-rootfs'), readonly: true };
-      cfg.process.args = ['true'];
-      writeFileSync(join(b, 'config.json'), JSON.stringify(cfg));
+      const b = bundle(['true'], join(s.dir, 'host-6-rootfs'));
       const id = `nfatk-6-${i}`;
       started.add(id);
       const r = tsrun(s.root, ['run', '--net', NET, ...netFlags(), '-b', b, id], { timeoutMs: 60_000 });
@@ -259,9 +258,7 @@ describe.skipIf(!isRoot)('a racing process swaps /etc for a symlink to the host 
 
   it.skipIf(!hasRunc)('the hook under runc: the targets made, mounted on and removed in the rootfs only', async () => {
     await race('host-7', (i) => {
-      const b = bundle(['true'], () => {}, true);
-      const cfgFile = join(b, 'config.json');
-      writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), root: { path: join(s.dir, 'host-7-rootfs'), readonly: true } }));
+      const b = bundle(['true'], join(s.dir, 'host-7-rootfs'), true);
       const id = `nfatk-7-${i}`;
       started.add(id);
       const r = runc(['run', '-b', b, id]);
