@@ -7,7 +7,7 @@ import type { Syscalls } from '../sys/syscalls.js';
 import { DEFAULT_CACHE_DIR } from './cni/cache.js';
 import { DEFAULT_CONF_DIR } from './cni/conf.js';
 import { DEFAULT_CNI_PATH } from './cni/exec.js';
-import { etcMounts, prepareTargets, removeCreated } from './cni-hook/etc-mounts.js';
+import { etcMounts, madeTargetsOf, prepareTargets, removeCreated, type MadeTargets } from './cni-hook/etc-mounts.js';
 import { parseHookArgs, parseNetworks, parsePublish, type HookOptions } from './cni-hook/options.js';
 import { readRecord } from './cni-hook/record.js';
 import { setupNetwork, type HookDeps } from './cni-hook/setup.js';
@@ -66,7 +66,7 @@ interface Note {
   /** the CNI cache holding the hook record and results */
   cacheDir?: string;
   /** created in the rootfs to mount the peer's files over (container:ID) */
-  created?: string[];
+  created?: MadeTargets;
 }
 
 export type NetDeps = HookDeps;
@@ -104,7 +104,7 @@ const withMounts = (spec: Spec, dir: string): Spec => ({ ...spec, mounts: [...(s
 export function planNetwork(deps: NetDeps, req: NetRequest, dirs: ContainerDirs): NetPlan {
   let chosen: HookOptions | undefined;
   let peerFiles = false;
-  let created: string[] = [];
+  let created: MadeTargets | undefined;
   const adjustSpec = (spec: Spec): Spec => {
     const annotations = (spec.annotations ?? {}) as Record<string, string>;
     const given = req.nets?.length ? req.nets : annotations[NETWORK_ANNOTATION] ? [annotations[NETWORK_ANNOTATION]] : [];
@@ -144,8 +144,9 @@ export function planNetwork(deps: NetDeps, req: NetRequest, dirs: ContainerDirs)
   const createRuntime = async (state: OciState): Promise<void> => {
     if (peerFiles) {
       // The targets the peer's files are mounted over, noted before they are made.
-      writeNote(dirs.stateDir, { created: [] });
-      created = prepareTargets(readBundle(state.bundle).rootfs);
+      const rootfs = readBundle(state.bundle).rootfs;
+      writeNote(dirs.stateDir, { created: { rootfs, paths: [] } });
+      created = prepareTargets(deps.sys, rootfs);
       writeNote(dirs.stateDir, { created });
       return;
     }
@@ -156,7 +157,7 @@ export function planNetwork(deps: NetDeps, req: NetRequest, dirs: ContainerDirs)
 
   // In this process the plan is known; the state dir may be gone already (a failed create removes it first).
   const poststop = async (state: OciState): Promise<void> => {
-    if (created.length) removeCreated(created, deps.warn);
+    removeCreated(deps.sys, created, deps.warn);
     if (chosen && chosen.networks[0]!.name !== 'none') await teardownNetwork(deps, state.id, { cacheDir: chosen.cacheDir, cniPath: chosen.cniPath });
   };
   return { adjustSpec, hooks: { createRuntime, poststop } };
@@ -170,7 +171,7 @@ export function planNetwork(deps: NetDeps, req: NetRequest, dirs: ContainerDirs)
 export async function teardownFromNote(deps: NetDeps, stateDir: string, id: string): Promise<void> {
   const note = readNetworkNote(stateDir);
   if (!note) return;
-  if (note.created?.length) removeCreated(note.created, deps.warn);
+  removeCreated(deps.sys, madeTargetsOf(note.created), deps.warn);
   if (note.cacheDir) await teardownNetwork(deps, id, { cacheDir: note.cacheDir });
 }
 

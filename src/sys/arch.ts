@@ -14,7 +14,7 @@ export interface ArchTable {
   /** open(2) flags whose values are the architecture's own (arm64 takes arm's) */
   openFlags: { DIRECTORY: number; NOFOLLOW: number };
   /** struct stat: its size and the byte offsets of the fields tsrun reads */
-  stat: { bytes: number; st_mode: number; st_uid: number; st_gid: number; st_rdev: number };
+  stat: { bytes: number; st_mode: number; st_uid: number; st_gid: number; st_rdev: number; st_size: number };
 }
 
 const SINCE_5_1 = { open_tree: 428, move_mount: 429, openat2: 437, mount_setattr: 442 };
@@ -23,16 +23,16 @@ export const X86_64: ArchTable = {
   name: 'x64',
   sys: { pivot_root: 155, seccomp: 317, ...SINCE_5_1 },
   openFlags: { DIRECTORY: 0o200000, NOFOLLOW: 0o400000 },
-  // st_dev, st_ino, st_nlink (8 bytes each), st_mode, st_uid, st_gid, pad (4 each), st_rdev…
-  stat: { bytes: 144, st_mode: 24, st_uid: 28, st_gid: 32, st_rdev: 40 },
+  // st_dev, st_ino, st_nlink (8 bytes each), st_mode, st_uid, st_gid, pad (4 each), st_rdev, st_size (8 each)…
+  stat: { bytes: 144, st_mode: 24, st_uid: 28, st_gid: 32, st_rdev: 40, st_size: 48 },
 };
 
 export const AARCH64: ArchTable = {
   name: 'arm64',
   sys: { pivot_root: 41, seccomp: 277, ...SINCE_5_1 },
   openFlags: { DIRECTORY: 0o40000, NOFOLLOW: 0o100000 },
-  // asm-generic: st_dev, st_ino (8 bytes each), st_mode, st_nlink, st_uid, st_gid (4 each), st_rdev…
-  stat: { bytes: 128, st_mode: 16, st_uid: 24, st_gid: 28, st_rdev: 32 },
+  // asm-generic: st_dev, st_ino (8 bytes each), st_mode, st_nlink, st_uid, st_gid (4 each), st_rdev, pad, st_size (8 each)…
+  stat: { bytes: 128, st_mode: 16, st_uid: 24, st_gid: 28, st_rdev: 32, st_size: 48 },
 };
 
 /** The table for `arch` (default: this process's); any other architecture is an error. */

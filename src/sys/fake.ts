@@ -46,9 +46,9 @@ export class FakeSyscalls implements Syscalls {
   }
 
   /** A file the fake's fstat reports (by the path an fd was opened with). */
-  setStat(path: string, type: 'file' | 'dir' | 'link' | 'chr', mode = 0o644, rdev = 0n): this {
+  setStat(path: string, type: 'file' | 'dir' | 'link' | 'chr', mode = 0o644, rdev = 0n, size = 0): this {
     const bits = { file: S.IFREG, dir: S.IFDIR, link: S.IFLNK, chr: S.IFCHR }[type];
-    this.stats.set(path, { mode: bits | mode, uid: 0, gid: 0, rdev });
+    this.stats.set(path, { mode: bits | mode, uid: 0, gid: 0, rdev, size });
     return this;
   }
 
@@ -118,7 +118,7 @@ export class FakeSyscalls implements Syscalls {
   }
   fstat(fd: number): FileStat {
     this.record('fstat', [fd]);
-    return this.stats.get(this.fdPaths.get(fd) ?? '') ?? { mode: S.IFDIR | 0o755, uid: 0, gid: 0, rdev: 0n };
+    return this.stats.get(this.fdPaths.get(fd) ?? '') ?? { mode: S.IFDIR | 0o755, uid: 0, gid: 0, rdev: 0n, size: 0 };
   }
   unlinkat(dirFd: number, path: string, flags: number): void { this.record('unlinkat', [dirFd, path, flags]); }
   renameat(oldDirFd: number, oldPath: string, newDirFd: number, newPath: string): void {

@@ -241,6 +241,7 @@ export class KoffiSyscalls implements Syscalls {
       uid: buf.readUInt32LE(STAT_LAYOUT.st_uid),
       gid: buf.readUInt32LE(STAT_LAYOUT.st_gid),
       rdev: buf.readBigUInt64LE(STAT_LAYOUT.st_rdev),
+      size: Number(buf.readBigInt64LE(STAT_LAYOUT.st_size)),
     };
   }
   unlinkat(dirFd: number, path: string, flags: number): void {

@@ -19,6 +19,8 @@ export interface FileStat {
   gid: number;
   /** st_rdev of a device node */
   rdev: bigint;
+  /** st_size in bytes */
+  size: number;
 }
 
 export interface Syscalls {
@@ -45,7 +47,7 @@ export interface Syscalls {
   /** move_mount(2): attaches a (detached) mount where `toFd`/`toPath` names */
   moveMount(fromFd: number, fromPath: string, toFd: number, toPath: string, flags: number): void;
 
-  // the file system relative to a directory fd (how the rootfs is set up: see rootfs/in-root.ts)
+  // the file system relative to a directory fd (how the rootfs is set up: see common/in-root.ts)
   /** openat2(2): `resolve` is RESOLVE_*; ENOSYS on kernels before 5.6 */
   openat2(dirFd: number, path: string, flags: number, mode: number, resolve: number): number;
   openat(dirFd: number, path: string, flags: number, mode?: number): number;

@@ -24,9 +24,9 @@ describe('syscall numbers and layouts per architecture', () => {
     expect(AARCH64.openFlags).toEqual({ DIRECTORY: 0o40000, NOFOLLOW: 0o100000 });
   });
 
-  it('struct stat: st_mode, st_uid, st_gid, st_rdev offsets and size', () => {
-    expect(X86_64.stat).toEqual({ bytes: 144, st_mode: 24, st_uid: 28, st_gid: 32, st_rdev: 40 });
-    expect(AARCH64.stat).toEqual({ bytes: 128, st_mode: 16, st_uid: 24, st_gid: 28, st_rdev: 32 });
+  it('struct stat: st_mode, st_uid, st_gid, st_rdev, st_size offsets and size', () => {
+    expect(X86_64.stat).toEqual({ bytes: 144, st_mode: 24, st_uid: 28, st_gid: 32, st_rdev: 40, st_size: 48 });
+    expect(AARCH64.stat).toEqual({ bytes: 128, st_mode: 16, st_uid: 24, st_gid: 28, st_rdev: 32, st_size: 48 });
   });
 
   it('picks the table by process.arch, and refuses any other architecture with a clear error', () => {

@@ -1,11 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressesOf, chooseDns, hostDns, renderHosts, renderResolvConf, writeNetworkFiles } from '../../src/network/cni-hook/dns-files.js';
 import { capabilityArgs, hookArgs, parseHookArgs, parsePublish } from '../../src/network/cni-hook/options.js';
 import { readRecord, recordedIds, removeRecord, writeRecord } from '../../src/network/cni-hook/record.js';
-import { prepareTargets, removeCreated } from '../../src/network/cni-hook/etc-mounts.js';
+import { mountIntoContainer, prepareTargets, removeCreated } from '../../src/network/cni-hook/etc-mounts.js';
+import { FakeSyscalls } from '../../src/sys/fake.js';
+import { AT, CLONE, MS, O, RESOLVE } from '../../src/sys/constants.js';
 import { parseState, readBundle, stageOf } from '../../src/network/cni-hook/state.js';
 
 const tmps: string[] = [];
@@ -104,7 +106,10 @@ describe('resolv.conf and hosts', () => {
   });
 });
 
-describe('mount targets in the rootfs', () => {
+describe('mount targets in the rootfs (real kernel, through an fd of the rootfs)', async () => {
+  const { KoffiSyscalls } = await import('../../src/sys/koffi.js');
+  const sys = new KoffiSyscalls();
+
   it('creates nothing when the image has the files (a symlink is followed inside the rootfs)', () => {
     const rootfs = join(tmp(), 'rootfs');
     mkdirSync(join(rootfs, 'etc'), { recursive: true });
@@ -112,28 +117,137 @@ describe('mount targets in the rootfs', () => {
     writeFileSync(join(rootfs, 'etc', 'hosts'), '');
     writeFileSync(join(rootfs, 'run', 'resolv.conf'), '');
     symlinkSync('/run/resolv.conf', join(rootfs, 'etc', 'resolv.conf'));
-    expect(prepareTargets(rootfs)).toEqual([]);
+    expect(prepareTargets(sys, rootfs)).toEqual({ rootfs, paths: [] });
   });
 
   it('creates what is missing (etc too), notes it, and removes it again only while it is empty', () => {
     const d = tmp();
     const rootfs = join(d, 'rootfs');
     mkdirSync(rootfs);
-    const created = prepareTargets(rootfs);
-    expect(created).toEqual([join(rootfs, 'etc'), join(rootfs, 'etc', 'resolv.conf'), join(rootfs, 'etc', 'hosts')]);
-    removeCreated(created, () => {});
+    const created = prepareTargets(sys, rootfs);
+    expect(created).toEqual({ rootfs, paths: ['etc', 'etc/resolv.conf', 'etc/hosts'] });
+    removeCreated(sys, created, () => {});
     expect(readdirSync(rootfs)).toEqual([]);
-    const again = prepareTargets(rootfs);
+    const again = prepareTargets(sys, rootfs);
     writeFileSync(join(rootfs, 'etc', 'hosts'), 'written since\n');
-    removeCreated(again, () => {});
+    removeCreated(sys, again, () => {});
     expect(readdirSync(join(rootfs, 'etc'))).toEqual(['hosts']);
     // an etc symlink pointing out of the rootfs stays inside it
     const r2 = join(d, 'r2');
     mkdirSync(r2);
     mkdirSync(join(d, 'outside-etc'));
     symlinkSync('../outside-etc', join(r2, 'etc'));
-    expect(prepareTargets(r2)).toEqual([join(r2, 'outside-etc'), join(r2, 'outside-etc', 'resolv.conf'), join(r2, 'outside-etc', 'hosts')]);
+    expect(prepareTargets(sys, r2)).toEqual({ rootfs: r2, paths: ['outside-etc', 'etc/resolv.conf', 'etc/hosts'] });
     expect(readdirSync(join(d, 'outside-etc'))).toEqual([]);
+  });
+
+  it('absolute symlinks to the host (etc, etc/resolv.conf) are resolved in the rootfs: nothing outside is made', () => {
+    const d = tmp();
+    const host = join(d, 'host');
+    mkdirSync(host);
+    const r = join(d, 'rootfs');
+    mkdirSync(r);
+    symlinkSync(host, join(r, 'etc')); // /etc → the host dir, by its host path
+    const made = prepareTargets(sys, r).paths;
+    expect(made.slice(-3)).toEqual([host.slice(1), 'etc/resolv.conf', 'etc/hosts']); // the dangling link's target, made in the rootfs
+    expect(readdirSync(join(r, host)).sort()).toEqual(['hosts', 'resolv.conf']);
+    expect(readdirSync(host)).toEqual([]);
+    const r3 = join(d, 'r3');
+    mkdirSync(join(r3, 'etc'), { recursive: true });
+    symlinkSync(join(host, 'resolv.conf'), join(r3, 'etc', 'resolv.conf'));
+    writeFileSync(join(r3, 'etc', 'hosts'), '');
+    prepareTargets(sys, r3);
+    expect(readdirSync(host)).toEqual([]);
+    expect(readdirSync(join(r3, host))).toEqual(['resolv.conf']);
+  });
+
+  it('teardown finds what it made through the rootfs fd: an etc swapped for a symlink to the host removes nothing there', () => {
+    const d = tmp();
+    const host = join(d, 'host');
+    mkdirSync(host);
+    writeFileSync(join(host, 'resolv.conf'), '');
+    writeFileSync(join(host, 'hosts'), '');
+    const r = join(d, 'rootfs');
+    mkdirSync(r);
+    const created = prepareTargets(sys, r);
+    rmSync(join(r, 'etc'), { recursive: true });
+    symlinkSync(host, join(r, 'etc'));
+    removeCreated(sys, created, () => {});
+    expect(readdirSync(host).sort()).toEqual(['hosts', 'resolv.conf']);
+    expect(lstatSync(join(r, 'etc')).isSymbolicLink()).toBe(true);
+  });
+
+  it('a rootfs that is gone: nothing to remove, no warning', () => {
+    const warned: string[] = [];
+    removeCreated(sys, { rootfs: join(tmp(), 'gone'), paths: ['etc/hosts'] }, (m) => warned.push(m));
+    expect(warned).toEqual([]);
+  });
+});
+
+describe('mount targets on the fake: every step through the door', () => {
+  const PATH = O.PATH | O.CLOEXEC;
+  const IN_ROOT = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
+  const steps = (sys: FakeSyscalls) => sys.calls.map((c) => [c.name, ...c.args]);
+
+  it('mountIntoContainer: setns into the container, the rootfs opened, each target found in it and mounted on as /proc/self/fd/N, back home', () => {
+    const sys = new FakeSyscalls();
+    const made = mountIntoContainer(sys, 77, '/b/rootfs', '/files');
+    expect(made).toEqual({ rootfs: '/b/rootfs', paths: [] });
+    expect(steps(sys)).toEqual([
+      ['open', '/proc/thread-self/ns/mnt', O.RDONLY | O.CLOEXEC, 0],
+      ['open', '/proc/77/ns/mnt', O.RDONLY | O.CLOEXEC, 0],
+      ['unshare', CLONE.FS],
+      ['setns', 101, CLONE.NEWNS],
+      ['open', '/b/rootfs', O.PATH | O.DIRECTORY | O.CLOEXEC, 0],
+      ['openat2', 102, 'etc/resolv.conf', PATH, 0, IN_ROOT],
+      ['close', 103],
+      ['openat2', 102, 'etc/hosts', PATH, 0, IN_ROOT],
+      ['close', 104],
+      ['close', 102],
+      ['open', '/b/rootfs', O.PATH | O.DIRECTORY | O.CLOEXEC, 0],
+      ['openat2', 105, 'etc/resolv.conf', PATH, 0, IN_ROOT],
+      ['mount', '/files/resolv.conf', '/proc/self/fd/106', 'bind', MS.BIND, null],
+      ['close', 106],
+      ['openat2', 105, 'etc/hosts', PATH, 0, IN_ROOT],
+      ['mount', '/files/hosts', '/proc/self/fd/107', 'bind', MS.BIND, null],
+      ['close', 107],
+      ['close', 105],
+      ['setns', 100, CLONE.NEWNS],
+      ['close', 101],
+      ['close', 100],
+    ]);
+  });
+
+  it('removeCreated: each path\'s parent found in the rootfs, the name opened O_NOFOLLOW and fstat-ed, then unlinkat on the parent\'s fd', () => {
+    const sys = new FakeSyscalls().setStat('resolv.conf', 'file', 0o644, 0n, 0).setStat('hosts', 'file', 0o644, 0n, 12).setStat('etc', 'dir');
+    removeCreated(sys, { rootfs: '/b/rootfs', paths: ['etc', 'etc/resolv.conf', 'etc/hosts'] }, () => {});
+    expect(steps(sys)).toEqual([
+      ['open', '/b/rootfs', O.PATH | O.DIRECTORY | O.CLOEXEC, 0],
+      ['openat2', 100, 'etc', PATH, 0, IN_ROOT],
+      ['openat', 101, 'hosts', PATH | O.NOFOLLOW, 0],
+      ['fstat', 102],
+      ['close', 102],
+      ['close', 101], // hosts was written since: left
+      ['openat2', 100, 'etc', PATH, 0, IN_ROOT],
+      ['openat', 103, 'resolv.conf', PATH | O.NOFOLLOW, 0],
+      ['fstat', 104],
+      ['close', 104],
+      ['unlinkat', 103, 'resolv.conf', 0],
+      ['close', 103],
+      ['openat2', 100, '.', PATH, 0, IN_ROOT],
+      ['openat', 105, 'etc', PATH | O.NOFOLLOW, 0],
+      ['fstat', 106],
+      ['close', 106],
+      ['unlinkat', 105, 'etc', AT.REMOVEDIR],
+      ['close', 105],
+      ['close', 100],
+    ]);
+  });
+
+  it('a symlink where a made file was is left alone (never followed, never unlinked)', () => {
+    const sys = new FakeSyscalls().setStat('resolv.conf', 'link');
+    removeCreated(sys, { rootfs: '/b/rootfs', paths: ['etc/resolv.conf'] }, () => {});
+    expect(sys.calls.some((c) => c.name === 'unlinkat')).toBe(false);
   });
 });
 
@@ -141,9 +255,9 @@ describe('hook record', () => {
   it('is written, listed, read and removed per container', () => {
     const c = tmp();
     expect(recordedIds(c)).toEqual([]);
-    const b = { containerId: 'b', netns: '/run/netns/b', cniPath: ['/x'], pid: 7, startTime: '99', networks: [{ name: 'n', ifName: 'eth0' }], filesDir: '/s/b/net', created: ['/r/etc/hosts'] };
+    const b = { containerId: 'b', netns: '/run/netns/b', cniPath: ['/x'], pid: 7, startTime: '99', networks: [{ name: 'n', ifName: 'eth0' }], filesDir: '/s/b/net', created: { rootfs: '/r', paths: ['etc/hosts'] } };
     writeRecord(c, b);
-    writeRecord(c, { containerId: 'a', netns: '/run/netns/a', cniPath: [], pid: 8, startTime: '', networks: [], created: [] });
+    writeRecord(c, { containerId: 'a', netns: '/run/netns/a', cniPath: [], pid: 8, startTime: '', networks: [] });
     expect(recordedIds(c)).toEqual(['a', 'b']);
     expect(readRecord(c, 'b')).toEqual(b);
     removeRecord(c, 'b');

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 //   network/    CNI client, plugins, netns handles, the CNI hook's library: no runtime, no CLI
 //   runtime/    containers: no network code; networks come in through hooks the CLI hands over
 //   cli/        the only place that imports everything
-// Shared by both halves: common/ (ids, secure join), errors.ts, explain/, output.ts.
+// Shared by both halves: common/ (ids, secure join, in-root resolution), errors.ts, explain/, output.ts.
 
 const SRC = resolve(import.meta.dirname, '../../src');
 

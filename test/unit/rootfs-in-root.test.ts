@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSyscalls } from '../../src/sys/fake.js';
 import { SyscallError, type Syscalls } from '../../src/sys/syscalls.js';
-import { O, RESOLVE } from '../../src/sys/constants.js';
-import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs } from '../../src/runtime/rootfs/in-root.js';
+import { AT, O, RESOLVE } from '../../src/sys/constants.js';
+import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs, removeMadeInRoot } from '../../src/common/in-root.js';
 
 // Paths in the rootfs are resolved by the kernel through an fd of the rootfs.
 // First the calls on the fake, in order; then the real kernel on a temp
@@ -59,6 +59,35 @@ describe('in-root resolution on the fake', () => {
       ['close', 100],
       ['openat2', 7, 'etc/hosts', PATH, 0, IN_ROOT],
     ]);
+  });
+
+  it('what is made is noted (in-root paths, parents first); what exists, or loses the race (EEXIST), is not', () => {
+    const made: string[] = [];
+    const sys = new FakeSyscalls()
+      .failOn('openat2', 'ENOENT', 1, (a) => a[1] === 'etc/hosts')
+      .failOn('openat2', 'ENOENT', 1, (a) => a[1] === 'etc')
+      .failOn('mkdirat', 'EEXIST', 1)
+      .setStat('etc', 'dir');
+    sys.close(ensureFileInRoot(sys, 7, '/etc/hosts', 0o644, made));
+    expect(made).toEqual(['etc/hosts']);
+    const made2: string[] = [];
+    const sys2 = new FakeSyscalls().failOn('openat2', 'ENOENT', 1, (a) => a[1] === 'a/b').failOn('openat2', 'ENOENT', 1, (a) => a[1] === 'a');
+    sys2.close(mkdirAllInRoot(sys2, 7, '/a/b', 0o755, made2));
+    expect(made2).toEqual(['a', 'a/b']);
+  });
+
+  it('removeMadeInRoot: the parent found in the root, the name fstat-ed without following; an empty file or a dir unlinked on the parent\'s fd, anything else left', () => {
+    const sys = new FakeSyscalls().setStat('hosts', 'file', 0o644, 0n, 0).setStat('full', 'file', 0o644, 0n, 5).setStat('link', 'link').setStat('d', 'dir');
+    expect(['etc/hosts', 'etc/full', 'etc/link', 'd', '/'].map((p) => removeMadeInRoot(sys, 7, p))).toEqual([true, false, false, true, false]);
+    expect(steps(sys).filter((c) => c[0] === 'unlinkat' || c[0] === 'openat2')).toEqual([
+      ['openat2', 7, 'etc', PATH, 0, IN_ROOT],
+      ['unlinkat', 100, 'hosts', 0],
+      ['openat2', 7, 'etc', PATH, 0, IN_ROOT],
+      ['openat2', 7, 'etc', PATH, 0, IN_ROOT],
+      ['openat2', 7, '.', PATH, 0, IN_ROOT],
+      ['unlinkat', 106, 'd', AT.REMOVEDIR],
+    ]);
+    expect(steps(sys).filter((c) => c[0] === 'openat').map((c) => c[3])).toEqual([PATH | O.NOFOLLOW, PATH | O.NOFOLLOW, PATH | O.NOFOLLOW, PATH | O.NOFOLLOW]);
   });
 
   it('without openat2 (ENOSYS): an O_PATH|O_NOFOLLOW walk, symlinks read and restarted at the root; openat2 is not tried again', () => {

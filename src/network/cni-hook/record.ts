@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkId } from '../../common/ids.js';
+import { madeTargetsOf, type MadeTargets } from './etc-mounts.js';
 import type { NetworkRef } from './options.js';
 
 // The hook's own note, next to libcni's results/: one file per container it
@@ -24,7 +25,7 @@ export interface HookRecord {
   /** the container's resolv.conf and hosts live here */
   filesDir?: string;
   /** what was created in the rootfs to mount over (removed at teardown) */
-  created: string[];
+  created?: MadeTargets;
 }
 
 const dirOf = (cacheDir: string): string => join(cacheDir, RECORD_DIR);
@@ -60,7 +61,7 @@ export function readRecord(cacheDir: string, id: string): HookRecord | undefined
       startTime: String(j.startTime ?? ''),
       networks: Array.isArray(j.networks) ? j.networks.filter((n) => typeof n?.name === 'string' && typeof n?.ifName === 'string') : [],
       filesDir: typeof j.filesDir === 'string' ? j.filesDir : undefined,
-      created: strings(j.created),
+      created: madeTargetsOf(j.created),
     };
   } catch {
     return undefined;

@@ -100,7 +100,7 @@ export async function setupNetwork(deps: HookDeps, state: OciState, o: HookOptio
     const pid = state.pid!;
     const record: HookRecord = {
       containerId: state.id, netns: handle, cniPath: o.cniPath, pid, startTime: readStat(pid)?.startTime ?? '',
-      networks: o.networks, filesDir: files.dir, created: [],
+      networks: o.networks, filesDir: files.dir,
     };
     if (!readRecord(o.cacheDir, state.id)) {
       writeRecord(o.cacheDir, record);
@@ -119,8 +119,8 @@ export async function setupNetwork(deps: HookDeps, state: OciState, o: HookOptio
     const addresses = results.flatMap(addressesOf);
     writeNetworkFiles(files.dir, { resolvConf: renderResolvConf(chooseDns(results)), hosts: renderHosts([bundle.hostname, state.id], addresses) });
     undo.push(() => removeFiles(files.dir));
-    record.created = files.mount === 'hook' ? mountIntoContainer(deps.sys, pid, bundle.rootfs, files.dir) : prepareTargets(bundle.rootfs);
-    undo.push(() => removeCreated(record.created, deps.warn));
+    record.created = files.mount === 'hook' ? mountIntoContainer(deps.sys, pid, bundle.rootfs, files.dir) : prepareTargets(deps.sys, bundle.rootfs);
+    undo.push(() => removeCreated(deps.sys, record.created, deps.warn));
     writeRecord(o.cacheDir, record);
     return results;
   } catch (err) {

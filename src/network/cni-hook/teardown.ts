@@ -86,7 +86,7 @@ export async function teardownNetwork(deps: HookDeps, containerId: string, o: Te
 
   if (client.cachedAttachments(containerId).length === 0) {
     try {
-      if (record) removeCreated(record.created, deps.warn);
+      if (record) removeCreated(deps.sys, record.created, deps.warn);
       if (record?.filesDir) removeFiles(record.filesDir);
       store.delete(containerId, { missingOk: true });
       removeRecord(o.cacheDir, containerId);

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, copyFileSync, lchownSync, lstatSync, statSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Syscalls } from '../../sys/syscalls.js';
-import { mkdirAllInRoot, openInRoot, procFd, withFd } from './in-root.js';
+import { mkdirAllInRoot, openInRoot, procFd, withFd } from '../../common/in-root.js';
 
 // `tmpcopyup` (a runc/crun mount option podman adds for --read-only and
 // --tmpfs): the new tmpfs starts with a copy of the directory it covers. The

@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import type { Device } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { AT, MS, S } from '../../sys/constants.js';
-import { ensureFileInRoot, errnoOf, openInRoot, openRootfs, parentInRoot, procFd, withFd } from './in-root.js';
+import { ensureFileInRoot, errnoOf, openInRoot, openRootfs, parentInRoot, procFd, withFd } from '../../common/in-root.js';
 import { wrap } from '../../errors.js';
 
 // Device nodes are created fresh inside the container (mknod), never
 // bind-mounted from the host, so nothing a container does can change a host node.
 // Each is made with mknodat on an fd of its directory, found inside the rootfs
-// (in-root.ts), and chowned there without following a symlink.
+// (common/in-root.ts), and chowned there without following a symlink.
 
 const DEFAULT_DEVICES: Device[] = [
   { path: '/dev/null', type: 'c', major: 1, minor: 3 },

@@ -5,7 +5,7 @@ import type { Syscalls } from '../../sys/syscalls.js';
 import { MS, S } from '../../sys/constants.js';
 import { keptFlags, propagationFlag } from './mount-options.js';
 import { moveRoot, pivotRoot } from './pivot.js';
-import { errnoOf, fileType, openInRoot, openRootfs, procFd, withFd } from './in-root.js';
+import { errnoOf, fileType, openInRoot, openRootfs, procFd, withFd } from '../../common/in-root.js';
 import { makedev } from './devices.js';
 import { TsrunError, wrap } from '../../errors.js';
 import { because } from '../../explain/events.js';
@@ -13,7 +13,7 @@ import { because } from '../../explain/events.js';
 // The last steps of the rootfs: after pivot_root with "/" the container's root
 // (the Node init), or before it with the rootfs given (the CLI's main thread,
 // which is not in the container's /proc). Paths are found through an fd of the
-// root like the mounts before (in-root.ts), and mounted on as /proc/self/fd/N.
+// root like the mounts before (common/in-root.ts), and mounted on as /proc/self/fd/N.
 
 /** An fd of what `path` names in the container, or undefined when it does not exist. */
 function find(sys: Syscalls, root: number, path: string, noFollow = false): number | undefined {

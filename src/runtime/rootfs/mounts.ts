@@ -4,15 +4,15 @@ import type { Mount } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { AT, MOVE_MOUNT, MS } from '../../sys/constants.js';
 import { keptFlags, parseMountOptions } from './mount-options.js';
-import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs, procFd, withFd } from './in-root.js';
+import { ensureFileInRoot, inRootPath, mkdirAllInRoot, openInRoot, openRootfs, procFd, withFd } from '../../common/in-root.js';
 
-export { openRootfs } from './in-root.js';
+export { openRootfs } from '../../common/in-root.js';
 import { withCopyUp } from './copy-up.js';
 import { wrap } from '../../errors.js';
 
 // The config's mounts, in order, on the container's rootfs (before pivot_root).
 // Every destination is found (or made) inside the rootfs through an fd of it
-// (in-root.ts) and mounted on as /proc/self/fd/N: a symlink in the image, or
+// (common/in-root.ts) and mounted on as /proc/self/fd/N: a symlink in the image, or
 // one swapped in meanwhile, can never turn a mount onto a host path.
 
 /** /dev is mounted writable and made read-only once the devices are in it (as runc does). */

@@ -4,7 +4,7 @@ import { AT, MS, MOUNT_ATTR } from '../../sys/constants.js';
 import { findNamespace } from '../namespaces.js';
 import { isDev, mountOne } from './mounts.js';
 import { createDevices, createDevSymlinks } from './devices.js';
-import { openInRoot, openRootfs, withFd } from './in-root.js';
+import { openInRoot, openRootfs, withFd } from '../../common/in-root.js';
 import { parseMountOptions, propagationFlag } from './mount-options.js';
 import { because } from '../../explain/events.js';
 import { mountTable } from './pivot.js';
@@ -12,7 +12,7 @@ import { mountTable } from './pivot.js';
 // The rootfs before pivot_root, in runc's order: propagation, the rootfs bound
 // on itself, the config's mounts, devices, /dev's symlinks. Everything inside
 // the rootfs is reached through one fd of it, opened once the rootfs is a
-// mount point (in-root.ts says why). Synchronous only: it runs in a mount
+// mount point (common/in-root.ts says why). Synchronous only: it runs in a mount
 // namespace that libuv's threadpool does not share.
 
 export interface RootfsConfig {

@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
-import type { Syscalls } from '../../sys/syscalls.js';
-import { SyscallError } from '../../sys/syscalls.js';
-import { errnoNumber, errnoText } from '../../sys/errno.js';
-import { AT, O, RESOLVE, S } from '../../sys/constants.js';
+import type { Syscalls } from '../sys/syscalls.js';
+import { SyscallError } from '../sys/syscalls.js';
+import { errnoNumber, errnoText } from '../sys/errno.js';
+import { AT, O, RESOLVE, S } from '../sys/constants.js';
 
 // Paths inside the rootfs, resolved by the kernel relative to an fd of the
 // rootfs, never by name: a symlink or ".." can never lead out of it, even if
@@ -127,14 +127,23 @@ function danglingTarget(sys: Syscalls, dir: number, dirRel: string, name: string
   return target.startsWith('/') ? target : posix.join(dirRel, target);
 }
 
+/** How findOrMake makes what is missing, and where it notes what it made. */
+interface Making {
+  make: (parent: number, name: string) => void;
+  /** the mode of missing parent directories */
+  parentMode: number;
+  /** in-root paths of what was made, parents first */
+  made?: string[];
+}
+
 /**
- * An O_PATH fd of `path` in the root, made by `make` on its parent's fd when
- * missing, the parents first (0755, or `parentMode`). What is made is then
- * found again in the root: a component swapped for a symlink meanwhile still
- * resolves inside the root. A dangling symlink in the way is followed by
- * making its target, inside the root (as runc does).
+ * An O_PATH fd of `path` in the root, made by `m.make` on its parent's fd when
+ * missing, the parents first. What is made is then found again in the root: a
+ * component swapped for a symlink meanwhile still resolves inside the root. A
+ * dangling symlink in the way is followed by making its target, inside the
+ * root (as runc does).
  */
-function findOrMake(sys: Syscalls, rootFd: number, path: string, make: (parent: number, name: string) => void, parentMode: number, depth: number): number {
+function findOrMake(sys: Syscalls, rootFd: number, path: string, m: Making, depth: number): number {
   const rel = inRootPath(path);
   try {
     return openInRoot(sys, rootFd, rel);
@@ -143,32 +152,59 @@ function findOrMake(sys: Syscalls, rootFd: number, path: string, make: (parent: 
   }
   const parentRel = posix.dirname(rel);
   const name = posix.basename(rel);
-  const target = withFd(sys, mkdirAllInRoot(sys, rootFd, parentRel, parentMode, depth), (parent) => {
+  const dirs: Making = { make: (parent, n) => sys.mkdirat(parent, n, m.parentMode), parentMode: m.parentMode, made: m.made };
+  const target = withFd(sys, findOrMake(sys, rootFd, parentRel, dirs, depth), (parent) => {
     try {
-      make(parent, name);
+      m.make(parent, name);
+      m.made?.push(posix.join(parentRel, name));
       return undefined;
     } catch (err) {
       if (errnoOf(err) !== 'EEXIST') throw err;
       return danglingTarget(sys, parent, parentRel, name, depth + 1);
     }
   });
-  if (target !== undefined) sys.close(findOrMake(sys, rootFd, target, make, parentMode, depth + 1));
+  if (target !== undefined) sys.close(findOrMake(sys, rootFd, target, m, depth + 1));
   return openInRoot(sys, rootFd, rel);
 }
 
-/** An O_PATH fd of the directory `path` in the root, made (0755, or `mode`) with every missing parent. */
-export function mkdirAllInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o755, depth = 0): number {
-  return findOrMake(sys, rootFd, path, (parent, name) => sys.mkdirat(parent, name, mode), mode, depth);
+/**
+ * An O_PATH fd of the directory `path` in the root, made (0755, or `mode`)
+ * with every missing parent. What was made is pushed on `made` (in-root
+ * paths, parents first), for removeMadeInRoot.
+ */
+export function mkdirAllInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o755, made?: string[]): number {
+  return findOrMake(sys, rootFd, path, { make: (parent, name) => sys.mkdirat(parent, name, mode), parentMode: mode, made }, 0);
 }
 
 /**
  * An O_PATH fd of the file `path` in the root, made empty (with its parents)
  * when missing: created on its parent's fd with O_NOFOLLOW and O_EXCL, never
- * through a symlink.
+ * through a symlink. What was made is pushed on `made`, as mkdirAllInRoot.
  */
-export function ensureFileInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o644): number {
-  const create = (parent: number, name: string): void => sys.close(sys.openat(parent, name, O.CREAT | O.EXCL | O.NOFOLLOW | O.RDONLY | O.CLOEXEC, mode));
-  return findOrMake(sys, rootFd, path, create, 0o755, 0);
+export function ensureFileInRoot(sys: Syscalls, rootFd: number, path: string, mode = 0o644, made?: string[]): number {
+  const make = (parent: number, name: string): void => sys.close(sys.openat(parent, name, O.CREAT | O.EXCL | O.NOFOLLOW | O.RDONLY | O.CLOEXEC, mode));
+  return findOrMake(sys, rootFd, path, { make, parentMode: 0o755, made }, 0);
+}
+
+/**
+ * Removes `path` in the root while it still looks as made: an empty regular
+ * file, or an empty directory (ENOTEMPTY otherwise). Its parent is found in
+ * the root; the name itself is never followed (a symlink put there is left
+ * alone) and unlinkat acts on the parent's fd. False when something else is
+ * there now.
+ */
+export function removeMadeInRoot(sys: Syscalls, rootFd: number, path: string): boolean {
+  const rel = inRootPath(path);
+  if (rel === '.') return false;
+  return withFd(sys, openInRoot(sys, rootFd, posix.dirname(rel)), (dir) => {
+    const name = posix.basename(rel);
+    const st = withFd(sys, sys.openat(dir, name, O_PATH | O.NOFOLLOW), (fd) => sys.fstat(fd));
+    const type = st.mode & S.IFMT;
+    if (type === S.IFDIR) sys.unlinkat(dir, name, AT.REMOVEDIR);
+    else if (type === S.IFREG && st.size === 0) sys.unlinkat(dir, name, 0);
+    else return false;
+    return true;
+  });
 }
 
 /** The directory fd and last component of `path`, the parent made if missing: for mknodat/symlinkat. */
