@@ -97,9 +97,12 @@ describe.skipIf(!hasRunc)('mounts as runc makes them (same bundle, both runtimes
 
   it('rootfsPropagation rshared: a mount made in the container never reaches the host', () => {
     const caps = ['CAP_SYS_ADMIN'];
-    const t = runTsrun(scratch!.bundle(['sh', '-c', 'mount -t tmpfs rfrunc-shared /mnt && grep -c rfrunc-shared /proc/self/mountinfo'], (c) => {
+    // under a tmpfs of the config's own, so the shared rootfs's /mnt is never a mount point
+    const script = 'mkdir /run/rfrunc/in && mount -t tmpfs rfrunc-shared /run/rfrunc/in && grep -c rfrunc-shared /proc/self/mountinfo || { ls -la / /run/rfrunc; cat /proc/self/mountinfo; }';
+    const t = runTsrun(scratch!.bundle(['sh', '-c', script], (c) => {
       c.linux.rootfsPropagation = 'rshared';
       c.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+      c.mounts.push({ destination: '/run/rfrunc', type: 'tmpfs', source: 'tmpfs', options: ['mode=755'] });
     }));
     expect(t.out).toBe('1');
     expect(mountsUnder(ROOTFS)).toEqual([]);
