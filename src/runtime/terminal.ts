@@ -46,8 +46,8 @@ export function openPty(sys: Syscalls, size?: { height: number; width: number })
   return { master, slavePath: `/dev/pts/${n.readUInt32LE(0)}` };
 }
 
-/** Connected before pivot_root, while the host path is still reachable. */
-export function connectConsoleSocket(sys: Syscalls, socketPath: string): number {
+/** A connected unix stream socket (close-on-exec); nothing is left open when connect fails. */
+export function connectUnix(sys: Syscalls, socketPath: string): number {
   const sock = sys.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   try {
     sys.connect(sock, sockaddrUn(socketPath));
@@ -57,6 +57,9 @@ export function connectConsoleSocket(sys: Syscalls, socketPath: string): number 
   }
   return sock;
 }
+
+/** Connected before pivot_root, while the host path is still reachable. */
+export const connectConsoleSocket = connectUnix;
 
 /**
  * Makes the pty, hands the master to the console socket, and becomes its session.

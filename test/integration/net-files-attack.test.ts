@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, REPO, ROOTFS, Scratch, baseConfig, isRoot, tsrun } from '../helpers/bundle.js';
+import { CLI, ROOTFS, Scratch, baseConfig, isRoot, tsrun } from '../helpers/bundle.js';
 import { cleanup, ok, writeConf } from '../helpers/netns.js';
+import { startRenameRacer } from '../helpers/rename-racer.js';
 
 // The DNS files of the CNI hook against a hostile rootfs (issue 15): /etc, or
 // /etc/resolv.conf and /etc/hosts, are symlinks to a host temp dir outside the
@@ -208,20 +209,7 @@ async function race(name: string, once: (i: number) => string | undefined): Prom
   mkdirSync(join(rootfs, 'race/a'), { recursive: true });
   symlinkSync(host, join(rootfs, 'race/b'));
   symlinkSync('/race/a', join(rootfs, 'etc'));
-  const racer = join(s.dir, 'racer.mjs');
-  writeFileSync(
-    racer,
-    [
-      `import { createRequire } from 'node:module';`,
-      `const koffi = createRequire(${JSON.stringify(join(REPO, 'package.json'))})('koffi');`,
-      `const renameat2 = koffi.load('libc.so.6').func('int renameat2(int, const char *, int, const char *, unsigned int)');`,
-      `const [a, b] = process.argv.slice(2);`,
-      `process.stdout.write('ready\\n');`,
-      `for (;;) renameat2(-100, a, -100, b, 2);`,
-    ].join('\n'),
-  );
-  swapper = spawn(process.execPath, [racer, join(rootfs, 'race/a'), join(rootfs, 'race/b')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((res) => swapper!.stdout!.once('data', res));
+  swapper = await startRenameRacer(s.dir, join(rootfs, 'race/a'), join(rootfs, 'race/b'));
   let breached = '';
   let succeeded = 0;
   const errors = new Set<string>();

@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO, Scratch, isRoot, tsrun, ROOTFS, type Config } from '../helpers/bundle.js';
+import { Scratch, isRoot, tsrun, ROOTFS, type Config } from '../helpers/bundle.js';
+import { startRenameRacer } from '../helpers/rename-racer.js';
 import { killLeftovers, leaks, mountsUnder, nodeIdentity } from '../helpers/leak-check.js';
 
 // A hostile rootfs (issue 15): mount destinations, masked paths and /etc are
@@ -121,20 +122,7 @@ describe.skipIf(!isRoot)('a hostile rootfs cannot reach the host', () => {
       c.linux.readonlyPaths = [];
     });
     // The racer: swaps race/a (a dir) and race/b (a symlink to the host dir) with renameat2(RENAME_EXCHANGE), non-stop.
-    const racer = join(scratch!.dir, 'racer.mjs');
-    writeFileSync(
-      racer,
-      [
-        `import { createRequire } from 'node:module';`,
-        `const koffi = createRequire(${JSON.stringify(join(REPO, 'package.json'))})('koffi');`,
-        `const renameat2 = koffi.load('libc.so.6').func('int renameat2(int, const char *, int, const char *, unsigned int)');`,
-        `const [a, b] = process.argv.slice(2);`,
-        `process.stdout.write('ready\\n');`,
-        `for (;;) renameat2(-100, a, -100, b, 2);`,
-      ].join('\n'),
-    );
-    swapper = spawn(process.execPath, [racer, join(rootfs, 'race/a'), join(rootfs, 'race/b')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise((res) => swapper!.stdout!.once('data', res));
+    swapper = await startRenameRacer(scratch!.dir, join(rootfs, 'race/a'), join(rootfs, 'race/b'));
     let created = 0;
     let breached = '';
     const errors = new Set<string>();

@@ -2,7 +2,7 @@ import { SyscallError, type Syscalls } from '../../sys/syscalls.js';
 import type { OciState } from '../../spec/state.js';
 import { TsrunError } from '../../errors.js';
 import { SPEC_VERSION } from '../../spec/defaults.js';
-import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM, sockaddrUn } from '../terminal.js';
+import { connectUnix } from '../terminal.js';
 import { emit } from '../../explain/events.js';
 
 // The seccomp agent protocol (runtime-spec runtime.md, "Seccomp listener"):
@@ -26,15 +26,12 @@ export function containerProcessState(state: OciState, pid: number, metadata?: s
 
 /** A connection to the agent at listenerPath (for an init that sends on it itself: user namespaces). */
 export function connectAgent(sys: Syscalls, listenerPath: string): number {
-  const sock = sys.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   try {
-    sys.connect(sock, sockaddrUn(listenerPath));
+    return connectUnix(sys, listenerPath);
   } catch (err) {
-    sys.close(sock);
     const why = err instanceof SyscallError ? `${err.errno}` : err instanceof Error ? err.message : String(err);
     throw new TsrunError('BAD_INPUT', `linux.seccomp.listenerPath: cannot connect to the seccomp agent at ${listenerPath}: ${why}`, { jsonPath: 'linux.seccomp.listenerPath', errno: err instanceof SyscallError ? err.errno : undefined });
   }
-  return sock;
 }
 
 /** Connects to the agent, sends the state with the listener fd, and hangs up. The caller keeps (and closes) `listenerFd`. */
