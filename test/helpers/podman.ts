@@ -119,6 +119,8 @@ export class PodmanEnv {
 
   podman(args: string[], o: { input?: string; timeoutMs?: number } = {}): PodmanResult {
     const r = spawnSync('podman', [...this.globals, ...args], {
+      // conmon writes an `oom` file into its working directory: keep it in ours
+      cwd: this.dir,
       env: this.env,
       input: o.input ?? '',
       encoding: 'utf8',
@@ -148,7 +150,7 @@ export class PodmanEnv {
     const podman = ['podman', ...this.globals, 'import', '--change', 'CMD ["/bin/sh"]', tar, IMAGE].map(quote).join(' ');
     // A directory made here would be made on the host: cover /var/lib itself when it has no containers dir.
     const script = `set -e; if [ -d /var/lib/containers ]; then d=/var/lib/containers; else d=/var/lib; fi; mount -t tmpfs -o size=16m tmpfs "$d"; exec ${podman}`;
-    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { env: this.env, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: 60_000 });
     if (r.status !== 0) throw new Error(`podman import exited ${r.status}: ${r.stderr}`);
   }
 

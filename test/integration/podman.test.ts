@@ -83,7 +83,7 @@ function httpGet(host: string, port: number): Promise<string> {
 const hostPing = (ip: string) => spawnSync('busybox', ['ping', '-c1', '-W2', ip], { encoding: 'utf8' }).status === 0;
 
 /** tmux with a server of our own, its socket in our temp dir (removed with it). */
-const tmux = (args: string[], encoding?: 'utf8') => spawnSync('tmux', ['-S', join(pm.dir, 'tmux.sock'), ...args], { encoding });
+const tmux = (args: string[], encoding?: 'utf8') => spawnSync('tmux', ['-S', join(pm.dir, 'tmux.sock'), ...args], { cwd: pm.dir, encoding });
 
 /** Runs `podman ARGS` in a tmux pane (a real terminal), types `typed`, returns the pane's text once `until` shows. */
 async function inTerminal(session: string, args: string[], typed: string, until: RegExp): Promise<string> {
