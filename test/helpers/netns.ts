@@ -42,6 +42,25 @@ export function writeConf(dir: string, file: string, conf: unknown): string {
   return dir;
 }
 
+/**
+ * An executable CNI plugin `type` in `dir` that fails every ADD with code 11
+ * and "<type> says no", answers VERSION, and succeeds at anything else (DEL):
+ * the failing step of a chain in the rollback tests.
+ */
+export function writeFailingPlugin(dir: string, type: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, type),
+    `#!/bin/sh
+cat >/dev/null
+if [ "$CNI_COMMAND" = ADD ]; then echo '{"cniVersion":"1.0.0","code":11,"msg":"${type} says no"}'; exit 1; fi
+if [ "$CNI_COMMAND" = VERSION ]; then echo '{"cniVersion":"1.0.0","supportedVersions":["1.0.0"]}'; fi
+exit 0
+`,
+    { mode: 0o755 },
+  );
+}
+
 /** iptables rules (as `iptables -S` prints them) in a table, for leak checks. */
 export function iptablesRules(table: 'nat' | 'filter'): string {
   return sh('iptables', ['-t', table, '-S']);

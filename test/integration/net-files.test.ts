@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO, ROOTFS, Scratch, baseConfig, isRoot, stateOf, tsrun } from '../helpers/bundle.js';
-import { cleanup, iptablesRules, linkExists, ok, writeConf } from '../helpers/netns.js';
+import { cleanup, iptablesRules, linkExists, ok, writeConf, writeFailingPlugin } from '../helpers/netns.js';
 
 // Per-container resolv.conf and hosts (the bundle is never written), several
 // networks per container, in-process `run --net` and `tsrun hook cni` under
@@ -111,13 +111,7 @@ beforeAll(() => {
   const fail = bridge('nf-fail', 'tsnfbr2', '10.247.23.0/24');
   fail.plugins.push({ type: 'nffail' } as never);
   writeConf(d.conf, '30-nf-fail.conflist', fail);
-  writeFileSync(join(s.mkdir('bin'), 'nffail'), `#!/bin/sh
-cat >/dev/null
-if [ "$CNI_COMMAND" = ADD ]; then echo '{"cniVersion":"1.0.0","code":11,"msg":"nffail says no"}'; exit 1; fi
-if [ "$CNI_COMMAND" = VERSION ]; then echo '{"cniVersion":"1.0.0","supportedVersions":["1.0.0"]}'; fi
-exit 0
-`);
-  chmodSync(join(d.bin, 'nffail'), 0o755);
+  writeFailingPlugin(d.bin, 'nffail');
 });
 
 afterAll(() => {

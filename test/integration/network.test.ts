@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOTFS, Scratch, baseConfig, isRoot, stateOf, tsrun, tsrunAsync, waitFor, type Config } from '../helpers/bundle.js';
-import { cleanup, iptablesRules, linkExists, ok, sweepIptables, writeConf } from '../helpers/netns.js';
+import { cleanup, iptablesRules, linkExists, ok, sweepIptables, writeConf, writeFailingPlugin } from '../helpers/netns.js';
 
 // `tsrun run --net`: the CNI chain run in-process (createRuntime, and teardown at
 // delete) with the reference plugins. Names unique to this file: ids n5-*, bridges tsn5br0/tsn5br1,
@@ -109,14 +109,7 @@ beforeAll(() => {
       { type: 'n5fail' },
     ],
   });
-  s.mkdir('bin');
-  writeFileSync(join(d.bin, 'n5fail'), `#!/bin/sh
-cat >/dev/null
-if [ "$CNI_COMMAND" = ADD ]; then echo '{"cniVersion":"1.0.0","code":11,"msg":"n5fail says no"}'; exit 1; fi
-if [ "$CNI_COMMAND" = VERSION ]; then echo '{"cniVersion":"1.0.0","supportedVersions":["1.0.0"]}'; fi
-exit 0
-`);
-  chmodSync(join(d.bin, 'n5fail'), 0o755);
+  writeFailingPlugin(d.bin, 'n5fail');
 });
 
 afterAll(() => {
