@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { Syscalls } from '../sys/syscalls.js';
-import { SyscallError } from '../sys/syscalls.js';
+import { SyscallError, errnoOf } from '../sys/syscalls.js';
 import { errnoNumber, errnoText } from '../sys/errno.js';
 import { AT, O, RESOLVE, S } from '../sys/constants.js';
 
@@ -39,8 +39,6 @@ export function inRootPath(path: string): string {
 const fail = (call: string, args: string, errno: string): never => {
   throw new SyscallError(call, args, errnoNumber(errno) ?? 0, errno, errnoText(errno));
 };
-
-export const errnoOf = (err: unknown): string | undefined => (err instanceof SyscallError ? err.errno : undefined);
 
 /** Runs `fn` with an fd, closing it afterwards. */
 export function withFd<T>(sys: Syscalls, fd: number, fn: (fd: number) => T): T {

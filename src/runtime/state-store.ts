@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
 import { checkId } from '../common/ids.js';
-import { SyscallError, type Syscalls } from '../sys/syscalls.js';
+import { errnoOf, SyscallError, type Syscalls } from '../sys/syscalls.js';
 import { AT, AT_FDCWD, O } from '../sys/constants.js';
 import { because } from '../explain/events.js';
 
@@ -60,8 +60,6 @@ export function writeFileAtomic(sys: Syscalls, path: string, data: string, mode 
     throw err;
   }
 }
-
-const errnoOf = (err: unknown): string | undefined => (err instanceof SyscallError ? err.errno : undefined);
 
 /** mkdir -p: an existing directory is fine, missing parents are made first. */
 function mkdirAll(sys: Syscalls, dir: string, mode: number): void {

@@ -137,3 +137,6 @@ export class SyscallError extends TsrunError {
     this.errnoNumber = errno;
   }
 }
+
+/** The errno name ("ENOENT") of a failed door call; undefined for any other error. */
+export const errnoOf = (err: unknown): string | undefined => (err instanceof SyscallError ? err.errno : undefined);

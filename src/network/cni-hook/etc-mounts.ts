@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { TsrunError, errorMessage } from '../../errors.js';
-import { ensureFileInRoot, errnoOf, openInRoot, openRootfs, procFd, removeMadeInRoot, withFd } from '../../common/in-root.js';
+import { ensureFileInRoot, openInRoot, openRootfs, procFd, removeMadeInRoot, withFd } from '../../common/in-root.js';
 import { CLONE, MS, O } from '../../sys/constants.js';
-import type { Syscalls } from '../../sys/syscalls.js';
+import { errnoOf, type Syscalls } from '../../sys/syscalls.js';
 
 // The container's resolv.conf and hosts are bind-mounted over the image's
 // /etc/resolv.conf and /etc/hosts, so the bundle is never written. A bind mount

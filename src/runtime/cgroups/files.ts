@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError } from '../../errors.js';
 import { errnoCode } from '../../spec/fs-error.js';
-import { SyscallError, type Syscalls } from '../../sys/syscalls.js';
+import { errnoOf as doorErrno, type Syscalls } from '../../sys/syscalls.js';
 import { AT, AT_FDCWD, O } from '../../sys/constants.js';
 import { because } from '../../explain/events.js';
 
@@ -11,7 +11,7 @@ import { because } from '../../explain/events.js';
 // --explain and the recording fake see it; reads that only inspect stay plain node:fs.
 
 /** The errno name of a failed door call or node:fs call. */
-export const errnoOf = (err: unknown): string | undefined => (err instanceof SyscallError ? err.errno : errnoCode(err));
+export const errnoOf = (err: unknown): string | undefined => doorErrno(err) ?? errnoCode(err);
 
 /** One control-file write planned from linux.resources. */
 export interface CgroupWrite {

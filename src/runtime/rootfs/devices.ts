@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Device } from '../../spec/types.js';
-import type { Syscalls } from '../../sys/syscalls.js';
+import { errnoOf, type Syscalls } from '../../sys/syscalls.js';
 import { AT, MS, S } from '../../sys/constants.js';
-import { ensureFileInRoot, errnoOf, openInRoot, openRootfs, parentInRoot, procFd, withFd } from '../../common/in-root.js';
+import { ensureFileInRoot, openInRoot, openRootfs, parentInRoot, procFd, withFd } from '../../common/in-root.js';
 import { wrap } from '../../errors.js';
 
 // Device nodes are created fresh inside the container (mknod), never

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { writeProcFile } from '../proc-write.js';
 import type { Spec } from '../../spec/types.js';
-import type { Syscalls } from '../../sys/syscalls.js';
+import { errnoOf, type Syscalls } from '../../sys/syscalls.js';
 import { MS, S } from '../../sys/constants.js';
 import { keptFlags, propagationFlag } from './mount-options.js';
 import { moveRoot, pivotRoot } from './pivot.js';
-import { errnoOf, fileType, openInRoot, openRootfs, procFd, withFd } from '../../common/in-root.js';
+import { fileType, openInRoot, openRootfs, procFd, withFd } from '../../common/in-root.js';
 import { makedev } from './devices.js';
 import { TsrunError, wrap } from '../../errors.js';
 import { because } from '../../explain/events.js';
