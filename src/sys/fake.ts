@@ -132,6 +132,11 @@ export class FakeSyscalls implements Syscalls {
     this.written.push({ path: this.fdPaths.get(fd) ?? `<fd ${fd}>`, data: data.toString() });
     return Buffer.byteLength(data);
   }
+  async writeAsync(fd: number, data: string | Buffer): Promise<number> {
+    this.record('writeAsync', [fd, data]);
+    this.written.push({ path: this.fdPaths.get(fd) ?? `<fd ${fd}>`, data: data.toString() });
+    return Buffer.byteLength(data);
+  }
   sethostname(name: string): void { this.record('sethostname', [name]); }
   setdomainname(name: string): void { this.record('setdomainname', [name]); }
   prctl(option: number, arg2: number | bigint, arg3: number | bigint = 0, arg4 = 0, arg5 = 0): number {

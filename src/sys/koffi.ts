@@ -1,3 +1,4 @@
+import { write as nodeWrite } from 'node:fs';
 import type { LibraryHandle, TypeObject } from 'koffi';
 import { loadKoffi, type Koffi } from './koffi-loader.js';
 import { SyscallError, type CapSets, type FileStat, type Syscalls } from './syscalls.js';
@@ -259,6 +260,17 @@ export class KoffiSyscalls implements Syscalls {
     // A short write would leave a torn value; files tsrun writes (control files, state) never do it.
     if (n !== buf.length) throw new SyscallError('write', `${fd}, <${buf.length} bytes>`, errnoNumber('EIO') ?? 5, 'EIO', `short write: ${n} of ${buf.length} bytes`);
     return n;
+  }
+  writeAsync(fd: number, data: string | Buffer): Promise<number> {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    // node:fs's write runs write(2) on a libuv pool thread and keeps its errno (koffi's async calls lose it).
+    return new Promise((resolve, reject) => {
+      nodeWrite(fd, buf, 0, buf.length, null, (err, n) => {
+        if (!err && n === buf.length) return resolve(n);
+        const name = err?.code ?? 'EIO';
+        reject(new SyscallError('write', `${fd}, <${buf.length} bytes>`, errnoNumber(name) ?? 5, name, err ? errnoText(name) : `short write: ${n} of ${buf.length} bytes`));
+      });
+    });
   }
   statfsFlags(path: string): number {
     // struct statfs on x86_64: eleven 8-byte fields before f_spare; f_flags is the 11th.

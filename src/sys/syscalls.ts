@@ -65,6 +65,8 @@ export interface Syscalls {
   fchmodat(dirFd: number, path: string, mode: number): void;
   /** write(2) of the whole of `data` in one call; returns the bytes written */
   write(fd: number, data: string | Buffer): number;
+  /** write(2) of the whole of `data` on a pool thread, for a write the kernel may hold up while the main thread goes on */
+  writeAsync(fd: number, data: string | Buffer): Promise<number>;
 
   // names
   sethostname(name: string): void;

@@ -65,6 +65,8 @@ export function formatCall(name: string, args: unknown[]): string {
       return `fchmodat(${dirFd(args[0])}, ${show(args[1])}, 0${(args[2] as number).toString(8)})`;
     case 'write':
       return `write(${args[0]}, ${showData(args[1])})`;
+    case 'writeAsync':
+      return `write(${args[0]}, ${showData(args[1])}) on a pool thread`;
     case 'fchownat':
       return `fchownat(${args[0]}, ${show(args[1])}, ${args[2]}, ${args[3]}, ${describeAt(args[4] as number)})`;
     case 'mountSetattr':
@@ -116,7 +118,7 @@ class FdNames {
 
   /** The call, with the path each fd it names stands for: mount("/proc/self/fd/20" <…>), write(7 <…>, …). */
   annotate(name: string, args: unknown[], call: string): string {
-    if (name === 'write') {
+    if (name === 'write' || name === 'writeAsync') {
       const path = this.names.get(args[0] as number);
       if (path !== undefined) call = call.replace(/^(\w+\(\d+)/, `$1 <${path}>`);
     }
@@ -140,6 +142,16 @@ export function traceSyscalls(inner: Syscalls): Syscalls {
           // execve does not return: report it before the call.
           if (name === 'execve') emit('syscall', call);
           const ret = (value as (...a: unknown[]) => unknown).apply(target, args);
+          // A call on a pool thread is reported when it ends, with its result.
+          if (ret instanceof Promise) {
+            return ret.then(
+              (v: unknown) => (emit('syscall', call), v),
+              (err: unknown) => {
+                emit('syscall', call, (err as { errno?: string }).errno ?? 'error');
+                throw err;
+              },
+            );
+          }
           if (name !== 'execve') emit('syscall', call);
           fds.opened(name, args, ret);
           if (name === 'close') fds.closed(args[0]);

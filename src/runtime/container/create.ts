@@ -12,6 +12,7 @@ import { runHooks, runHooksWarnOnly, type OciState } from '../../oci-hooks/run.j
 import { AT_FDCWD, O } from '../../sys/constants.js';
 import { connectConsoleSocket } from '../terminal.js';
 import { cgroupManager } from '../cgroups/index.js';
+import { warmCgroupMigration } from '../cgroups/warm.js';
 import { withDefaultDeviceRules } from '../device-rules.js';
 import { because, emit } from '../../explain/events.js';
 import type { Launcher, LaunchInput } from '../process/launcher.js';
@@ -99,6 +100,8 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
   const fds: number[] = [];
   let poststop: (() => Promise<void>) | undefined;
   const onLog = (level: 'warning' | 'debug', msg: string): void => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg));
+  // As root the process joins a cgroup soon: start the kernel's wait for that while the bundle loads.
+  if (process.getuid?.() === 0) void warmCgroupMigration(ctx.sys);
   try {
     const { loadBundle } = await import('../../spec/load.js');
     const bundle = loadBundle(opts.bundle);

@@ -3,6 +3,7 @@ import type { Namespace, Process, Spec } from '../../spec/types.js';
 import { TsrunError } from '../../errors.js';
 import { spawnInit } from '../process/spawn-init.js';
 import { cgroupManagerFromPaths, subCgroupPaths } from '../cgroups/index.js';
+import { warmCgroupMigration } from '../cgroups/warm.js';
 import { checkExecStatus } from '../status.js';
 import { writeFileAtomic } from '../state-store.js';
 import type { Context } from './context.js';
@@ -52,6 +53,8 @@ function joinedNamespaces(pid: number, list: Namespace[] | undefined): Namespace
 export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<number> {
   const c = inspect(ctx.root, opts.id);
   checkExecStatus(c.status, opts.ignorePaused === true);
+  // The process joins the container's cgroup in a moment: the kernel's wait for that starts now.
+  if (c.record.cgroupPaths && process.getuid?.() === 0) void warmCgroupMigration(ctx.sys);
   const cgroupPaths = c.record.cgroupPaths && opts.cgroups?.length ? subCgroupPaths(c.record.cgroupPaths, opts.cgroups) : c.record.cgroupPaths;
   // A frozen cgroup would freeze the new process before its execve (runc hangs there): with
   // --ignore-paused it joins last, so exec returns and the process freezes moments after its
