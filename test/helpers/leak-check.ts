@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 
 // What a test file's containers may leave behind, attributed to that file only.
 // Every CLI run by test/helpers/bundle.ts starts in a session of its own
@@ -60,6 +60,19 @@ export function mountsUnder(dir: string): string[] {
     .filter((mp) => mp === dir || mp.startsWith(`${dir}/`));
 }
 
+/** Cgroup directories left for containers `ids` (tsrun's default cgroupsPath /tsrun/<id>, in every hierarchy). */
+export function cgroupsOf(ids: Iterable<string>, base = '/sys/fs/cgroup'): string[] {
+  let hierarchies: string[];
+  try {
+    hierarchies = ['', ...readdirSync(base).map((h) => `/${h}`)];
+  } catch {
+    return [];
+  }
+  const left: string[] = [];
+  for (const id of ids) for (const h of hierarchies) if (existsSync(`${base}${h}/tsrun/${id}`)) left.push(`${base}${h}/tsrun/${id}`);
+  return left;
+}
+
 /** Entries left in a state root. */
 export function stateEntries(root: string): string[] {
   try {
@@ -85,8 +98,9 @@ export function pidNs(pid: number): string | undefined {
 }
 
 /** One summary the afterAll hooks assert is empty. */
-export function leaks(o: { root: string; dirs: string[] }): string[] {
+export function leaks(o: { root: string; dirs: string[]; ids?: Iterable<string> }): string[] {
   const found: string[] = [];
+  for (const c of cgroupsOf(o.ids ?? [])) found.push(`cgroup ${c}`);
   for (const e of stateEntries(o.root)) found.push(`state entry ${o.root}/${e}`);
   for (const p of leakedProcesses()) found.push(`process ${p.pid} (${p.cmdline})`);
   for (const d of o.dirs) for (const m of mountsUnder(d)) found.push(`mount ${m}`);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { tsrun, type Result } from './bundle.js';
-import { killLeftovers, leakedProcesses, leaks, mountsUnder, stateEntries } from './leak-check.js';
+import { cgroupsOf, killLeftovers, leakedProcesses, leaks, mountsUnder, stateEntries } from './leak-check.js';
 
 // The assertions every runtime test file makes about a command's outcome.
 
@@ -17,11 +17,12 @@ export function fails(r: Result, ...words: string[]): void {
   for (const w of words) expect(r.stderr).toContain(w);
 }
 
-/** Nothing of any container under `root` is left: state, processes, mounts under `dirs`. */
-export function expectNothingLeft(root: string, dirs: string[]): void {
+/** Nothing of any container under `root` is left: state, processes, mounts under `dirs`, cgroups of `ids`. */
+export function expectNothingLeft(root: string, dirs: string[], ids: Iterable<string> = []): void {
   expect(stateEntries(root)).toEqual([]);
   expect(leakedProcesses()).toEqual([]);
   for (const d of dirs) expect(mountsUnder(d)).toEqual([]);
+  expect(cgroupsOf(ids)).toEqual([]);
 }
 
 /**
@@ -31,7 +32,7 @@ export function expectNothingLeft(root: string, dirs: string[]): void {
  */
 export function finishFile(f: { root: string; scratch: { dir: string; remove(): void }; ids: Iterable<string>; dirs: string[] }): void {
   for (const i of f.ids) if (existsSync(join(f.root, i))) tsrun(f.root, ['delete', '--force', i]);
-  const left = leaks({ root: f.root, dirs: f.dirs });
+  const left = leaks({ root: f.root, dirs: f.dirs, ids: f.ids });
   killLeftovers();
   f.scratch.remove();
   expect(left).toEqual([]);

@@ -18,7 +18,7 @@ const id = (name: string): string => {
 };
 
 
-const nothingLeft = (): void => expectNothingLeft(root, [scratch!.dir, ROOTFS]);
+const nothingLeft = (): void => expectNothingLeft(root, [scratch!.dir, ROOTFS], ids);
 
 afterEach(() => {
   if (!scratch) return;
