@@ -4,7 +4,7 @@ import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO, ROOTFS, Scratch, baseConfig, isRoot, stateOf, tsrun } from '../helpers/bundle.js';
-import { cleanup, iptablesRules, linkExists, ok, writeConf, writeFailingPlugin } from '../helpers/netns.js';
+import { cleanup, iptablesRules, linkExists, ok, writeConf, writeFailingPlugin, writeLoggingPlugin } from '../helpers/netns.js';
 
 // Per-container resolv.conf and hosts (the bundle is never written), several
 // networks per container, in-process `run --net` and `tsrun hook cni` under
@@ -19,6 +19,7 @@ const started = new Set<string>();
 const dirs = () => ({ conf: join(s.dir, 'conf'), cache: join(s.dir, 'cache'), ipam: join(s.dir, 'ipam'), bin: join(s.dir, 'bin') });
 const cniPath = () => `${dirs().bin}:/usr/lib/cni`;
 const netFlags = () => ['--conf-dir', dirs().conf, '--cache-dir', dirs().cache, '--cni-path', cniPath()];
+const orderLog = () => join(s.dir, 'order.log');
 const ls = (d: string) => (existsSync(d) ? readdirSync(d) : []);
 const allocated = (net: string, id: string) => ls(join(dirs().ipam, net)).filter((f) => /^\d/.test(f) && readFileSync(join(dirs().ipam, net, f), 'utf8').startsWith(id));
 
@@ -112,6 +113,8 @@ beforeAll(() => {
   fail.plugins.push({ type: 'nffail' } as never);
   writeConf(d.conf, '30-nf-fail.conflist', fail);
   writeFailingPlugin(d.bin, 'nffail');
+  for (const name of ['nf-la', 'nf-lb']) writeConf(d.conf, `40-${name}.conflist`, { cniVersion: '1.0.0', name, plugins: [{ type: 'nforder' }] });
+  writeLoggingPlugin(d.bin, 'nforder', orderLog());
 });
 
 afterAll(() => {
@@ -184,6 +187,14 @@ describe.skipIf(!isRoot)('per-container resolv.conf and hosts; several networks'
     expectNothingLeft('nf-anno');
   });
 
+  it('--net a --net b: ADD a (eth0), ADD b (eth1), then DEL b and DEL a, in that order', () => {
+    rmSync(orderLog(), { force: true });
+    const r = run('nf-order', bundle(['true']), ['--net', 'nf-la', '--net', 'nf-lb']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(orderLog(), 'utf8').trim().split('\n')).toEqual(['ADD nf-la eth0', 'ADD nf-lb eth1', 'DEL nf-lb eth1', 'DEL nf-la eth0']);
+    expectNothingLeft('nf-order');
+  });
+
   it('a failure on the second network rolls back the first: nothing is left', () => {
     const b = bundle(['true']);
     const before = treeHash(join(b, 'rootfs'));
@@ -206,6 +217,15 @@ describe.skipIf(!isRoot)('per-container resolv.conf and hosts; several networks'
     expect(r.stdout).toMatch(/^10\.247\.21\.\d+\b/m); // hostname -i, from the mounted hosts
     expect(treeHash(join(b, 'rootfs'))).toBe(before);
     expectNothingLeft('nf-runc');
+  });
+
+  it.skipIf(!hasRunc)('under runc, `tsrun hook cni --network a --network b` ADDs a then b and DELs b then a', () => {
+    rmSync(orderLog(), { force: true });
+    started.add('nf-runc-order');
+    const r = runc(['run', '-b', runcBundle(['true'], ['nf-la', 'nf-lb']), 'nf-runc-order']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(orderLog(), 'utf8').trim().split('\n')).toEqual(['ADD nf-la eth0', 'ADD nf-lb eth1', 'DEL nf-lb eth1', 'DEL nf-la eth0']);
+    expectNothingLeft('nf-runc-order');
   });
 
   it.skipIf(!hasRunc)('under runc, a failure on the second network rolls back the first', () => {
