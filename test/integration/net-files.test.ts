@@ -19,6 +19,12 @@ const started = new Set<string>();
 const dirs = () => ({ conf: join(s.dir, 'conf'), cache: join(s.dir, 'cache'), ipam: join(s.dir, 'ipam'), bin: join(s.dir, 'bin') });
 const cniPath = () => `${dirs().bin}:/usr/lib/cni`;
 const netFlags = () => ['--conf-dir', dirs().conf, '--cache-dir', dirs().cache, '--cni-path', cniPath()];
+/** The `ip -o link show` line of interface `name` in `out` shows it administratively up with carrier (UP, LOWER_UP). */
+const expectUp = (out: string, name: string) => {
+  const line = out.split('\n').find((l) => new RegExp(`^\\d+: ${name}(@\\S+)?: <`).test(l));
+  expect(line, `${name} in:\n${out}`).toBeDefined();
+  expect(line!.match(/<([^>]*)>/)![1]!.split(',')).toEqual(expect.arrayContaining(['UP', 'LOWER_UP']));
+};
 const orderLog = () => join(s.dir, 'order.log');
 const ls = (d: string) => (existsSync(d) ? readdirSync(d) : []);
 const allocated = (net: string, id: string) => ls(join(dirs().ipam, net)).filter((f) => /^\d/.test(f) && readFileSync(join(dirs().ipam, net, f), 'utf8').startsWith(id));
@@ -167,13 +173,15 @@ describe.skipIf(!isRoot)('per-container resolv.conf and hosts; several networks'
   });
 
   it('--net a --net b:ifname=net1: both interfaces up with their addresses and routes, DNS from the first; DEL of both', () => {
-    const b = bundle(['sh', '-c', 'ip -o -4 addr show; ip route; cat /etc/resolv.conf; cat /etc/hosts']);
+    const b = bundle(['sh', '-c', 'ip -o link show; ip -o -4 addr show; ip route; cat /etc/resolv.conf; cat /etc/hosts']);
     const r = run('nf-two-nets', b, ['--net', 'nf-a', '--net', 'nf-b:ifname=net1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/eth0\s+inet 10\.247\.21\.\d+\/24/);
     expect(r.stdout).toMatch(/net1\s+inet 10\.247\.22\.\d+\/24/);
     expect(r.stdout).toContain('10.247.21.128/25 via 10.247.21.1 dev eth0');
     expect(r.stdout).toContain('10.247.22.128/25 via 10.247.22.1 dev net1');
+    expectUp(r.stdout, 'eth0');
+    expectUp(r.stdout, 'net1');
     expect(r.stdout).toContain('nameserver 10.247.21.53');
     expect(r.stdout).not.toContain('nameserver 10.247.22.53');
     expect(r.stdout).toMatch(/^10\.247\.21\.\d+\tnf-host nf-two-nets$/m);
@@ -206,13 +214,17 @@ describe.skipIf(!isRoot)('per-container resolv.conf and hosts; several networks'
   });
 
   it.skipIf(!hasRunc)('under runc with `tsrun hook cni --network a --network b`: both networks, the hook mounts the files, the bundle stays byte-identical, poststop DELs both', () => {
-    const b = runcBundle(['sh', '-c', 'ip -o -4 addr show; cat /etc/resolv.conf; hostname -i'], ['nf-a', 'nf-b']);
+    const b = runcBundle(['sh', '-c', 'ip -o link show; ip -o -4 addr show; ip route; cat /etc/resolv.conf; hostname -i'], ['nf-a', 'nf-b']);
     const before = treeHash(join(b, 'rootfs'));
     started.add('nf-runc');
     const r = runc(['run', '-b', b, 'nf-runc']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/eth0\s+inet 10\.247\.21\.\d+\/24/);
     expect(r.stdout).toMatch(/eth1\s+inet 10\.247\.22\.\d+\/24/);
+    expect(r.stdout).toContain('10.247.21.128/25 via 10.247.21.1 dev eth0');
+    expect(r.stdout).toContain('10.247.22.128/25 via 10.247.22.1 dev eth1');
+    expectUp(r.stdout, 'eth0');
+    expectUp(r.stdout, 'eth1');
     expect(r.stdout).toContain('nameserver 10.247.21.53');
     expect(r.stdout).toMatch(/^10\.247\.21\.\d+\b/m); // hostname -i, from the mounted hosts
     expect(treeHash(join(b, 'rootfs'))).toBe(before);
