@@ -61,6 +61,27 @@ exit 0
   );
 }
 
+/**
+ * An executable CNI plugin `type` in `dir` that appends "<command> <network> <ifname>"
+ * to `log` for every call but VERSION, and answers ADD with an empty result:
+ * the order tests read the log to see which network was added and deleted when.
+ */
+export function writeLoggingPlugin(dir: string, type: string, log: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, type),
+    `#!/bin/sh
+conf=$(cat)
+if [ "$CNI_COMMAND" = VERSION ]; then echo '{"cniVersion":"1.0.0","supportedVersions":["1.0.0"]}'; exit 0; fi
+name=$(printf '%s' "$conf" | grep -o '"name": *"[^"]*"' | head -n1 | sed 's/.*"\\([^"]*\\)"$/\\1/')
+echo "$CNI_COMMAND $name $CNI_IFNAME" >>'${log}'
+if [ "$CNI_COMMAND" = ADD ]; then echo '{"cniVersion":"1.0.0","interfaces":[],"ips":[]}'; fi
+exit 0
+`,
+    { mode: 0o755 },
+  );
+}
+
 /** iptables rules (as `iptables -S` prints them) in a table, for leak checks. */
 export function iptablesRules(table: 'nat' | 'filter'): string {
   return sh('iptables', ['-t', table, '-S']);

@@ -1,7 +1,7 @@
 import { execa, execaSync, type ResultPromise } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,18 @@ let containerd: ChildProcess | undefined;
 let runContainerdExisted = true;
 const ctrArgs = () => ['nsenter', `--net=/run/netns/${HOST}`, `--mount=/proc/${containerd!.pid}/ns/mnt`, 'ctr', '-a', join(T, 'containerd.sock'), '-n', 'tsctd'];
 const ctr = (args: string[]) => execa(ctrArgs()[0]!, [...ctrArgs().slice(1), ...args], { reject: false });
+
+/** The netns of a process, as the kernel names it ("net:[4026532…]"); undefined once it is gone. */
+function netnsOf(pid: string): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the processes still in netns `ns` (every process on the machine is looked at). */
+const pidsIn = (ns: string): string[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p) && netnsOf(p) === ns);
 
 /** An OCI image archive of the busybox rootfs: one uncompressed layer, named for ctr's import. */
 function ociArchive(rootfs: string, out: string): void {
@@ -132,6 +144,13 @@ describe.skipIf(why !== undefined)(`containerd: ctr run --cni with tsrun as the 
     for (let i = 0; i < 200 && !/inet 10\.241\.2\.\d+/.test(out) && run.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
     const ip = /inet (10\.241\.2\.\d+)\/24/.exec(out)?.[1];
     expect(ip, out).toBeDefined();
+    // ctr hands the plugins /proc/<pid>/ns/net: that netns lives as long as a process or a mount holds it
+    const pid = new RegExp(`^${ID}\\s+(\\d+)\\s`, 'm').exec((await ctr(['task', 'ls'])).stdout)?.[1];
+    expect(pid).toBeDefined();
+    const ns = netnsOf(pid!);
+    expect(ns).toMatch(/^net:\[\d+\]$/);
+    expect(ns).not.toBe(netnsOf(String(containerd!.pid)));
+    expect(pidsIn(ns!)).toContain(pid);
 
     // the host side as tsrun's plugins left it: a veth on the bridge, the IP file, the cached result, the masquerade chain
     expect(sh('ip', ['-n', HOST, '-o', 'link', 'show', 'master', 'tsctdbr0'])).toMatch(/veth/);
@@ -151,12 +170,15 @@ describe.skipIf(why !== undefined)(`containerd: ctr run --cni with tsrun as the 
     await run;
     expect((await ctr(['container', 'rm', ID])).exitCode).toBe(0);
     expect(sh('ip', ['-n', HOST, '-o', 'link']).split('\n').filter((l) => l.includes('veth'))).toEqual([]);
+    expect(sh('ip', ['-n', HOST, '-o', 'link', 'show', 'master', 'tsctdbr0'])).toBe('');
     expect(readdirSync(join(T, 'ipam', 'tsctd-net')).filter((f) => f.startsWith('10.'))).toEqual([]);
     expect(readdirSync(join(T, 'cache', 'results'))).toEqual([]);
     const nat = sh('ip', ['netns', 'exec', HOST, 'iptables', '-t', 'nat', '-S']);
     expect(nat).not.toContain('10.241.2.');
     expect(nat.split('\n').filter((l) => /^-N CNI-[0-9a-f]{20,}$/.test(l))).toEqual([]);
     expect(readdirSync(join(T, 'tsroot')).filter((f) => f.includes(ID))).toEqual([]);
-    expect(sh('ip', ['netns', 'list'])).not.toContain(ID);
+    // the container's netns is gone: no process is left in it, and no nsfs mount of it pins it (host's or containerd's mounts)
+    expect(pidsIn(ns!)).toEqual([]);
+    for (const mounts of ['/proc/self/mountinfo', `/proc/${containerd!.pid}/mountinfo`]) expect(readFileSync(mounts, 'utf8')).not.toContain(ns!);
   });
 });

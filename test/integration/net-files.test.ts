@@ -4,7 +4,7 @@ import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO, ROOTFS, Scratch, baseConfig, isRoot, stateOf, tsrun } from '../helpers/bundle.js';
-import { cleanup, iptablesRules, linkExists, ok, writeConf, writeFailingPlugin } from '../helpers/netns.js';
+import { cleanup, iptablesRules, linkExists, ok, writeConf, writeFailingPlugin, writeLoggingPlugin } from '../helpers/netns.js';
 
 // Per-container resolv.conf and hosts (the bundle is never written), several
 // networks per container, in-process `run --net` and `tsrun hook cni` under
@@ -19,6 +19,13 @@ const started = new Set<string>();
 const dirs = () => ({ conf: join(s.dir, 'conf'), cache: join(s.dir, 'cache'), ipam: join(s.dir, 'ipam'), bin: join(s.dir, 'bin') });
 const cniPath = () => `${dirs().bin}:/usr/lib/cni`;
 const netFlags = () => ['--conf-dir', dirs().conf, '--cache-dir', dirs().cache, '--cni-path', cniPath()];
+/** The `ip -o link show` line of interface `name` in `out` shows it administratively up with carrier (UP, LOWER_UP). */
+const expectUp = (out: string, name: string) => {
+  const line = out.split('\n').find((l) => new RegExp(`^\\d+: ${name}(@\\S+)?: <`).test(l));
+  expect(line, `${name} in:\n${out}`).toBeDefined();
+  expect(line!.match(/<([^>]*)>/)![1]!.split(',')).toEqual(expect.arrayContaining(['UP', 'LOWER_UP']));
+};
+const orderLog = () => join(s.dir, 'order.log');
 const ls = (d: string) => (existsSync(d) ? readdirSync(d) : []);
 const allocated = (net: string, id: string) => ls(join(dirs().ipam, net)).filter((f) => /^\d/.test(f) && readFileSync(join(dirs().ipam, net, f), 'utf8').startsWith(id));
 
@@ -112,6 +119,8 @@ beforeAll(() => {
   fail.plugins.push({ type: 'nffail' } as never);
   writeConf(d.conf, '30-nf-fail.conflist', fail);
   writeFailingPlugin(d.bin, 'nffail');
+  for (const name of ['nf-la', 'nf-lb']) writeConf(d.conf, `40-${name}.conflist`, { cniVersion: '1.0.0', name, plugins: [{ type: 'nforder' }] });
+  writeLoggingPlugin(d.bin, 'nforder', orderLog());
 });
 
 afterAll(() => {
@@ -164,13 +173,15 @@ describe.skipIf(!isRoot)('per-container resolv.conf and hosts; several networks'
   });
 
   it('--net a --net b:ifname=net1: both interfaces up with their addresses and routes, DNS from the first; DEL of both', () => {
-    const b = bundle(['sh', '-c', 'ip -o -4 addr show; ip route; cat /etc/resolv.conf; cat /etc/hosts']);
+    const b = bundle(['sh', '-c', 'ip -o link show; ip -o -4 addr show; ip route; cat /etc/resolv.conf; cat /etc/hosts']);
     const r = run('nf-two-nets', b, ['--net', 'nf-a', '--net', 'nf-b:ifname=net1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/eth0\s+inet 10\.247\.21\.\d+\/24/);
     expect(r.stdout).toMatch(/net1\s+inet 10\.247\.22\.\d+\/24/);
     expect(r.stdout).toContain('10.247.21.128/25 via 10.247.21.1 dev eth0');
     expect(r.stdout).toContain('10.247.22.128/25 via 10.247.22.1 dev net1');
+    expectUp(r.stdout, 'eth0');
+    expectUp(r.stdout, 'net1');
     expect(r.stdout).toContain('nameserver 10.247.21.53');
     expect(r.stdout).not.toContain('nameserver 10.247.22.53');
     expect(r.stdout).toMatch(/^10\.247\.21\.\d+\tnf-host nf-two-nets$/m);
@@ -184,6 +195,14 @@ describe.skipIf(!isRoot)('per-container resolv.conf and hosts; several networks'
     expectNothingLeft('nf-anno');
   });
 
+  it('--net a --net b: ADD a (eth0), ADD b (eth1), then DEL b and DEL a, in that order', () => {
+    rmSync(orderLog(), { force: true });
+    const r = run('nf-order', bundle(['true']), ['--net', 'nf-la', '--net', 'nf-lb']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(orderLog(), 'utf8').trim().split('\n')).toEqual(['ADD nf-la eth0', 'ADD nf-lb eth1', 'DEL nf-lb eth1', 'DEL nf-la eth0']);
+    expectNothingLeft('nf-order');
+  });
+
   it('a failure on the second network rolls back the first: nothing is left', () => {
     const b = bundle(['true']);
     const before = treeHash(join(b, 'rootfs'));
@@ -195,17 +214,30 @@ describe.skipIf(!isRoot)('per-container resolv.conf and hosts; several networks'
   });
 
   it.skipIf(!hasRunc)('under runc with `tsrun hook cni --network a --network b`: both networks, the hook mounts the files, the bundle stays byte-identical, poststop DELs both', () => {
-    const b = runcBundle(['sh', '-c', 'ip -o -4 addr show; cat /etc/resolv.conf; hostname -i'], ['nf-a', 'nf-b']);
+    const b = runcBundle(['sh', '-c', 'ip -o link show; ip -o -4 addr show; ip route; cat /etc/resolv.conf; hostname -i'], ['nf-a', 'nf-b']);
     const before = treeHash(join(b, 'rootfs'));
     started.add('nf-runc');
     const r = runc(['run', '-b', b, 'nf-runc']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/eth0\s+inet 10\.247\.21\.\d+\/24/);
     expect(r.stdout).toMatch(/eth1\s+inet 10\.247\.22\.\d+\/24/);
+    expect(r.stdout).toContain('10.247.21.128/25 via 10.247.21.1 dev eth0');
+    expect(r.stdout).toContain('10.247.22.128/25 via 10.247.22.1 dev eth1');
+    expectUp(r.stdout, 'eth0');
+    expectUp(r.stdout, 'eth1');
     expect(r.stdout).toContain('nameserver 10.247.21.53');
     expect(r.stdout).toMatch(/^10\.247\.21\.\d+\b/m); // hostname -i, from the mounted hosts
     expect(treeHash(join(b, 'rootfs'))).toBe(before);
     expectNothingLeft('nf-runc');
+  });
+
+  it.skipIf(!hasRunc)('under runc, `tsrun hook cni --network a --network b` ADDs a then b and DELs b then a', () => {
+    rmSync(orderLog(), { force: true });
+    started.add('nf-runc-order');
+    const r = runc(['run', '-b', runcBundle(['true'], ['nf-la', 'nf-lb']), 'nf-runc-order']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(orderLog(), 'utf8').trim().split('\n')).toEqual(['ADD nf-la eth0', 'ADD nf-lb eth1', 'DEL nf-lb eth1', 'DEL nf-la eth0']);
+    expectNothingLeft('nf-runc-order');
   });
 
   it.skipIf(!hasRunc)('under runc, a failure on the second network rolls back the first', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToIp, ipToBytes } from '../../src/network/rtnetlink/ip.js';
+import { IFA } from '../../src/network/rtnetlink/constants.js';
+import { bytesToIp, cidrContains, ipToBytes, lastAddress } from '../../src/network/rtnetlink/ip.js';
+import { addr } from '../../src/network/rtnetlink/messages.js';
 import { bigToIp, canonicalizeRange, describeRange, ipToBig, networkOf, rangesOverlap } from '../../src/network/plugins/host-local/range.js';
 
 // Address and range math through ip-num: IPv4, IPv6 and IPv4-mapped IPv6.
@@ -40,5 +42,33 @@ describe('ranges', () => {
     expect(describeRange(canonicalizeRange({ subnet: 'fd00:30::/120' }))).toBe('fd00:30::1-fd00:30::ff');
     expect(networkOf('fd00:30::abcd/112')).toBe('fd00:30::/112');
     expect(describeRange(canonicalizeRange({ subnet: '::ffff:10.0.0.0/120' }))).toBe('::ffff:a00:1-::ffff:a00:ff');
+  });
+});
+
+describe('rtnetlink address math', () => {
+  const broadcastIn = (cidr: string): string | undefined => {
+    const a = addr(7, cidr).attrs.find((x) => x.type === IFA.BROADCAST);
+    return a && 'data' in a ? bytesToIp(a.data) : undefined;
+  };
+
+  it('an IPv4 address gets its block\'s last address as broadcast, none for /31 and /32', () => {
+    expect(broadcastIn('10.247.31.5/24')).toBe('10.247.31.255');
+    expect(broadcastIn('10.247.31.5/8')).toBe('10.255.255.255');
+    expect(broadcastIn('10.247.31.130/25')).toBe('10.247.31.255');
+    expect(broadcastIn('10.247.31.4/31')).toBeUndefined();
+    expect(broadcastIn('10.247.31.5/32')).toBeUndefined();
+    expect(broadcastIn('fd00:31::5/64')).toBeUndefined();
+    expect(lastAddress('10.247.31.4/31')).toBe('10.247.31.5');
+    expect(lastAddress('10.247.31.5/32')).toBe('10.247.31.5');
+    expect(lastAddress('10.247.31.5/0')).toBe('255.255.255.255');
+  });
+
+  it('a route\'s prefix contains an address of its own family only', () => {
+    expect(cidrContains('10.247.31.0/24', '10.247.31.200')).toBe(true);
+    expect(cidrContains('10.247.31.0/24', '10.247.32.1')).toBe(false);
+    expect(cidrContains('0.0.0.0/0', '192.0.2.1')).toBe(true);
+    expect(cidrContains('0.0.0.0/0', 'fd00::1')).toBe(false);
+    expect(cidrContains('fd00:31::/64', 'fd00:31::9')).toBe(true);
+    expect(cidrContains('::/0', '10.0.0.1')).toBe(false);
   });
 });

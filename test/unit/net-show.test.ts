@@ -10,6 +10,7 @@ import * as m from '../../src/network/rtnetlink/messages.js';
 import { collect, type ShowTarget } from '../../src/network/show/collect.js';
 import { dnsFileCandidates } from '../../src/network/show/dns.js';
 import { renderMermaid } from '../../src/network/show/mermaid.js';
+import type { AttachmentView, NetView } from '../../src/network/show/model.js';
 import { dnatsOf, parseSave, portmapOf } from '../../src/network/show/rules.js';
 import { renderText } from '../../src/network/show/text.js';
 
@@ -140,6 +141,41 @@ describe('net show, cache next to the kernel', () => {
     host.setMaster(host.linkByName('vethu1')!.index, 0);
     host.delLink(host.linkByName('ubr0')!.index);
     expect(show().attachments[0]!.problems).toEqual(['10.9.0.2/24 (cached) is not on eth0', 'bridge ubr0 is gone', 'host veth vethu1 is not a port of ubr0']);
+  });
+
+  it('draws a bridge that is gone as a MISSING node, still between the host and the veth', () => {
+    const host = world.open();
+    host.setMaster(host.linkByName('vethu1')!.index, 0);
+    host.delLink(host.linkByName('ubr0')!.index);
+    const v = show();
+    expect(v.attachments[0]!.bridge).toBeUndefined();
+    expect(v.attachments[0]!.bridgeName).toBe('ubr0');
+    expect(renderText(v)).toContain('bridge     ubr0 MISSING');
+    const mm = renderMermaid(v);
+    expect(mm).toContain('br_ubr0["ubr0 · bridge<br/>MISSING"]:::missing');
+    expect(mm).toContain('host -->|"no address"| br_ubr0');
+    expect(mm).toContain('br_ubr0 --- v0_vethu1');
+    expect(mm).toContain('v0_vethu1["vethu1 · veth"]'); // live, no longer a bridge port
+    // with its veth gone too, the veth is still the cache's vethu1, not the bridge
+    host.delLink(host.linkByName('vethu1')!.index);
+    expect(renderMermaid(show())).toContain('v0_vethu1["vethu1 · veth<br/>MISSING"]:::missing');
+  });
+
+  it('draws an interface without veth or address (macvlan, no IPAM) with its kind on the edge, never an empty label', () => {
+    const eth0 = { index: 2, name: 'eth0', kind: 'macvlan', mac: '02:00:00:00:00:02', mtu: 1500, up: true, addresses: [] };
+    const attachment = (container?: typeof eth0): AttachmentView => ({
+      network: 'umv', ifName: 'eth0', containerId: 'u1', cacheFile: '/c/umv-u1-eth0', plugins: ['macvlan'],
+      cached: { interfaces: [{ name: 'eth0', sandbox: NS }], ips: [], routes: [] },
+      ...(container ? { container } : {}), ports: [], firewall: [], problems: [],
+    });
+    const view = (a: AttachmentView): NetView => ({ mode: 'cni', netns: { path: NS, interfaces: a.container ? [a.container] : [], routes: [], defaultGateways: [] }, attachments: [a], dns: [], problems: [], notes: [] });
+    const mm = renderMermaid(view(attachment(eth0)));
+    expect(mm).toContain('host -->|"macvlan"| c0_eth0');
+    expect(mm).not.toContain('|""|');
+    // nothing known about it at all: an edge without a label
+    const bare = renderMermaid(view(attachment()));
+    expect(bare).toContain('host --> c0_eth0');
+    expect(bare).not.toContain('|""|');
   });
 
   it("reports cached nameservers the container's resolv.conf lacks", () => {

@@ -26,12 +26,24 @@ const flags: FlagSpec[] = [
 ];
 
 export const command: Command = {
-  args: 'show ID | show --netns PATH | add|check|del NETWORK NETNS | gc NETWORK [NETNS] | gc | status NETWORK',
+  args: 'show ID | show --netns PATH | add|check|del NETWORK NETNS | gc NETWORK [NETNS] | gc | status NETWORK | prune',
   flags,
-  notes: ['show: the network of a container (or netns handle), live from the kernel next to the CNI cache.', 'gc without NETWORK sweeps what `tsrun hook cni` attached to containers that are gone.'],
+  notes: ['show: the network of a container (or netns handle), live from the kernel next to the CNI cache.', 'gc without NETWORK sweeps what `tsrun hook cni` attached to containers that are gone.',
+    "prune: removes portmap's shared chains (CNI-HOSTPORT-DNAT, -MASQ, -SETMARK and portmap's jumps to them) when nothing else uses them; the kernel refuses it otherwise."],
   async run(p, g, usage) {
     const [sub, network, netns] = p.positionals;
     if (sub === 'show') return (await import('./net-show.js')).runShow(p, g, usage);
+    if (sub === 'prune') {
+      const { pruneSharedChains } = await import('../../network/plugins/portmap/prune.js');
+      const { ExecIptables } = await import('../../network/plugins/iptables.js');
+      for (const f of [4, 6] as const) {
+        const r = await pruneSharedChains(new ExecIptables(), f);
+        const tool = f === 4 ? 'iptables' : 'ip6tables';
+        if (r.removed.length) process.stdout.write(`${tool} nat: removed ${r.removed.join(', ')}\n`);
+        for (const k of r.kept) process.stdout.write(`${tool} nat: kept: ${k}\n`);
+      }
+      return 0;
+    }
     if (sub === 'gc' && !network) {
       // No network: sweep what `tsrun hook cni` attached to containers that are gone.
       const { sweepGone } = await import('../../network/cni-hook/teardown.js');

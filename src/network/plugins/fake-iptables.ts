@@ -85,6 +85,9 @@ export class FakeIptables implements Iptables {
         return ok();
       case '-X':
         if (!rules) return no('No chain/target/match by that name.');
+        // as the kernel: a chain with rules, or one a rule jumps to, stays
+        if (rules.length) return no('Directory not empty.');
+        if ([...t.values()].some((rs) => rs.some((r) => r.endsWith(`\0-j\0${chain}`)))) return no('Too many links.');
         t.delete(chain);
         return ok();
       case '-F':

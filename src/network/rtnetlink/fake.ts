@@ -1,7 +1,7 @@
 import { TsrunError } from '../../errors.js';
 import { errnoText } from '../../sys/errno.js';
 import { IFF, RT_SCOPE, RT_TABLE_MAIN, RTPROT } from './constants.js';
-import { ipToBytes, parseCidr } from './ip.js';
+import { cidrContains, parseCidr } from './ip.js';
 import { NetlinkError, type AddrInfo, type BridgePortInfo, type LinkInfo, type Netlink, type NetlinkOpener, type RouteInfo, type RouteSpec, type VethPeer } from './netlink.js';
 
 // An in-memory rtnetlink for unit tests (netavark/youki style): namespaces
@@ -178,18 +178,7 @@ class FakeNetlink implements Netlink {
     return this.ns.routes.filter((r) => !family || r.family === family).map((r) => ({ ...r }));
   }
   routeGet(ip: string): RouteInfo | undefined {
-    const want = ipToBytes(ip);
-    const inPrefix = (r: RouteInfo): boolean => {
-      const c = parseCidr(r.dst);
-      const have = ipToBytes(c.address);
-      if (have.length !== want.length) return false;
-      for (let bit = 0; bit < c.prefixLen; bit++) {
-        const mask = 0x80 >> (bit % 8);
-        if ((have[bit >> 3]! & mask) !== (want[bit >> 3]! & mask)) return false;
-      }
-      return true;
-    };
-    const best = this.ns.routes.filter(inPrefix).sort((a, b) => parseCidr(b.dst).prefixLen - parseCidr(a.dst).prefixLen)[0];
+    const best = this.ns.routes.filter((r) => cidrContains(r.dst, ip)).sort((a, b) => parseCidr(b.dst).prefixLen - parseCidr(a.dst).prefixLen)[0];
     return best ? { ...best } : undefined;
   }
   addRoute(r: RouteSpec, opts: { replace?: boolean } = {}): void {

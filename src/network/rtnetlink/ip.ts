@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { IPv4, IPv6 } from 'ip-num';
+import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange } from 'ip-num';
 import { TsrunError } from '../../errors.js';
 
 // Addresses as netlink carries them (network-order bytes) and as CNI writes
@@ -39,6 +39,25 @@ export function ipToNumber(address: string): IPv4 | IPv6 {
 
 export function numberToIp(value: bigint, family: 4 | 6): string {
   return family === 4 ? new IPv4(value).toString() : canonicalIp(new IPv6(value).toString());
+}
+
+/** The block a CIDR is in (ip-num's range): "10.0.0.7/24" spans 10.0.0.0 to 10.0.0.255. */
+export function cidrRange(c: Cidr): IPv4CidrRange | IPv6CidrRange {
+  const text = `${c.address}/${c.prefixLen}`;
+  return c.family === 4 ? IPv4CidrRange.fromCidr(text) : IPv6CidrRange.fromCidr(text);
+}
+
+/** The last address of a CIDR's block: for IPv4 its broadcast ("10.0.0.7/24" → "10.0.0.255"). */
+export function lastAddress(cidr: string): string {
+  const c = parseCidr(cidr);
+  return numberToIp(cidrRange(c).getLast().getValue(), c.family);
+}
+
+/** Whether an address is inside a CIDR's block (never across families). */
+export function cidrContains(cidr: string, address: string): boolean {
+  const c = parseCidr(cidr);
+  if (familyOf(address) !== c.family) return false;
+  return cidrRange(c).contains(ipToNumber(address));
 }
 
 /** Network-order bytes: 4 for IPv4, 16 for IPv6. */

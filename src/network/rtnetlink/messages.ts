@@ -1,6 +1,6 @@
 import { AF, IFA, IFA_F, IFF, IFLA, IFLA_BRPORT_MODE, IFLA_INFO, NETNSA, RTA, RT_SCOPE, RT_TABLE_MAIN, RTN_UNICAST, RTPROT, VETH_INFO_PEER } from './constants.js';
 import { attrString, attrU32, bytes, decodeAttrs, encodeAttrs, ifaddrmsg, ifinfomsg, nest, rtmsg, str, u32, u8, type Attr } from './codec.js';
-import { bytesToIp, bytesToMac, ipToBytes, macToBytes, parseCidr } from './ip.js';
+import { bytesToIp, bytesToMac, ipToBytes, lastAddress, macToBytes, parseCidr } from './ip.js';
 import type { AddrInfo, BridgePortInfo, LinkInfo, RouteInfo, RouteSpec, VethPeer } from './netlink.js';
 
 // Request bodies (family header + attributes) and reply parsers. Pure, so the
@@ -55,14 +55,9 @@ export function addr(index: number, cidr: string, noDad = false): Body {
   const c = parseCidr(cidr);
   const raw = ipToBytes(c.address);
   const attrs = [bytes(IFA.LOCAL, raw), bytes(IFA.ADDRESS, raw)];
-  if (c.family === 4 && c.prefixLen < 31) attrs.push(bytes(IFA.BROADCAST, ipToBytes(broadcastOf(c.address, c.prefixLen))));
+  // IPv4 below /31 gets the block's last address as broadcast (RFC 3021: a /31 or /32 has none), as `ip addr add … brd +`.
+  if (c.family === 4 && c.prefixLen < 31) attrs.push(bytes(IFA.BROADCAST, ipToBytes(lastAddress(cidr))));
   return { header: ifaddrmsg(afOf(c.family), c.prefixLen, noDad ? IFA_F.NODAD : 0, RT_SCOPE.UNIVERSE, index), attrs };
-}
-
-function broadcastOf(address: string, prefixLen: number): string {
-  const n = address.split('.').reduce((acc, x) => (acc << 8) | Number(x), 0) >>> 0;
-  const b = (n | (prefixLen === 0 ? 0xffffffff : (1 << (32 - prefixLen)) - 1)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (b >>> s) & 255).join('.');
 }
 
 /** A route request; for a delete, scope and protocol are wildcards unless given (RT_SCOPE_NOWHERE, 0). */

@@ -123,6 +123,7 @@ function attachment(host: Netlink, ns: NetnsView | undefined, nsid: number | und
     p.push(`the host end of ${entry.ifName} (ifindex ${a.container.peer?.index}) is not in the host's namespace`);
   }
   if (bridgeName) {
+    a.bridgeName = bridgeName;
     const br = host.linkByName(bridgeName);
     if (!br) p.push(`bridge ${bridgeName} is gone`);
     else a.bridge = interfaceView(br, host.addrs().filter((x) => x.index === br.index), new Map());

@@ -38,7 +38,7 @@ function drawAttachment(a: AttachmentView, n: number, hostNodes: Map<string, str
   const ctrText = `${a.ifName} · ${a.network}${a.container?.mac ? `<br/>${a.container.mac}` : ''}${a.container ? '' : '<br/>MISSING'}`;
   inside.push(`    ${ctr}[${q(ctrText)}]${a.container ? '' : ':::missing'}`);
 
-  const brName = a.bridge?.name ?? a.hostVeth?.master;
+  const brName = a.bridge?.name ?? a.bridgeName ?? a.hostVeth?.master;
   let up = 'host';
   if (brName) {
     const br = `br_${id(brName)}`;
@@ -56,7 +56,9 @@ function drawAttachment(a: AttachmentView, n: number, hostNodes: Map<string, str
     hostNodes.set(`veth ${n}`, `  ${veth}[${q(`${vethName ?? '?'} · veth${hp}${a.hostVeth ? '' : '<br/>MISSING'}`)}]${a.hostVeth ? '' : ':::missing'}`);
     links.push(`  ${up} --- ${veth}`, `  ${veth} <-->|${q(addrs.join('<br/>') || 'veth pair')}| ${ctr}`);
   } else {
-    links.push(`  ${up} -->|${q(addrs.join('<br/>'))}| ${ctr}`);
+    // no veth (macvlan, ipvlan…): the addresses on the edge, else the interface's kind, else no label (mermaid refuses |""|)
+    const label = addrs.join('<br/>') || a.container?.kind;
+    links.push(`  ${up} -->${label ? `|${q(label)}|` : ''} ${ctr}`);
   }
   a.ports.forEach((p, k) => {
     const port = `p${n}_${k}`;

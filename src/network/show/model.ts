@@ -84,6 +84,8 @@ export interface AttachmentView {
   container?: InterfaceView;
   /** host end of the veth pair, live */
   hostVeth?: HostVethView;
+  /** the bridge the chain's bridge plugin names, whether or not it exists */
+  bridgeName?: string;
   /** the bridge the host end is enslaved to, live */
   bridge?: InterfaceView;
   masquerade?: ChainView;

@@ -45,6 +45,7 @@ function attachment(a: AttachmentView, out: string[]): void {
   if (a.hostVeth) out.push(`  host veth  ${iface(a.hostVeth)}${a.hostVeth.hairpin !== undefined ? `  hairpin ${a.hostVeth.hairpin ? 'on' : 'off'}` : ''}`);
   else if (a.cached.interfaces.some((i) => !i.sandbox)) out.push('  host veth  MISSING');
   if (a.bridge) out.push(`  bridge     ${iface(a.bridge)}`);
+  else if (a.bridgeName) out.push(`  bridge     ${a.bridgeName} MISSING`);
   chain('masquerade', a.masquerade, out);
   chain('portmap', a.portmap, out);
   for (const p of a.ports) {

@@ -1,5 +1,4 @@
-import { IPv4CidrRange, IPv6CidrRange } from 'ip-num';
-import { familyOf, ipToNumber, numberToIp, parseCidr } from '../../rtnetlink/ip.js';
+import { cidrRange, familyOf, ipToNumber, numberToIp, parseCidr } from '../../rtnetlink/ip.js';
 import { configError } from '../errors.js';
 
 // One host-local range (subnet, rangeStart..rangeEnd, gateway), canonicalised
@@ -34,7 +33,7 @@ export const bigToIp = (n: bigint, family: 4 | 6): string => numberToIp(n, famil
 
 /** The first and last address of the subnet an address and prefix length are in (ip-num's CIDR ranges). */
 function bounds(address: string, prefixLen: number, family: 4 | 6): { first: bigint; last: bigint } {
-  const r = family === 4 ? IPv4CidrRange.fromCidr(`${address}/${prefixLen}`) : IPv6CidrRange.fromCidr(`${address}/${prefixLen}`);
+  const r = cidrRange({ address, prefixLen, family });
   return { first: r.getFirst().getValue(), last: r.getLast().getValue() };
 }
 
