@@ -102,6 +102,19 @@ describe.skipIf(!isRoot)('the C stage: a created container waits without a Node 
     expect(r.stderr).toContain('capability 5 not raised');
   });
 
+  it('a startContainer hook missing from the container: start fails saying so, once (not "exit status 127")', async () => {
+    const c = id('hook-missing');
+    const hostOnly = '/usr/bin/setpriv';
+    expect(existsSync(hostOnly) && !existsSync(join(ROOTFS, hostOnly))).toBe(true);
+    ok(tsrun(root, ['create', '-b', scratch!.bundle(['true'], (cfg) => (cfg.hooks = { startContainer: [{ path: hostOnly }] })), c]));
+    const r = tsrun(root, ['start', c]);
+    fails(r, `startContainer hook #0 (${hostOnly}): cannot execute ${hostOnly} in the container: no such file or directory`);
+    expect(r.stderr.split('no such file').length).toBe(2);
+    await waitFor(() => stateOf(root, c)?.status === 'stopped', 'stopped');
+    ok(tsrun(root, ['delete', c]));
+    nothingLeft();
+  });
+
   it.skipIf(spawnSync('capsh', ['--help']).status !== 0)('a real ambient failure still fails create: with SECBIT_NO_CAP_AMBIENT_RAISE even a permitted, inheritable cap is refused', () => {
     // The securebit is inherited by the stage (no user namespace resets it); capsh sets it on the CLI.
     const c = id('ambient-refused');
