@@ -128,6 +128,18 @@ describe.skipIf(!scratch)('user namespaces: errors before exec.fifo fail create,
     expect(q.stderr).toBe('');
   });
 
+  it('an unknown capability name: create warns once, through the runtime, and the process does not warn again at start', async () => {
+    const c = id('cap-unknown');
+    const bundle = mapped(['true'], (cfg) => cfg.process.capabilities.bounding.push('CAP_USST_BOGUS'));
+    const created = cli(['create', '-b', bundle, c]);
+    expect(created.code, created.stderr()).toBe(0);
+    expect(created.stderr()).toContain('tsrun: warning: process.capabilities: ignoring unknown capabilities: CAP_USST_BOGUS');
+    ok(tsrun(root, ['start', c]));
+    await waitFor(() => stateOf(root, c)?.status === 'stopped', 'stopped');
+    expect(count(created.stderr(), 'CAP_USST_BOGUS')).toBe(1);
+    ok(tsrun(root, ['delete', c]));
+  });
+
   it('a startContainer hook runs in the container (no setpriv there), with the container\'s credentials, after start', async () => {
     const c = id('hook-ok');
     const bundle = mapped(['sh', '-c', 'cat /tmp/hook'], (cfg) => {
