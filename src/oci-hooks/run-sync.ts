@@ -5,9 +5,11 @@ import { checkHookOutcome, explainHook, hookRequest, type HookPhase, type OciSta
 // The init's hook runner (createContainer, startContainer): synchronous,
 // because the init must not start libuv's threadpool after unsharing.
 
-export function runHooksSync(phase: HookPhase, hooks: Hook[] | undefined, state: OciState): void {
+/** `inContainer`: after pivot_root (startContainer): the hook's path resolves in the container. */
+export function runHooksSync(phase: HookPhase, hooks: Hook[] | undefined, state: OciState, opts: { inContainer?: boolean } = {}): void {
+  const inContainer = opts.inContainer ?? false;
   for (const [i, hook] of (hooks ?? []).entries()) {
-    const req = hookRequest(hook, state);
+    const req = hookRequest(hook, state, inContainer);
     const r = spawnSync(req.path, req.args, {
       argv0: req.argv0,
       env: req.env,
@@ -26,6 +28,6 @@ export function runHooksSync(phase: HookPhase, hooks: Hook[] | undefined, state:
       spawnError: r.error && !timedOut ? r.error : undefined,
     };
     explainHook(phase, i, hook, state, outcome);
-    checkHookOutcome(phase, i, hook, outcome);
+    checkHookOutcome(phase, i, hook, outcome, inContainer);
   }
 }

@@ -101,6 +101,34 @@ describe.skipIf(!isRoot)('the C stage: a created container waits without a Node 
     expect(r.stdout).toContain('CapAmb:\t0000000000000000');
     expect(r.stderr).toContain('capability 5 not raised');
   });
+
+  it('a startContainer hook missing from the container: start fails saying so, once (not "exit status 127")', async () => {
+    const c = id('hook-missing');
+    const hostOnly = '/usr/bin/setpriv';
+    expect(existsSync(hostOnly) && !existsSync(join(ROOTFS, hostOnly))).toBe(true);
+    ok(tsrun(root, ['create', '-b', scratch!.bundle(['true'], (cfg) => (cfg.hooks = { startContainer: [{ path: hostOnly }] })), c]));
+    const r = tsrun(root, ['start', c]);
+    fails(r, `startContainer hook #0 (${hostOnly}): cannot execute ${hostOnly} in the container: no such file or directory`);
+    expect(r.stderr.split('no such file').length).toBe(2);
+    await waitFor(() => stateOf(root, c)?.status === 'stopped', 'stopped');
+    ok(tsrun(root, ['delete', c]));
+    nothingLeft();
+  });
+
+  it.skipIf(spawnSync('capsh', ['--help']).status !== 0)('a real ambient failure still fails create: with SECBIT_NO_CAP_AMBIENT_RAISE even a permitted, inheritable cap is refused', () => {
+    // The securebit is inherited by the stage (no user namespace resets it); capsh sets it on the CLI.
+    const c = id('ambient-refused');
+    const bundle = scratch!.bundle(['true'], (cfg) => {
+      cfg.process.capabilities.inheritable = ['CAP_KILL'];
+      cfg.process.capabilities.ambient = ['CAP_KILL'];
+    });
+    const SECBIT_NO_CAP_AMBIENT_RAISE = 1 << 6;
+    const r = spawnSync('capsh', [`--secbits=${SECBIT_NO_CAP_AMBIENT_RAISE}`, `--shell=${process.execPath}`, '--', CLI, '--root', root, 'run', '-b', bundle, c], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toContain('prctl(PR_CAP_AMBIENT_RAISE, 5) for process.capabilities.ambient: operation not permitted');
+    expect(r.stderr).not.toContain('not raised');
+    nothingLeft();
+  });
 });
 
 describe.skipIf(!isRoot)('terminal and --no-pivot through the stage', () => {

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FakeExec, FakeSyscalls, type Call } from '../../src/sys/fake.js';
 import { SyscallError } from '../../src/sys/syscalls.js';
 import { AT, CLONE, CLOSE_RANGE_CLOEXEC, MNT_DETACH, MS, O, PR, RESOLVE, S } from '../../src/sys/constants.js';
-import { execProcess, prepare, type Channel } from '../../src/runtime/process/init.js';
+import { applyProcess, execReady, prepare, type Channel } from '../../src/runtime/process/init.js';
+import type { SeccompLib } from '../../src/runtime/seccomp/libseccomp.js';
 import { lastCap } from '../../src/runtime/capabilities.js';
 import { makedev } from '../../src/runtime/rootfs/devices.js';
 import type { InitConfig } from '../../src/runtime/process/messages.js';
@@ -236,23 +237,37 @@ describe('prepare(): namespaces and rootfs', () => {
   });
 });
 
-// execProcess takes extra arguments in some versions (e.g. a seccomp loader); pass them loosely.
-const exec = (sys: FakeSyscalls, s: AnySpec, warn: (m: string) => void = () => undefined, callerNofile?: { soft: string; hard: string }): FakeExec => {
+const noSeccomp = (): SeccompLib => {
+  throw new Error('no seccomp in this test');
+};
+
+/** applyProcess (before ready), a marker call, then execReady (after exec.fifo), as the init runs them. */
+const exec = (
+  sys: FakeSyscalls,
+  s: AnySpec,
+  warn: (m: string) => void = () => undefined,
+  callerNofile?: { soft: string; hard: string },
+  opts: { debug?: (m: string) => void; mode?: 'create' | 'exec'; seccomp?: () => SeccompLib } = {},
+): FakeExec => {
+  const cfg = { ...config(s), callerNofile, mode: opts.mode ?? 'create' };
+  const lib = opts.seccomp ?? noSeccomp;
+  const ready = applyProcess(sys, cfg, '/bin/sh', { warn, debug: opts.debug ?? (() => undefined) }, lib);
+  readyAt.set(sys, sys.calls.length);
   try {
-    (execProcess as unknown as (...a: unknown[]) => never)(sys, { ...config(s), callerNofile }, '/bin/sh', warn, () => {
-      throw new Error('no seccomp in these tests');
-    });
+    execReady(sys, cfg, ready, lib);
   } catch (err) {
     if (err instanceof FakeExec) return err;
     throw err;
   }
-  throw new Error('execProcess returned');
+  throw new Error('execReady returned');
 };
+/** Where in the call log applyProcess ended (the init reports ready there). */
+const readyAt = new WeakMap<FakeSyscalls, number>();
 
 const caps = (bounding: string[], rest: string[], ambient: string[] = []) => ({ bounding, effective: rest, permitted: rest, inheritable: ambient, ambient });
 const bit = (n: number) => 1n << BigInt(n);
 
-describe('execProcess(): credentials, in order, then execve', () => {
+describe('applyProcess() before ready, execReady() after exec.fifo: credentials, in order, then execve', () => {
   const user = (s: AnySpec) => {
     s.process.user = { uid: 1000, gid: 1000, additionalGids: [5, 65534], umask: 0o027 };
     s.process.capabilities = caps(['CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_CHOWN'], ['CAP_KILL', 'CAP_NET_BIND_SERVICE'], ['CAP_NET_BIND_SERVICE']);
@@ -290,7 +305,11 @@ describe('execProcess(): credentials, in order, then execve', () => {
       at('capset'),
       at('prctl', (a) => a[0] === PR.CAP_AMBIENT && a[1] === PR.CAP_AMBIENT_CLEAR_ALL),
       at('prctl', (a) => a[0] === PR.CAP_AMBIENT && a[1] === PR.CAP_AMBIENT_RAISE),
+      // the uid change cleared it: re-armed until create has saved the state
+      prctl(PR.SET_PDEATHSIG, 9),
       prctl(PR.SET_NO_NEW_PRIVS),
+      // ready / exec.fifo / startContainer hooks come here
+      readyAt.get(sys)!,
       at('resetSignal'),
       at('unblockAllSignals'),
       at('closeRange'),
@@ -387,5 +406,97 @@ describe('execProcess(): credentials, in order, then execve', () => {
     const sys = new FakeSyscalls().failOn('prctl', 'EPERM', 1, (a) => a[0] === PR.CAP_AMBIENT && a[1] === PR.CAP_AMBIENT_RAISE);
     expect(() => exec(sys, spec(user))).toThrowError(/prctl\(.*\): EPERM/);
     expect(sys.calls.some((x) => x.name === 'execve')).toBe(false);
+  });
+
+  it('an ambient cap the kernel refuses for want of inheritable is skipped with a debug line naming it, never a warning', () => {
+    // runc spec's default: ambient without inheritable
+    const sys = new FakeSyscalls().failOn('prctl', 'EPERM', 1, (a) => a[0] === PR.CAP_AMBIENT && a[1] === PR.CAP_AMBIENT_RAISE);
+    const warnings: string[] = [];
+    const debug: string[] = [];
+    const e = exec(sys, spec((s) => (s.process.capabilities = { ...caps(['CAP_KILL'], ['CAP_KILL']), ambient: ['CAP_KILL'] })), (m) => warnings.push(m), undefined, { debug: (m) => debug.push(m) });
+    expect(e.path).toBe('/bin/sh');
+    expect(warnings).toEqual([]);
+    expect(debug).toEqual(['process.capabilities.ambient: CAP_KILL (capability 5) not raised: it is not in the permitted and inheritable sets']);
+    // the skip happened before ready, where the runtime still listens
+    const raise = idx(sys.calls, (x) => x.name === 'prctl' && x.args[0] === PR.CAP_AMBIENT && x.args[1] === PR.CAP_AMBIENT_RAISE);
+    expect(raise).toBeLessThan(readyAt.get(sys)!);
+  });
+
+  it.each([
+    ['setrlimit', 'EPERM'],
+    ['setgroups', 'EPERM'],
+    ['setresuid', 'EPERM'],
+    ['capset', 'EPERM'],
+    ['chdir', 'ENOENT'],
+  ] as const)('a failing %s fails before ready (create fails), not after exec.fifo', (name, errno) => {
+    const sys = new FakeSyscalls().failOn(name, errno);
+    expect(() => exec(sys, spec(user))).toThrowError(new RegExp(`${name}\\(.*\\): ${errno}`));
+    expect(readyAt.has(sys)).toBe(false);
+    expect(sys.calls.some((x) => x.name === 'resetSignal' || x.name === 'execve')).toBe(false);
+  });
+
+  it('no_new_privs is set before ready; after it, only signals, fds and execve', () => {
+    const sys = new FakeSyscalls();
+    exec(sys, spec(user));
+    const nnp = idx(sys.calls, (x) => x.name === 'prctl' && x.args[0] === PR.SET_NO_NEW_PRIVS);
+    expect(nnp).toBe(readyAt.get(sys)! - 1);
+    expect([...new Set(sys.calls.slice(readyAt.get(sys)!).map((x) => x.name))]).toEqual(['resetSignal', 'unblockAllSignals', 'closeRange', 'fcntlSetCloexec', 'execve']);
+  });
+
+  it('create re-arms the parent-death signal the uid change cleared; exec (the runtime waits for nothing) does not', () => {
+    const pdeath = (sys: FakeSyscalls) => sys.calls.flatMap((x, i) => (x.name === 'prctl' && x.args[0] === PR.SET_PDEATHSIG ? [[i, x.args[1]]] : []));
+    const created = new FakeSyscalls();
+    exec(created, spec(user));
+    const [[at, sig]] = pdeath(created) as [[number, number]];
+    expect(sig).toBe(9);
+    expect(at).toBeGreaterThan(idx(created.calls, (x) => x.name === 'setresuid'));
+    const execd = new FakeSyscalls();
+    exec(execd, spec(user), undefined, undefined, { mode: 'exec' });
+    expect(pdeath(execd)).toEqual([]);
+  });
+
+  /** A libseccomp that records into the fake's call log, so its steps are ordered with the kernel calls. */
+  const seccompInto = (sys: FakeSyscalls) => (): SeccompLib =>
+    ({
+      init: () => 'ctx',
+      archAdd: () => undefined,
+      resolveSyscall: (n: string) => (n === 'mkdir' ? 83 : -1),
+      archToken: () => 0xc000003e,
+      resolveSyscallArch: () => 83,
+      ruleAdd: () => undefined,
+      setAttr: () => undefined,
+      exportBpf: () => (sys.calls.push({ name: 'seccompExport' as Call['name'], args: [] }), Buffer.alloc(8)),
+      loadBpf: (_b: Buffer, flags: number) => (sys.calls.push({ name: 'seccompLoad' as Call['name'], args: [flags] }), 0),
+      release: () => undefined,
+    }) as SeccompLib;
+  const withSeccomp = (nnp: boolean) => (s: AnySpec) => {
+    user(s);
+    s.process.noNewPrivileges = nnp;
+    s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'rt_unit_nosuch'], action: 'SCMP_ACT_ERRNO' }] };
+  };
+
+  it('seccomp with no_new_privs: compiled before ready (its debug lines reach the runtime), loaded last, right before execve', () => {
+    const sys = new FakeSyscalls();
+    const debug: string[] = [];
+    exec(sys, spec(withSeccomp(true)), undefined, undefined, { seccomp: seccompInto(sys), debug: (m) => debug.push(m) });
+    const c = sys.calls;
+    expect(idx(c, (x) => x.name === ('seccompExport' as Call['name']))).toBeLessThan(readyAt.get(sys)!);
+    expect(debug).toContain('seccomp: skipping unknown syscall "rt_unit_nosuch"');
+    const load = idx(c, (x) => x.name === ('seccompLoad' as Call['name']));
+    expect(load).toBe(c.length - 2);
+    expect(load).toBeGreaterThan(idx(c, (x) => x.name === 'prctl' && x.args[0] === PR.SET_NO_NEW_PRIVS));
+    expect(c.at(-1)!.name).toBe('execve');
+  });
+
+  it('seccomp without no_new_privs: loaded before ready and before the capabilities go (it needs CAP_SYS_ADMIN)', () => {
+    const sys = new FakeSyscalls();
+    exec(sys, spec(withSeccomp(false)), undefined, undefined, { seccomp: seccompInto(sys) });
+    const c = sys.calls;
+    const load = idx(c, (x) => x.name === ('seccompLoad' as Call['name']));
+    expect(load).toBeGreaterThan(idx(c, (x) => x.name === 'setrlimit'));
+    expect(load).toBeLessThan(idx(c, (x) => x.name === 'prctl' && x.args[0] === PR.CAPBSET_DROP));
+    expect(load).toBeLessThan(idx(c, (x) => x.name === 'setresuid'));
+    expect(c.filter((x) => x.name === ('seccompLoad' as Call['name']))).toHaveLength(1);
+    expect(c.some((x) => x.name === 'prctl' && x.args[0] === PR.SET_NO_NEW_PRIVS)).toBe(false);
   });
 });

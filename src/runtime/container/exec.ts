@@ -185,7 +185,6 @@ async function execWithNodeInit(ctx: Context, c: ReturnType<typeof inspect>, spe
       consoleFd: consoleFd === undefined ? undefined : 4,
       preserveFds: preserved.length ? { from: consoleFd === undefined ? 4 : 5, count: preserved.length } : undefined,
       seccompAgentFd: agentSock === undefined ? undefined : 4 + extra.length - 1,
-      debug: false,
       explain: ctx.explain,
     });
     await init.channel.expect('nsReady');

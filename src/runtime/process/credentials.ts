@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Process } from '../../spec/types.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { PR, RLIMIT, RLIM_INFINITY } from '../../sys/constants.js';
-import { capMasks, capWarnings, heldBounding, lastCap } from '../capabilities.js';
+import { ALL_CAPABILITIES, capMasks, capWarnings, heldBounding, lastCap } from '../capabilities.js';
 import { TsrunError } from '../../errors.js';
 import { because } from '../../explain/events.js';
 
@@ -69,7 +69,7 @@ export function applyUserAndCaps(sys: Syscalls, proc: Process, warn: (msg: strin
           // The kernel raises only permitted and inheritable caps: runc (and `runc spec`'s default) skips the others.
           const kept = ((masks.inheritable & masks.permitted) >> BigInt(cap)) & 1n;
           if ((err as { errno?: string }).errno !== 'EPERM' || kept) throw err;
-          debug?.(`process.capabilities.ambient: capability ${cap} not raised: it is not in the permitted and inheritable sets`);
+          debug?.(`process.capabilities.ambient: ${ALL_CAPABILITIES[cap] ?? 'capability'} (capability ${cap}) not raised: it is not in the permitted and inheritable sets`);
         }
       }
     });

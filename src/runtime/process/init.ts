@@ -17,7 +17,7 @@ import { setupTerminal } from '../terminal.js';
 import { planSeccomp, type SeccompPlan } from '../seccomp/plan.js';
 import { because, emit } from '../../explain/events.js';
 import { writeProcFile } from '../proc-write.js';
-import { loadSeccomp } from '../seccomp/load.js';
+import { compileSeccomp, seccompFlags } from '../seccomp/load.js';
 import type { SeccompLib } from '../seccomp/libseccomp.js';
 import type { OciState } from '../../oci-hooks/outcome.js';
 import type { ContainerProcessState } from '../seccomp/agent.js';
@@ -98,8 +98,16 @@ export function prepareExec(sys: Syscalls, ch: Channel, cfg: InitConfig): { bina
   return { binary, seccompAgent };
 }
 
-function loadSeccompExplained(sys: Syscalls, lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void, agent: SeccompAgent | undefined): void {
-  const listener = loadSeccomp(lib, plan, debug);
+/** A filter compiled before ready: libseccomp's refusals and debug lines come while the runtime still listens. */
+interface CompiledFilter {
+  plan: SeccompPlan;
+  bpf: Buffer;
+  flags: number;
+}
+
+function loadFilter(sys: Syscalls, lib: SeccompLib, filter: CompiledFilter, agent: SeccompAgent | undefined): void {
+  const { plan } = filter;
+  const listener = lib.loadBpf(filter.bpf, filter.flags);
   if (plan.listener) {
     // The runtime connected to listenerPath and sent what the agent is told (ContainerProcessState).
     if (!agent) throw new TsrunError('INIT', 'linux.seccomp.listenerPath: the runtime passed no connection to the seccomp agent');
@@ -118,14 +126,23 @@ function loadSeccompExplained(sys: Syscalls, lib: SeccompLib, plan: SeccompPlan,
 }
 
 /**
+ * exec.fifo is reopened for writing through /proc/self/fd (the fd is O_PATH):
+ * checked before ready, so a container without /proc fails create.
+ */
+export function checkFifoReachable(fifoFd: number): void {
+  if (!existsSync(`/proc/self/fd/${fifoFd}`)) {
+    throw new TsrunError('INIT', 'cannot reach exec.fifo through /proc/self/fd (is /proc mounted in the container?)');
+  }
+}
+
+/**
  * Blocks until `tsrun start` opens exec.fifo, and writes "0". The fd was opened
- * O_PATH before pivot_root. The write end stays open (close-on-exec) and is
- * returned: an error before execve is written on it, for `start` to report.
+ * O_PATH by the runtime; exec.fifo is 0622, so the container's user may open
+ * it for writing. The write end stays open (close-on-exec) and is returned:
+ * an error before execve is written on it, for `start` to report.
  */
 export function waitForStart(sys: Syscalls, fifoFd: number): number {
-  if (!existsSync(`/proc/self/fd/${fifoFd}`)) {
-    throw new TsrunError('INIT', 'cannot reopen exec.fifo: /proc is not mounted in the container');
-  }
+  checkFifoReachable(fifoFd);
   const fd = because('exec.fifo: blocks until `tsrun start` opens it for reading', () => sys.open(`/proc/self/fd/${fifoFd}`, O.WRONLY | O.CLOEXEC));
   writeSync(fd, '0');
   because('exec.fifo: done with the O_PATH fd', () => sys.close(fifoFd));
@@ -138,23 +155,47 @@ export interface SeccompAgent {
   message: ContainerProcessState;
 }
 
-/** From credentials to execve. Never returns. */
-export function execProcess(
+/** Where the init's warnings and debug lines go: the sync socket, to the runtime's logger. */
+export interface InitLog {
+  warn(m: string): void;
+  debug(m: string): void;
+}
+
+/** What the steps after exec.fifo need: the binary, its environment, and (with no_new_privs) the filter to load last. */
+export interface ReadyToExec {
+  binary: string;
+  env: string[];
+  /** with no_new_privs: compiled before ready, loaded right before execve */
+  lateSeccomp?: CompiledFilter;
+}
+
+/**
+ * Before "ready" (runc's order, as the C stage): everything that can fail
+ * without waiting for `start`, so that its failure fails `create` (or `exec`).
+ * Rlimits, seccomp without no_new_privs (it needs CAP_SYS_ADMIN), cwd,
+ * bounding set, groups/gid/uid, capabilities, ambient, no_new_privs.
+ * capset, the bounding drop and no_new_privs are per thread: this runs on the
+ * main thread, the one that later spawns the startContainer hooks and execs.
+ */
+export function applyProcess(
   sys: Syscalls,
   cfg: InitConfig,
   binary: string,
-  warn: (m: string) => void,
+  log: InitLog,
   seccompLib: () => SeccompLib,
-  debug: (m: string) => void = () => undefined,
   agent?: SeccompAgent,
-): never {
+): ReadyToExec {
   const proc = cfg.spec.process!;
+  // As root: /etc/passwd may not be readable by the container's user.
   const env = containerEnv(cfg.spec);
-  const seccomp = cfg.spec.linux?.seccomp ? planSeccomp(cfg.spec.linux.seccomp) : undefined;
+  const plan = cfg.spec.linux?.seccomp ? planSeccomp(cfg.spec.linux.seccomp) : undefined;
+  const filter = plan
+    ? because('linux.seccomp: compiled to BPF by libseccomp now, loaded later', () => ({ plan, bpf: compileSeccomp(seccompLib(), plan, log.debug), flags: seccompFlags(plan) }))
+    : undefined;
   because(proc.user.umask !== undefined ? 'process.user.umask' : 'no process.user.umask: the usual 022', () => sys.umask(proc.user.umask ?? 0o022));
   applyRlimits(sys, proc, cfg.callerNofile);
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it.
-  if (seccomp && !proc.noNewPrivileges) because('linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)', () => loadSeccompExplained(sys, seccompLib(), seccomp, debug, agent));
+  if (filter && !proc.noNewPrivileges) because('linux.seccomp (before dropping CAP_SYS_ADMIN: no no_new_privs)', () => loadFilter(sys, seccompLib(), filter, agent));
   // As runc: entered as root, so a directory the user may not enter still works; refused there, tried again as the user.
   let cwdLater = false;
   because('process.cwd (as root)', () => {
@@ -165,9 +206,24 @@ export function execProcess(
       cwdLater = true;
     }
   });
-  applyUserAndCaps(sys, proc, warn, debug);
+  applyUserAndCaps(sys, proc, log.warn, log.debug);
+  // As runc: a uid or gid change clears the parent-death signal, and create has not saved the state yet.
+  if (cfg.mode === 'create') because('the uid change cleared the parent-death signal: the init dies with the runtime until create has saved its state', () => sys.prctl(PR.SET_PDEATHSIG, SIGKILL));
   if (cwdLater) because('process.cwd (as the user)', () => sys.chdir(proc.cwd));
   applyNoNewPrivileges(sys, proc);
+  return { binary, env, lateSeccomp: filter && proc.noNewPrivileges ? filter : undefined };
+}
+
+/**
+ * After "0" on exec.fifo and the startContainer hooks (create), or right
+ * after ready (exec): signals, fds, then seccomp with no_new_privs (last, so
+ * the filter only has to allow execve), then execve. Never returns.
+ * The signal reset comes this late on purpose: libuv's SIGCHLD handler must
+ * stay while hooks run, and with SIGPIPE at its default a write to a runtime
+ * that went away would kill the init without a word.
+ */
+export function execReady(sys: Syscalls, cfg: InitConfig, r: ReadyToExec, seccompLib: () => SeccompLib, agent?: SeccompAgent): never {
+  const proc = cfg.spec.process!;
   because('Node ignores SIGPIPE and SIGXFSZ, and ignored signals survive execve', () => {
     for (let sig = 1; sig <= 31; sig++) if (sig !== 9 && sig !== 19) sys.resetSignal(sig);
     sys.unblockAllSignals();
@@ -189,9 +245,9 @@ export function execProcess(
       }
     }
   });
-  // Last, so the filter only has to allow execve itself.
-  if (seccomp && proc.noNewPrivileges) because('linux.seccomp (last, so the filter only has to allow execve)', () => loadSeccompExplained(sys, seccompLib(), seccomp, debug, agent));
-  return because('process.args', () => sys.execve(binary, proc.args, env));
+  const late = r.lateSeccomp;
+  if (late) because('linux.seccomp (last, so the filter only has to allow execve)', () => loadFilter(sys, seccompLib(), late, agent));
+  return because('process.args', () => sys.execve(r.binary, proc.args, r.env));
 }
 
 /** fds > 2 close on exec; where close_range is missing or a seccomp filter refuses it, each fd of /proc/self/fd (as runc does). */

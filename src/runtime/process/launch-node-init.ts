@@ -58,7 +58,6 @@ export async function launchNodeInit(sys: Syscalls, i: LaunchInput): Promise<Lau
       bindSourceFds,
       seccompAgentFd: agentFd,
       callerNofile: readNofile(process.ppid),
-      debug: false,
       explain: i.explain,
     });
     await ch.expect('nsReady');

@@ -8,12 +8,17 @@ import type { ContainerProcessState } from '../seccomp/agent.js';
 //   parent                         init
 //   ── config ──────────────────▶  enter/unshare namespaces (not cgroup)
 //   ◀──────────────── nsReady ──   (parent: cgroups, createRuntime hooks)
-//   ── continue ────────────────▶  cgroup ns, rootfs, pivot_root, devices, …
+//   ── continue ────────────────▶  cgroup ns, rootfs, pivot_root, devices, …,
+//                                  rlimits, seccomp (no NNP), cwd, credentials,
+//                                  capabilities, ambient, no_new_privs
 //   ◀────────────────── ready ──   (parent: saves state, pid file)
 //   ── release ─────────────────▶  drops PDEATHSIG
-//   ◀─────────────── released ──   (parent may exit now); init blocks on exec.fifo
+//   ◀─────────────── released ──   (parent may exit now); init blocks on exec.fifo,
+//                                  then startContainer hooks, seccomp (NNP), execve
 //
-// Either side may send `error` instead; the init then exits.
+// Either side may send `error` instead; the init then exits. `warning` and
+// `debug` lines may come any time before ready: they go to the runtime's logger.
+// After the "0" on exec.fifo, errors are written on the fifo, for `start`.
 
 export interface InitConfig {
   type: 'config';
@@ -36,8 +41,6 @@ export interface InitConfig {
   seccompAgentFd?: number;
   /** RLIMIT_NOFILE the caller had before Node raised it; restored when the config sets none */
   callerNofile?: { soft: string; hard: string };
-  /** true when the parent already placed the init in a new/joined pid namespace */
-  debug: boolean;
   /** --explain: trace every kernel call to stderr in this format */
   explain?: 'text' | 'json';
 }

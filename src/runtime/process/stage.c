@@ -404,18 +404,33 @@ static void run_hook(struct frame *p, int first, int index, const char *state) {
   if (argc == 0) argv[argc++] = (char *)path;
   argv[argc] = NULL;
   envp[envc] = NULL;
-  int in[2];
-  if (pipe2(in, O_CLOEXEC) < 0) die(errno, "pipe for startContainer hook #%d", index);
+  /* in: the state on the hook's stdin; ex: the errno of a failed execve (close-on-exec: EOF when it succeeded). */
+  int in[2], ex[2];
+  if (pipe2(in, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) die(errno, "pipe for startContainer hook #%d", index);
   pid_t child = fork();
   if (child < 0) die(errno, "fork for startContainer hook #%d", index);
   if (child == 0) {
     dup2(in[0], 0);
     execve(path, argv, envp);
+    int err = errno;
+    write_all(ex[1], (const char *)&err, sizeof err);
     _exit(127);
   }
   close(in[0]);
+  close(ex[1]);
+  /* A hook that exits without reading its stdin must not kill the stage with SIGPIPE (start would see EOF: "started"). */
+  signal(SIGPIPE, SIG_IGN);
   write_all(in[1], state, strlen(state));
   close(in[1]);
+  signal(SIGPIPE, SIG_DFL);
+  int exec_err = 0;
+  ssize_t got;
+  do got = read(ex[0], &exec_err, sizeof exec_err); while (got < 0 && errno == EINTR);
+  close(ex[0]);
+  if (got == (ssize_t)sizeof exec_err) {
+    waitpid(child, NULL, 0);
+    die(0, "error running startContainer hook #%d (%s): cannot execute %s in the container: %s (startContainer hooks run in the container after pivot_root: the hook, and any interpreter on its #! line, must be in the container's root)", index, path, path, errtext(exec_err));
+  }
   struct timespec start, now, tick = { 0, 5000000 };
   clock_gettime(CLOCK_MONOTONIC, &start);
   int status;
