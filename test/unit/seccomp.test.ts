@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ACT, planSeccomp } from '../../src/runtime/seccomp/plan.js';
-import { compileSeccomp, lastSyscalls, loadSeccomp, seccompFlags } from '../../src/runtime/seccomp/load.js';
+import { compileSeccomp, lastSyscalls, seccompFlags } from '../../src/runtime/seccomp/load.js';
+import type { SeccompPlan } from '../../src/runtime/seccomp/plan.js';
+
+/** What the Node init does with the filter the CLI compiled: seccomp(2) of the BPF with the plan's flags. */
+const compileAndLoad = (lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void): number => lib.loadBpf(compileSeccomp(lib, plan, debug), seccompFlags(plan));
 import { enosysStub, isPermissive } from '../../src/runtime/seccomp/enosys.js';
 import { containerProcessState, sendToAgent } from '../../src/runtime/seccomp/agent.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
@@ -125,7 +129,7 @@ describe('seccomp load', () => {
       flags: ['SECCOMP_FILTER_FLAG_LOG'],
       syscalls: [{ names: ['mkdir', 'not_a_syscall'], action: 'SCMP_ACT_ERRNO' }],
     } as Partial<Seccomp>));
-    loadSeccomp(lib, plan, (m) => debug.push(m));
+    compileAndLoad(lib, plan, (m) => debug.push(m));
     expect(lib.calls).toEqual([
       'init 7fff0000',
       'arch x86_64',
@@ -146,7 +150,7 @@ describe('seccomp load', () => {
     lib.exportBpf = () => {
       throw new Error('EINVAL');
     };
-    expect(() => loadSeccomp(lib, planSeccomp(profile()), () => undefined)).toThrow('EINVAL');
+    expect(() => compileAndLoad(lib, planSeccomp(profile()), () => undefined)).toThrow('EINVAL');
     expect(lib.calls.at(-1)).toBe('release');
   });
 });

@@ -7,11 +7,6 @@ import { enosysStub, isPermissive, type LastSyscall } from './enosys.js';
 // are skipped (a profile lists syscalls newer kernels added), and reported
 // through `debug` like runc does.
 
-/** Loads the filter on the calling thread (the Node init), the same BPF the C stage loads; the listener fd when the plan has one. */
-export function loadSeccomp(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void): number {
-  return lib.loadBpf(compileSeccomp(lib, plan, debug), seccompFlags(plan));
-}
-
 /** The same filter compiled to BPF, for the C stage to load with seccomp(2); the ENOSYS stub (enosys.ts) goes in front. */
 export function compileSeccomp(lib: SeccompLib, plan: SeccompPlan, debug: (m: string) => void): Buffer {
   const bpf = withFilter(lib, plan, debug, (ctx) => lib.exportBpf(ctx));
