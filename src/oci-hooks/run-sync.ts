@@ -1,6 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { Hook } from '../spec/types.js';
 import { checkHookOutcome, explainHook, hookRequest, type HookPhase, type OciState } from './outcome.js';
+
+/** node:child_process, loaded with the first hook: it costs every `create` a few ms and 2 MB otherwise. */
+let childProcess: typeof import('node:child_process') | undefined;
+const spawnSync = (): typeof import('node:child_process').spawnSync =>
+  (childProcess ??= createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')).spawnSync;
 
 // The init's hook runner (createContainer, startContainer): synchronous,
 // because the init must not start libuv's threadpool after unsharing.
@@ -10,7 +15,7 @@ export function runHooksSync(phase: HookPhase, hooks: Hook[] | undefined, state:
   const inContainer = opts.inContainer ?? false;
   for (const [i, hook] of (hooks ?? []).entries()) {
     const req = hookRequest(hook, state, inContainer);
-    const r = spawnSync(req.path, req.args, {
+    const r = spawnSync()(req.path, req.args, {
       argv0: req.argv0,
       env: req.env,
       input: req.input,

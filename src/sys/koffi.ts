@@ -26,11 +26,14 @@ function ffi(): NonNullable<typeof loaded> {
   return loaded;
 }
 
-/** `libc.func(decl)`, declared when first called. */
+type Native = ((...args: unknown[]) => any) & { async: (...args: unknown[]) => void };
+
+/** `libc.func(decl)`, declared when first called; `.async` runs it on a libuv pool thread. */
 const libc = {
-  func(decl: string): (...args: unknown[]) => any {
-    let f: ((...args: unknown[]) => any) | undefined;
-    return (...args) => (f ??= ffi().libc.func(decl))(...args);
+  func(decl: string): ((...args: unknown[]) => any) & { async: (...args: unknown[]) => void } {
+    let f: Native | undefined;
+    const call = (...args: unknown[]): any => (f ??= ffi().libc.func(decl) as Native)(...args);
+    return Object.assign(call, { async: (...args: unknown[]) => (f ??= ffi().libc.func(decl) as Native).async(...args) });
   },
 };
 
@@ -76,6 +79,18 @@ const c = {
   sigprocmask: libc.func('int pthread_sigmask(int how, const uint8_t *set, uint8_t *old)'),
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
   flock: libc.func('int flock(int fd, int op)'),
+  spawnFileActionsInit: libc.func('int posix_spawn_file_actions_init(uint8_t *fa)'),
+  spawnFileActionsDup2: libc.func('int posix_spawn_file_actions_adddup2(uint8_t *fa, int fd, int newfd)'),
+  spawnFileActionsChdir: libc.func('int posix_spawn_file_actions_addchdir_np(uint8_t *fa, const char *path)'),
+  spawnFileActionsDestroy: libc.func('int posix_spawn_file_actions_destroy(uint8_t *fa)'),
+  spawnAttrInit: libc.func('int posix_spawnattr_init(uint8_t *attr)'),
+  spawnAttrSetFlags: libc.func('int posix_spawnattr_setflags(uint8_t *attr, short flags)'),
+  spawnAttrSetSigMask: libc.func('int posix_spawnattr_setsigmask(uint8_t *attr, const uint8_t *set)'),
+  spawnAttrSetSigDefault: libc.func('int posix_spawnattr_setsigdefault(uint8_t *attr, const uint8_t *set)'),
+  spawnAttrDestroy: libc.func('int posix_spawnattr_destroy(uint8_t *attr)'),
+  sigfillset: libc.func('int sigfillset(uint8_t *set)'),
+  posixSpawn: libc.func('int posix_spawn(_Out_ int *pid, const char *path, const uint8_t *fa, const uint8_t *attr, const char **argv, const char **envp)'),
+  waitpid: libc.func('int waitpid(int pid, _Out_ int *status, int options)'),
   setsid: libc.func('int setsid()'),
   dup3: libc.func('int dup3(int oldfd, int newfd, int flags)'),
   ioctlVal: libc.func('int ioctl(int fd, unsigned long req, unsigned long arg)'),
@@ -105,6 +120,13 @@ function fail(call: string, args: string): never {
 function check(ret: number, call: string, args: () => string): number {
   if (ret < 0) fail(call, args());
   return ret;
+}
+
+/** The posix_spawn family returns the error number itself. */
+function spawnCheck(ret: number, call: string, args: () => string): void {
+  if (ret === 0) return;
+  const name = errnoName(ret);
+  throw new SyscallError(call, args(), ret, name, errnoText(name));
 }
 
 const q = (s: string | null): string => (s === null ? 'NULL' : JSON.stringify(s));
@@ -358,6 +380,50 @@ export class KoffiSyscalls implements Syscalls {
   execve(path: string, argv: string[], envp: string[]): never {
     c.execve(path, [...argv, null], [...envp, null]);
     fail('execve', q(path));
+  }
+  spawn(path: string, argv: string[], envp: string[], fds: number[]): number {
+    const F_DUPFD_CLOEXEC = 1030;
+    const POSIX_SPAWN_SETSIGDEF = 0x04;
+    const POSIX_SPAWN_SETSIGMASK = 0x08;
+    const args = () => `${q(path)}, [${argv.map(q).join(', ')}], fds [${fds.join(', ')}]`;
+    // Each source copied above every target first, so no dup2 overwrites a source still to be copied.
+    const copies: number[] = [];
+    const actions = Buffer.alloc(256); // posix_spawn_file_actions_t is 80 bytes on glibc
+    const attr = Buffer.alloc(512); // posix_spawnattr_t is 336
+    try {
+      for (const fd of fds) copies.push(check(c.fcntl(fd, F_DUPFD_CLOEXEC, fds.length), 'fcntl', () => `${fd}, F_DUPFD_CLOEXEC, ${fds.length}`));
+      c.spawnFileActionsInit(actions);
+      c.spawnAttrInit(attr);
+      try {
+        // adddup2 onto a free number leaves the copy without FD_CLOEXEC, as the child needs it
+        for (const [i, copy] of copies.entries()) spawnCheck(c.spawnFileActionsDup2(actions, copy, i), 'posix_spawn_file_actions_adddup2', args);
+        spawnCheck(c.spawnFileActionsChdir(actions, '/'), 'posix_spawn_file_actions_addchdir_np', args);
+        const all = Buffer.alloc(128);
+        c.sigfillset(all);
+        spawnCheck(c.spawnAttrSetSigDefault(attr, all), 'posix_spawnattr_setsigdefault', args);
+        spawnCheck(c.spawnAttrSetSigMask(attr, Buffer.alloc(128)), 'posix_spawnattr_setsigmask', args);
+        spawnCheck(c.spawnAttrSetFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), 'posix_spawnattr_setflags', args);
+        const pid = [0];
+        spawnCheck(c.posixSpawn(pid, path, actions, attr, [...argv, null], [...envp, null]), 'posix_spawn', args);
+        return pid[0]!;
+      } finally {
+        c.spawnFileActionsDestroy(actions);
+        c.spawnAttrDestroy(attr);
+      }
+    } finally {
+      for (const copy of copies) c.close(copy);
+    }
+  }
+  waitpidAsync(pid: number): Promise<number> {
+    const status = Buffer.alloc(4);
+    // koffi's async calls lose errno: a failed wait is retried (EINTR) a few times, then reported.
+    const once = (): Promise<number> => new Promise((resolve, reject) => c.waitpid.async(pid, status, 0, (err: unknown, res: number) => (err ? reject(err) : resolve(res))));
+    return (async () => {
+      for (let attempt = 1; ; attempt++) {
+        if ((await once()) === pid) return status.readInt32LE(0);
+        if (attempt === 5) throw new SyscallError('waitpid', String(pid), errnoNumber('ECHILD') ?? 10, 'ECHILD', `process ${pid} could not be waited for`);
+      }
+    })();
   }
   kill(pid: number, signal: number): void {
     // Node's own binding is the same kill(2), without loading koffi.

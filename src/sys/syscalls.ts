@@ -96,6 +96,14 @@ export interface Syscalls {
   /** Unblocks every signal on the calling thread. */
   unblockAllSignals(): void;
   execve(path: string, argv: string[], envp: string[]): never;
+  /**
+   * posix_spawn(3) from the calling thread, so the child is born in that thread's
+   * namespaces: the child's fd i is a copy of fds[i] (0–2 included), cwd "/",
+   * every signal at its default and none blocked. Returns the child's pid.
+   */
+  spawn(path: string, argv: string[], envp: string[], fds: number[]): number;
+  /** waitpid(2) for a child on a pool thread: its raw wait status. */
+  waitpidAsync(pid: number): Promise<number>;
   kill(pid: number, signal: number): void;
   /** flock(2): LOCK_SH=1, LOCK_EX=2, LOCK_NB=4, LOCK_UN=8 */
   flock(fd: number, operation: number): void;

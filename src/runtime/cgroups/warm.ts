@@ -11,6 +11,9 @@ import { detectLayout } from './layout.js';
 // and exec start a move that changes nothing — tsrun into the cgroup it is
 // already in — on a pool thread while the bundle loads; the container's own
 // join then finds the lock warm instead of paying the wait on the main thread.
+// (The lock cools a grace period after its last mover: create moves twice, at
+// its start and once the bundle is valid, so short and long grace periods are
+// both covered.)
 
 /** The cgroup.procs file of the cgroup this process is in, in one hierarchy tsrun writes to. */
 export function ownProcsFile(cgroupText: string, hierarchies: Record<string, string>): string | undefined {

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tty from 'node:tty';
+import { createRequire } from 'node:module';
 import { SyscallError, type Syscalls } from '../../sys/syscalls.js';
 import { AT, AT_FDCWD } from '../../sys/constants.js';
 import { because } from '../../explain/events.js';
@@ -53,10 +52,22 @@ export class ConsoleServer {
   }
 }
 
+/** Random hex from the kernel (node:crypto would load ~40 modules into every `run`). */
+function randomHex(bytes: number): string {
+  const buf = Buffer.alloc(bytes);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    readSync(fd, buf);
+  } finally {
+    closeSync(fd);
+  }
+  return buf.toString('hex');
+}
+
 /** mkdtemp through the door: a new 0700 directory with a random name in the temp dir. */
 function privateDir(sys: Syscalls): string {
   for (let tries = 1; ; tries++) {
-    const dir = join(tmpdir(), `tsrun-console-${randomBytes(6).toString('hex')}`);
+    const dir = join(tmpdir(), `tsrun-console-${randomHex(6)}`);
     try {
       sys.mkdirat(AT_FDCWD, dir, 0o700);
       return dir;
@@ -74,6 +85,8 @@ export function relayTerminal(sys: Syscalls, master: number): { stop(): void } {
   resize();
   const wasRaw = process.stdin.isTTY ? process.stdin.isRaw : false;
   if (process.stdin.isTTY) process.stdin.setRawMode(true);
+  // node:tty (with net and the streams) only for a terminal: a plain `run` would load it for nothing
+  const tty = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
   const fromPty = new tty.ReadStream(master);
   fromPty.on('data', (d: Buffer) => process.stdout.write(d));
   fromPty.on('error', () => undefined); // EIO once the container side closes

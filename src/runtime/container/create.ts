@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import type { ChildProcess } from 'node:child_process';
 import type { Spec } from '../../spec/types.js';
 import { TsrunError, errorMessage, wrap } from '../../errors.js';
 import { checkId } from '../../common/ids.js';
@@ -16,6 +15,7 @@ import { warmCgroupMigration } from '../cgroups/warm.js';
 import { withDefaultDeviceRules } from '../device-rules.js';
 import { because, emit } from '../../explain/events.js';
 import type { Launcher, LaunchInput } from '../process/launcher.js';
+import type { ChildLike } from '../process/child.js';
 import { checkConfig } from './check-config.js';
 import type { Context } from './context.js';
 import { ociState } from './inspect.js';
@@ -42,7 +42,7 @@ export interface CreateOptions {
 
 export interface Created {
   record: ContainerRecord;
-  child: ChildProcess;
+  child: ChildLike;
 }
 
 type Undo = () => unknown;
@@ -100,8 +100,10 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
   const fds: number[] = [];
   let poststop: (() => Promise<void>) | undefined;
   const onLog = (level: 'warning' | 'debug', msg: string): void => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg));
-  // As root the process joins a cgroup soon: start the kernel's wait for that while the bundle loads.
-  if (process.getuid?.() === 0) void warmCgroupMigration(ctx.sys);
+  // As root the process joins a cgroup soon: start the kernel's wait for that while the bundle loads,
+  // and once more when the bundle is valid, so the join finds the lock warm for short and long waits alike.
+  const warm = process.getuid?.() === 0;
+  if (warm) void warmCgroupMigration(ctx.sys);
   try {
     const { loadBundle } = await import('../../spec/load.js');
     const bundle = loadBundle(opts.bundle);
@@ -118,6 +120,7 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
       }
     }
     checkTerminal(spec, opts.consoleSocket);
+    if (warm) void warmCgroupMigration(ctx.sys);
     makeContainerDir(ctx.sys, ctx.root, id);
     undo.push(() => removeContainerDir(ctx.sys, ctx.root, id));
     // The runtime-spec's rule: a create that fails after this point still runs the poststop hooks.

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import type { ChildLike } from '../process/child.js';
 import type { Namespace, Process, Spec } from '../../spec/types.js';
 import { TsrunError } from '../../errors.js';
 import { spawnInit } from '../process/spawn-init.js';
@@ -68,7 +68,7 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
   const spec = { ...c.record.spec, process: opts.process, linux: { ...c.record.spec.linux, namespaces: joinedNamespaces(c.record.pid, c.record.spec.linux?.namespaces) } };
   const server = opts.process.terminal && !opts.consoleSocket ? new ConsoleServer(ctx.sys) : undefined;
   const socketPath = opts.process.terminal ? (opts.consoleSocket ?? server?.path) : undefined;
-  let started: { pid: number; child: ChildProcess };
+  let started: { pid: number; child: ChildLike };
   let relay: { stop(): void } | undefined;
   try {
     // Connected here: inside the container the socket's directory may be out of reach.
@@ -116,7 +116,7 @@ function joinIfAlive(sys: Syscalls, paths: Record<string, string>, pid: number):
   }
 }
 
-async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, consoleFd: number | undefined, preserved: number[], state: OciState): Promise<{ pid: number; child: ChildProcess }> {
+async function execWithStage(ctx: Context, join: CgroupJoin, spec: Spec, consoleFd: number | undefined, preserved: number[], state: OciState): Promise<{ pid: number; child: ChildLike }> {
   let prepared: ReturnType<typeof setUpExec> | undefined;
   const reason = (n: Namespace): string => `linux.namespaces {type: ${n.type}}: the exec joins the container's`;
   const stage = spawnStage(ctx.sys, spec.linux?.namespaces ?? [], reason, preserved, (level, msg) => (level === 'warning' ? ctx.log.warn(msg) : ctx.log.debug(msg)), undefined, () => {
@@ -162,7 +162,7 @@ async function execSeccomp(spec: Spec, ctx: Context): Promise<{ bpf: Buffer; fla
 }
 
 /** A container with a user namespace: the Node init joins it (the CLI cannot). */
-async function execWithNodeInit(ctx: Context, c: ReturnType<typeof inspect>, spec: Spec, consoleFd: number | undefined, join: CgroupJoin, preserved: number[]): Promise<{ pid: number; child: ChildProcess }> {
+async function execWithNodeInit(ctx: Context, c: ReturnType<typeof inspect>, spec: Spec, consoleFd: number | undefined, join: CgroupJoin, preserved: number[]): Promise<{ pid: number; child: ChildLike }> {
   // SCMP_ACT_NOTIFY: connected here (the path is the host's); the init sends the listener fd on it.
   const listener = spec.linux?.seccomp ? planSeccomp(spec.linux.seccomp).listener : undefined;
   const agentSock = listener ? connectAgent(ctx.sys, listener.path) : undefined;

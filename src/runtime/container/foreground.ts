@@ -1,11 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
+import type { ChildLike } from '../process/child.js';
 import { constants } from 'node:os';
 
 // What `run` and `exec` do while they wait in the foreground: pass the
 // signals they get on to the container's process, and report its exit the
 // way a shell does (128+n when killed by signal n).
 
-export function exitStatus(child: ChildProcess): Promise<number> {
+export function exitStatus(child: ChildLike): Promise<number> {
   return new Promise((resolve) => {
     const done = (code: number | null, signal: NodeJS.Signals | null): void =>
       resolve(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 0));

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import type { ChildLike } from './child.js';
 import type { Spec } from '../../spec/types.js';
 import type { OciState } from '../../oci-hooks/outcome.js';
 
@@ -19,7 +19,7 @@ import type { OciState } from '../../oci-hooks/outcome.js';
 
 export interface Launcher {
   readonly pid: number;
-  readonly child: ChildProcess;
+  readonly child: ChildLike;
   cgroupJoined(): Promise<void>;
   finish(state: OciState): Promise<void>;
   release(): Promise<void>;
@@ -43,7 +43,7 @@ export interface LaunchInput {
   explain?: 'text' | 'json';
 }
 
-export async function killChild(child: ChildProcess): Promise<void> {
+export async function killChild(child: ChildLike): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');

@@ -7,9 +7,10 @@ import { because } from '../../explain/events.js';
 
 // The CLI's main thread walks into a container's namespaces and back out.
 // Namespaces, the root and the cwd are per thread once the thread has its own
-// fs struct (unshare(CLONE_FS)); a child spawned by libuv (always from the main
-// thread) inherits that thread's. Threadpool threads stay in the host's
-// namespaces, so only synchronous calls may run while the main thread is in.
+// fs struct (unshare(CLONE_FS)); a child posix_spawn'ed from the main thread
+// inherits that thread's. Threadpool threads stay in the host's namespaces, so
+// only synchronous calls may run while the main thread is in (the pool's work —
+// the cgroup warm-up write, waitpid — goes by fd or pid, never by path).
 
 /** /proc/<pid>/ns/<name> for each namespace type. */
 export const PROC_NS: Record<NamespaceType, string> = { network: 'net', mount: 'mnt', pid: 'pid', ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', user: 'user', time: 'time' };

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import type { Namespace } from '../../spec/types.js';
@@ -9,6 +8,7 @@ import { StageChannel } from './stage-channel.js';
 import { inNamespaces } from './main-thread.js';
 import { because, emit } from '../../explain/events.js';
 import { O } from '../../sys/constants.js';
+import { SpawnedChild, type ChildLike } from './child.js';
 
 // Spawning the C stage (stage.c) while the main thread is inside the
 // container's namespaces: the child inherits them, and as the first child in
@@ -19,12 +19,12 @@ export const STAGE_BINARY = fileURLToPath(new URL('./stage', import.meta.url));
 
 export interface SpawnedStage {
   pid: number;
-  child: ChildProcess;
+  child: ChildLike;
   channel: StageChannel;
 }
 
 /** How a stage process is started: the real spawn, or a test's stand-in. `binaryFd` is the stage, opened on the host. */
-export type StageSpawner = (syncFd: number, extraFds: number[], binaryFd: number) => ChildProcess;
+export type StageSpawner = (sys: Syscalls, syncFd: number, extraFds: number[], binaryFd: number) => ChildLike;
 
 /**
  * fd 3 is the sync socket; extra fds (exec.fifo) follow from fd 4, then the
@@ -32,11 +32,9 @@ export type StageSpawner = (syncFd: number, extraFds: number[], binaryFd: number
  * a running container's mount namespace (exec) the host path does not exist.
  * No environment: it has none to need.
  */
-export const spawnStageProcess: StageSpawner = (syncFd, extraFds, binaryFd) => {
+export const spawnStageProcess: StageSpawner = (sys, syncFd, extraFds, binaryFd) => {
   const at = 4 + extraFds.length;
-  const child = spawn(`/proc/self/fd/${at}`, [], { argv0: STAGE_BINARY, stdio: ['inherit', 'inherit', 'inherit', syncFd, ...extraFds, binaryFd], env: {}, cwd: '/' });
-  child.on('error', () => undefined); // reported through the missing pid below
-  return child;
+  return new SpawnedChild(sys, sys.spawn(`/proc/self/fd/${at}`, [STAGE_BINARY], [], [0, 1, 2, syncFd, ...extraFds, binaryFd]));
 };
 
 export function spawnStage(
@@ -54,12 +52,12 @@ export function spawnStage(
   const binary = because('the stage binary, opened while its host path resolves', () => sys.open(STAGE_BINARY, O.RDONLY | O.CLOEXEC));
   let mine = -1;
   let theirs = -1;
-  let child: ChildProcess;
+  let child: ChildLike;
   try {
     [mine, theirs] = because('the sync socket between the runtime and the stage', () => sys.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     child = inNamespaces(sys, namespaces, reason, () => {
       inside?.();
-      return spawner(theirs, extraFds, binary);
+      return spawner(sys, theirs, extraFds, binary);
     });
   } catch (err) {
     if (mine >= 0) sys.close(mine);
