@@ -23,14 +23,17 @@ export function runHooksSync(phase: HookPhase, hooks: Hook[] | undefined, state:
       killSignal: 'SIGKILL',
       encoding: 'utf8',
     });
-    const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+    const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+    const timedOut = code === 'ETIMEDOUT';
+    // A hook may exit without reading the state on its stdin: the write's EPIPE is no error of the hook's.
+    const ran = code === 'EPIPE' && (r.status !== null || r.signal !== null);
     const outcome = {
       exitCode: r.status,
       signal: r.signal,
       stdout: String(r.stdout ?? ''),
       stderr: String(r.stderr ?? ''),
       timedOut,
-      spawnError: r.error && !timedOut ? r.error : undefined,
+      spawnError: r.error && !timedOut && !ran ? r.error : undefined,
     };
     explainHook(phase, i, hook, state, outcome);
     checkHookOutcome(phase, i, hook, outcome, inContainer);
