@@ -77,8 +77,12 @@ function privateDir(sys: Syscalls): string {
   }
 }
 
-/** Copies stdin → pty and pty → stdout until the container side closes; forwards resizes. */
-export function relayTerminal(sys: Syscalls, master: number): { stop(): void } {
+/**
+ * Copies stdin → pty and pty → stdout until the container side closes; forwards resizes.
+ * stop() first lets what the process wrote before it exited reach stdout: the
+ * pty reads EIO once no one holds its other side (bounded, for a daemon that keeps it).
+ */
+export function relayTerminal(sys: Syscalls, master: number): { stop(): Promise<void> } {
   const resize = (): void => {
     if (process.stdout.isTTY) sys.ioctl(master, TIOC.SWINSZ, winsize(process.stdout.rows, process.stdout.columns));
   };
@@ -90,6 +94,7 @@ export function relayTerminal(sys: Syscalls, master: number): { stop(): void } {
   const fromPty = new tty.ReadStream(master);
   fromPty.on('data', (d: Buffer) => process.stdout.write(d));
   fromPty.on('error', () => undefined); // EIO once the container side closes
+  const drained = new Promise<void>((resolve) => fromPty.once('close', () => resolve()));
   const toPty = (d: Buffer): void => {
     try {
       writeSync(master, d);
@@ -100,7 +105,10 @@ export function relayTerminal(sys: Syscalls, master: number): { stop(): void } {
   process.stdin.on('data', toPty);
   process.on('SIGWINCH', resize);
   return {
-    stop() {
+    async stop() {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
       process.off('SIGWINCH', resize);
       process.stdin.off('data', toPty);
       process.stdin.pause();

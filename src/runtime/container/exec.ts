@@ -69,7 +69,7 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
   const server = opts.process.terminal && !opts.consoleSocket ? new ConsoleServer(ctx.sys) : undefined;
   const socketPath = opts.process.terminal ? (opts.consoleSocket ?? server?.path) : undefined;
   let started: { pid: number; child: ChildLike };
-  let relay: { stop(): void } | undefined;
+  let relay: { stop(): Promise<void> } | undefined;
   try {
     // Connected here: inside the container the socket's directory may be out of reach.
     const consoleFd = socketPath ? connectConsoleSocket(ctx.sys, socketPath) : undefined;
@@ -92,7 +92,7 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
   try {
     return await exitStatus(started.child);
   } finally {
-    relay?.stop();
+    await relay?.stop();
     stopForwarding();
   }
 }

@@ -62,7 +62,7 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     throw err;
   }
   const { record, child } = created;
-  let relay: { stop(): void } | undefined;
+  let relay: { stop(): Promise<void> } | undefined;
   try {
     if (server && record.spec.process?.terminal) relay = relayTerminal(ctx.sys, server.receiveMaster());
   } finally {
@@ -93,7 +93,7 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     if (!opts.keep) await removeContainer(ctx, opts, record);
     return code;
   } finally {
-    relay?.stop();
+    await relay?.stop();
     stopForwarding();
   }
 }
