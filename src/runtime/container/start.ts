@@ -28,10 +28,21 @@ function readSome(fd: number): Read {
   }
 }
 
-/** Waits for "0", then for EOF; returns what came after "0" (an error text, or ""). */
+/** A turn of the event loop, without a timer's 1 ms floor. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** How long the wait polls on every turn of the event loop before it backs off to timers. */
+const SPIN_MS = 10;
+
+/**
+ * Waits for "0", then for EOF; returns what came after "0" (an error text, or "").
+ * The process answers within a millisecond or so: the first SPIN_MS poll on each
+ * turn of the event loop (a timer would add 1–2 ms to every start), then back off.
+ */
 async function awaitExec(fd: number, alive: () => boolean, id: string): Promise<string> {
   let got = '';
   let started = false;
+  const spinUntil = performance.now() + SPIN_MS;
   for (let delay = 0; ; delay = Math.min(delay * 2 || 1, 20)) {
     const r = readSome(fd);
     if (r.kind === 'data') {
@@ -43,7 +54,8 @@ async function awaitExec(fd: number, alive: () => boolean, id: string): Promise<
     // Before "0", no writer reads as EOF too: only a dead process ends the wait.
     if (r.kind === 'eof' && started) return got.slice(1);
     if (!started && !alive()) throw new TsrunError('INIT', `container "${id}" init died before it could start`);
-    await sleep(delay);
+    if (performance.now() < spinUntil) await nextTurn();
+    else await sleep(delay);
   }
 }
 
