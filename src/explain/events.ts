@@ -34,6 +34,12 @@ export function startExplaining(s: ExplainSink, who: ExplainEvent['actor']): voi
   actor = who;
 }
 
+/** Ends what startExplaining began (tests that explain one call). */
+export function stopExplaining(): void {
+  sink = undefined;
+  actor = 'runtime';
+}
+
 export function explaining(): boolean {
   return sink !== undefined || recorder !== undefined;
 }

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { runHooksSync } from '../../src/oci-hooks/run-sync.js';
+import type { OciState } from '../../src/oci-hooks/outcome.js';
 
 // The synchronous hook runner (the Node init's createContainer and startContainer hooks).
 
-const state = (annotationBytes = 0) => ({
+const state = (annotationBytes = 0): OciState => ({
   ociVersion: '1.2.0',
   id: 'hooks-sync',
   status: 'created' as const,
   bundle: '/nonexistent',
-  annotations: annotationBytes ? { big: 'x'.repeat(annotationBytes) } : {},
+  annotations: annotationBytes ? { big: 'x'.repeat(annotationBytes) } : ({} as Record<string, string>),
 });
 
 describe('runHooksSync', () => {

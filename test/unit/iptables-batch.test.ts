@@ -7,6 +7,7 @@ import { deleteFast } from '../../src/network/plugins/iptables-plan.js';
 import type { PluginExec } from '../../src/network/cni/exec.js';
 import type { PluginDeps } from '../../src/network/plugins/skel.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
+import { startExplaining, stopExplaining } from '../../src/explain/events.js';
 
 // A chain's iptables changes in one restore per family (iptables-batch.ts):
 // the same rules as one restore per plugin, later plugins planning on what
@@ -64,6 +65,22 @@ describe('iptables batch', () => {
     expect(batched.iptables.restores).toHaveLength(1);
     expect(batched.iptables.restores[0]).toMatch(/^4 \*nat\n[^]*COMMIT\n\*filter\n[^]*COMMIT\n$/);
     expect(batched.state()).toBe(one.state());
+  });
+
+  it('ADD under --explain: each plugin has its own reporting wrapper, and the chain still makes one restore, reported once', async () => {
+    const events: string[] = [];
+    startExplaining((e) => void (e.kind === 'net' && events.push(e.call)), 'runtime');
+    try {
+      const w = world();
+      await w.exec.batch('ADD', async () => {
+        await w.call('portmap', 'ADD');
+        await w.call('firewall', 'ADD');
+      });
+      expect(w.iptables.restores).toHaveLength(1);
+      expect(events.filter((c) => c.startsWith('iptables-restore'))).toHaveLength(1);
+    } finally {
+      stopExplaining();
+    }
   });
 
   it('ADD: a later plugin plans on what an earlier one held back (no second shared chain, no duplicate rule)', async () => {

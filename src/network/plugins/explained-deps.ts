@@ -19,10 +19,13 @@ export function describeRestore(family: 4 | 6, text: string): string {
 }
 
 class ExplainedIptables implements Iptables {
+  readonly base: Iptables;
   constructor(
     private readonly inner: Iptables,
     private readonly why: string,
-  ) {}
+  ) {
+    this.base = inner.base ?? inner;
+  }
   async run(family: 4 | 6, args: string[]): Promise<IptablesOutcome> {
     return this.report(`${binary(family)} -w ${args.join(' ')}`, () => this.inner.run(family, args));
   }

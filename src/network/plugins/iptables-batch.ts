@@ -46,15 +46,26 @@ export class IptablesBatch {
     private readonly alone: (d: Deletion) => Promise<void> = async () => {},
   ) {}
 
+  /** The Iptables that applies a merged restore, by base: the first plugin's (so --explain shows one restore, as run). */
+  private readonly executors = new Map<Iptables, Iptables>();
+
+  /** Plugins' Iptables merge by what they wrap: each plugin has its own --explain wrapper over one binary. */
+  private keyOf(x: Iptables): Iptables {
+    const base = x.base ?? x;
+    if (!this.executors.has(base)) this.executors.set(base, x);
+    return base;
+  }
+
   hold(x: Iptables, family: 4 | 6, table: Table, lines: string[]): void {
-    const byKey = this.pending.get(x) ?? new Map<Key, { line: string; owner: string }[]>();
-    this.pending.set(x, byKey);
+    const key = this.keyOf(x);
+    const byKey = this.pending.get(key) ?? new Map<Key, { line: string; owner: string }[]>();
+    this.pending.set(key, byKey);
     byKey.set(`${family}/${table}`, [...(byKey.get(`${family}/${table}`) ?? []), ...lines.map((line) => ({ line, owner: this.owner }))]);
   }
 
   /** A fresh listing with the held-back lines of its table applied. */
   seen(x: Iptables, family: 4 | 6, table: Table, listing: Listing): Listing {
-    const held = this.pending.get(x)?.get(`${family}/${table}`);
+    const held = this.pending.get(x.base ?? x)?.get(`${family}/${table}`);
     return held ? applyToListing(listing, held.map((h) => h.line)) : listing;
   }
 
@@ -71,7 +82,7 @@ export class IptablesBatch {
           text.push(...section);
         }
         if (text.length === 0) continue;
-        const r = await x.restore(family, `${text.join('\n')}\n`);
+        const r = await (this.executors.get(x) ?? x).restore(family, `${text.join('\n')}\n`);
         if (r.code !== 0) {
           const at = Number(/line:? (\d+)/.exec(r.stderr)?.[1]);
           const who = owners[at - 1] ?? [...new Set(owners)].join(', ');
@@ -112,15 +123,16 @@ export class IptablesBatch {
     const errors: string[] = [];
     const groups = new Map<Iptables, Map<4 | 6, Deletion[]>>();
     for (const d of deletions) {
-      const byFamily = groups.get(d.x) ?? new Map<4 | 6, Deletion[]>();
-      groups.set(d.x, byFamily);
+      const key = this.keyOf(d.x);
+      const byFamily = groups.get(key) ?? new Map<4 | 6, Deletion[]>();
+      groups.set(key, byFamily);
       byFamily.set(d.family, [...(byFamily.get(d.family) ?? []), d]);
     }
     for (const [x, byFamily] of groups) {
       for (const [family, ds] of byFamily) {
         const tables = [...new Set(ds.map((d) => d.table))];
         const text = tables.map((t) => `*${t}\n${ds.filter((d) => d.table === t).flatMap((d) => d.lines).join('\n')}\nCOMMIT\n`).join('');
-        const r = await x.restore(family, text).catch(() => undefined);
+        const r = await (this.executors.get(x) ?? x).restore(family, text).catch(() => undefined);
         if (r?.code === 0) continue;
         for (const d of ds) await this.alone(d).catch((e: Error) => errors.push(d.owner ? `${d.owner}: ${e.message}` : e.message));
       }

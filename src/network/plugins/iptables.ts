@@ -18,6 +18,8 @@ export interface Iptables {
   run(family: 4 | 6, args: string[]): Promise<IptablesOutcome>;
   /** iptables-restore --noflush: many changes in one exec and one commit. */
   restore(family: 4 | 6, text: string): Promise<IptablesOutcome>;
+  /** The Iptables a wrapper (--explain's) stands in front of: a chain's batch merges by it. */
+  readonly base?: Iptables;
 }
 
 export class ExecIptables implements Iptables {
