@@ -10,6 +10,7 @@
 // so it is built as ESM into a temp dir, then each file is turned into
 // CommonJS, `import()` becoming `require()`.
 import { build, transform } from 'esbuild';
+import { lazyIpNum } from './esbuild-lazy-ip-num.mjs';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,7 +42,7 @@ const common = {
   target: 'node20',
   // koffi finds its native addon through require.resolve at run time.
   external: ['koffi'],
-  plugins: [specZod],
+  plugins: [specZod, lazyIpNum],
   logLevel: 'warning',
 };
 

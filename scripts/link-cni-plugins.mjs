@@ -9,6 +9,7 @@
 //   (or dist/cni-plugin-koffi.node, the same bytes, installed beside it), and
 //   the 0.1/0.2 result converter compiled only when used.
 import { build } from 'esbuild';
+import { lazyIpNum } from './esbuild-lazy-ip-num.mjs';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -75,6 +76,6 @@ await build({
   platform: 'node',
   target: 'node20',
   define: { TSRUN_KOFFI_ADDON: JSON.stringify(embedded) },
-  plugins: [swapKoffiLoader, lazyConverter],
+  plugins: [swapKoffiLoader, lazyConverter, lazyIpNum],
   logLevel: 'warning',
 });
