@@ -47,7 +47,7 @@ export const command: Command = {
       throw new TsrunError('NOT_FOUND', `--pid-file ${pidFile}: ${dirname(resolve(pidFile))}: no such file or directory`);
     }
     const base = inspect(g.root, id).record.spec.process;
-    const proc = execProcessFrom(base, {
+    const proc = await execProcessFrom(base, {
       processJson: file ? { file, text: readFileSync(file, 'utf8') } : undefined,
       args,
       env: list(p, 'env'),

@@ -1,6 +1,4 @@
 import type { Process } from '../../spec/types.js';
-import { processSchema } from '../../spec/schema/index.js';
-import { parseSpec } from '../../spec/load.js';
 import { TsrunError } from '../../errors.js';
 
 // The process an exec runs: either a full runtime-spec process object
@@ -21,16 +19,19 @@ export interface ExecOverrides {
   selinuxLabel?: string;
 }
 
-function parseProcessFile(file: string, text: string): Process {
+/** Loads the spec schemas (zod/mini, ≈ 5 ms) only for a --process file: an exec built from flags is ours. */
+async function parseProcessFile(file: string, text: string): Promise<Process> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     throw new TsrunError('SPEC_INVALID', `${file}: invalid JSON: ${(err as Error).message}`, { file });
   }
+  const { processSchema } = await import('../../spec/schema/index.js');
   const r = processSchema.safeParse(json);
   if (r.success) return r.data;
   // Reuse the config.json error wording by validating it as the process of a minimal spec.
+  const { parseSpec } = await import('../../spec/load.js');
   parseSpec({ ociVersion: '1.2.0', root: { path: '/' }, process: json }, file);
   throw new TsrunError('SPEC_INVALID', `${file}: not a valid process object`, { file });
 }
@@ -41,7 +42,7 @@ function parseUser(user: string): { uid: number; gid: number } {
   return { uid: Number(m[1]), gid: Number(m[2] ?? 0) };
 }
 
-export function execProcessFrom(base: Process | undefined, o: ExecOverrides): Process {
+export async function execProcessFrom(base: Process | undefined, o: ExecOverrides): Promise<Process> {
   if (o.processJson) return parseProcessFile(o.processJson.file, o.processJson.text);
   if (!o.args.length) throw new TsrunError('BAD_INPUT', 'exec needs a command, or --process FILE');
   if (!base) throw new TsrunError('BAD_STATE', 'the container has no process to base the exec on; use --process');
