@@ -168,16 +168,16 @@ export class FakeSyscalls implements Syscalls {
     throw new FakeExec(path, argv, envp);
   }
   kill(pid: number, signal: number): void { this.record('kill', [pid, signal]); }
-  /** The pids spawn() hands out, and the wait status waitpidAsync() answers for each. */
+  /** The pids spawn() hands out, and the wait status waitpidNoHang() answers for each (none: still running). */
   private nextChild = 4000;
   readonly waitStatus = new Map<number, number>();
   spawn(path: string, argv: string[], envp: string[], fds: number[]): number {
     this.record('spawn', [path, argv, envp, fds]);
     return this.nextChild++;
   }
-  async waitpidAsync(pid: number): Promise<number> {
-    this.record('waitpidAsync', [pid]);
-    return this.waitStatus.get(pid) ?? 0;
+  waitpidNoHang(pid: number): number | undefined {
+    this.record('waitpidNoHang', [pid]);
+    return this.waitStatus.get(pid);
   }
   setsid(): number { this.record('setsid', []); return this.pid; }
   dup3(oldFd: number, newFd: number, flags: number): void { this.record('dup3', [oldFd, newFd, flags]); }

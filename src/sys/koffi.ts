@@ -26,14 +26,11 @@ function ffi(): NonNullable<typeof loaded> {
   return loaded;
 }
 
-type Native = ((...args: unknown[]) => any) & { async: (...args: unknown[]) => void };
-
-/** `libc.func(decl)`, declared when first called; `.async` runs it on a libuv pool thread. */
+/** `libc.func(decl)`, declared when first called. */
 const libc = {
-  func(decl: string): ((...args: unknown[]) => any) & { async: (...args: unknown[]) => void } {
-    let f: Native | undefined;
-    const call = (...args: unknown[]): any => (f ??= ffi().libc.func(decl) as Native)(...args);
-    return Object.assign(call, { async: (...args: unknown[]) => (f ??= ffi().libc.func(decl) as Native).async(...args) });
+  func(decl: string): (...args: unknown[]) => any {
+    let f: ((...args: unknown[]) => any) | undefined;
+    return (...args) => (f ??= ffi().libc.func(decl))(...args);
   },
 };
 
@@ -414,16 +411,11 @@ export class KoffiSyscalls implements Syscalls {
       for (const copy of copies) c.close(copy);
     }
   }
-  waitpidAsync(pid: number): Promise<number> {
+  waitpidNoHang(pid: number): number | undefined {
+    const WNOHANG = 1;
     const status = Buffer.alloc(4);
-    // koffi's async calls lose errno: a failed wait is retried (EINTR) a few times, then reported.
-    const once = (): Promise<number> => new Promise((resolve, reject) => c.waitpid.async(pid, status, 0, (err: unknown, res: number) => (err ? reject(err) : resolve(res))));
-    return (async () => {
-      for (let attempt = 1; ; attempt++) {
-        if ((await once()) === pid) return status.readInt32LE(0);
-        if (attempt === 5) throw new SyscallError('waitpid', String(pid), errnoNumber('ECHILD') ?? 10, 'ECHILD', `process ${pid} could not be waited for`);
-      }
-    })();
+    const r = check(c.waitpid(pid, status, WNOHANG), 'waitpid', () => `${pid}, WNOHANG`);
+    return r === pid ? status.readInt32LE(0) : undefined;
   }
   kill(pid: number, signal: number): void {
     // Node's own binding is the same kill(2), without loading koffi.

@@ -102,8 +102,8 @@ export interface Syscalls {
    * every signal at its default and none blocked. Returns the child's pid.
    */
   spawn(path: string, argv: string[], envp: string[], fds: number[]): number;
-  /** waitpid(2) for a child on a pool thread: its raw wait status. */
-  waitpidAsync(pid: number): Promise<number>;
+  /** waitpid(2) with WNOHANG: the child's raw wait status once it has exited, undefined while it runs. */
+  waitpidNoHang(pid: number): number | undefined;
   kill(pid: number, signal: number): void;
   /** flock(2): LOCK_SH=1, LOCK_EX=2, LOCK_NB=4, LOCK_UN=8 */
   flock(fd: number, operation: number): void;

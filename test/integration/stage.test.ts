@@ -115,6 +115,21 @@ describe.skipIf(!isRoot)('the C stage: a created container waits without a Node 
     nothingLeft();
   });
 
+  it('a startContainer hook that neither reads its stdin nor exits is stopped by its timeout, however large the state', async () => {
+    const c = id('hook-stuck');
+    // 256 KiB of annotations: the state cannot fit in a pipe, so writing it blocks until the hook reads
+    const bundle = scratch!.bundle(['true'], (cfg) => {
+      cfg.annotations = { big: 'x'.repeat(256 * 1024) };
+      cfg.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '600'], timeout: 1 }] };
+    });
+    ok(tsrun(root, ['create', '-b', bundle, c]));
+    const r = tsrun(root, ['start', c]);
+    fails(r, 'startContainer hook #0 (/bin/sleep): ran past its timeout of 1s');
+    await waitFor(() => stateOf(root, c)?.status === 'stopped', 'stopped');
+    ok(tsrun(root, ['delete', c]));
+    nothingLeft();
+  });
+
   it.skipIf(spawnSync('capsh', ['--help']).status !== 0)('a real ambient failure still fails create: with SECBIT_NO_CAP_AMBIENT_RAISE even a permitted, inheritable cap is refused', () => {
     // The securebit is inherited by the stage (no user namespace resets it); capsh sets it on the CLI.
     const c = id('ambient-refused');

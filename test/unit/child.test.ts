@@ -21,11 +21,11 @@ describe('SpawnedChild on the fake', () => {
     const sys = new FakeSyscalls();
     const child = new SpawnedChild(sys, 4321);
     child.unref();
-    expect(sys.calls.filter((c) => c.name === 'waitpidAsync')).toEqual([]);
+    expect(sys.calls.filter((c) => c.name === 'waitpidNoHang')).toEqual([]);
     sys.waitStatus.set(4321, 3 << 8);
     await expect(exitStatus(child)).resolves.toBe(3);
     await expect(exitStatus(child)).resolves.toBe(3);
-    expect(sys.calls.filter((c) => c.name === 'waitpidAsync')).toHaveLength(1);
+    expect(sys.calls.filter((c) => c.name === 'waitpidNoHang')).toHaveLength(1);
     expect(child.exitCode).toBe(3);
   });
   it('killed by a signal: 128+n, as a shell says it', async () => {
@@ -40,7 +40,7 @@ describe('SpawnedChild on the fake', () => {
   });
 });
 
-describe('KoffiSyscalls.spawn (posix_spawn) and waitpidAsync', () => {
+describe('KoffiSyscalls.spawn (posix_spawn), waited for by SpawnedChild (waitpid WNOHANG on SIGCHLD)', () => {
   const sys = new KoffiSyscalls();
   it('the child gets fds[i] as fd i, cwd /, no environment beyond envp', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsrun-spawn-'));
@@ -55,7 +55,7 @@ describe('KoffiSyscalls.spawn (posix_spawn) and waitpidAsync', () => {
         closeSync(out);
         closeSync(extra);
       }
-      expect(decodeWaitStatus(await sys.waitpidAsync(pid))).toEqual({ code: 0, signal: null });
+      await expect(exitStatus(new SpawnedChild(sys, pid))).resolves.toBe(0);
       expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('/ y\n');
       expect(readFileSync(join(dir, 'extra'), 'utf8')).toBe('three\n');
     } finally {
@@ -63,13 +63,30 @@ describe('KoffiSyscalls.spawn (posix_spawn) and waitpidAsync', () => {
     }
   });
   it('signals are back at their defaults (Node ignores SIGPIPE)', async () => {
-    const pid = sys.spawn('/bin/sh', ['sh', '-c', 'kill -PIPE $$; exit 0'], [], [0, 1, 2]);
-    expect(decodeWaitStatus(await sys.waitpidAsync(pid))).toEqual({ code: null, signal: 'SIGPIPE' });
+    const child = new SpawnedChild(sys, sys.spawn('/bin/sh', ['sh', '-c', 'kill -PIPE $$; exit 0'], [], [0, 1, 2]));
+    await exitStatus(child);
+    expect(child.signalCode).toBe('SIGPIPE');
   });
   it('a binary that cannot be run is an error naming posix_spawn and the errno', () => {
     expect(() => sys.spawn('/nonexistent/stage', ['x'], [], [0, 1, 2])).toThrow(/posix_spawn.*ENOENT/);
   });
-  it('waiting for a process that is not our child is an error, not a hang', async () => {
-    await expect(sys.waitpidAsync(1)).rejects.toMatchObject({ errno: 'ECHILD' });
+  it('waiting for a process that is not our child is an error, not a hang', () => {
+    expect(() => sys.waitpidNoHang(1)).toThrow(/waitpid.*ECHILD/);
+  });
+  it('a child still running: no status yet; it is waited for without blocking the event loop', async () => {
+    const child = new SpawnedChild(sys, sys.spawn('/bin/sh', ['sh', '-c', 'sleep 0.2; exit 5'], [], [0, 1, 2]));
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    try {
+      await expect(exitStatus(child)).resolves.toBe(5);
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(ticks).toBeGreaterThan(5);
+  });
+  it('an exit while nobody waits is found by the first check', async () => {
+    const pid = sys.spawn('/bin/true', ['true'], [], [0, 1, 2]);
+    await new Promise((r) => setTimeout(r, 100)); // its SIGCHLD came and went
+    await expect(exitStatus(new SpawnedChild(sys, pid))).resolves.toBe(0);
   });
 });

@@ -40,10 +40,13 @@ export function warmCgroupMigration(sys: Syscalls, root = '/sys/fs/cgroup'): Pro
     if (!file) return Promise.resolve();
     fd = because('cgroup: a move of tsrun into its own cgroup waits out the kernel\'s grace period while the bundle loads', () => sys.open(file, O.WRONLY | O.CLOEXEC));
     const opened = fd;
-    return sys.writeAsync(opened, String(process.pid)).then(
-      () => sys.close(opened),
-      () => sys.close(opened),
-    );
+    return sys
+      .writeAsync(opened, String(process.pid))
+      .then(
+        () => sys.close(opened),
+        () => sys.close(opened),
+      )
+      .catch(() => undefined);
   } catch {
     if (fd !== undefined) sys.close(fd);
     return Promise.resolve();

@@ -94,8 +94,11 @@ export function relayTerminal(sys: Syscalls, master: number): { stop(): Promise<
   const fromPty = new tty.ReadStream(master);
   fromPty.on('data', (d: Buffer) => process.stdout.write(d));
   fromPty.on('error', () => undefined); // EIO once the container side closes
-  const drained = new Promise<void>((resolve) => fromPty.once('close', () => resolve()));
+  // The stream closes the master with itself: its number may be another file's after that.
+  let closed = false;
+  const drained = new Promise<void>((resolve) => fromPty.once('close', () => ((closed = true), resolve())));
   const toPty = (d: Buffer): void => {
+    if (closed) return;
     try {
       writeSync(master, d);
     } catch {

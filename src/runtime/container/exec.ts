@@ -90,7 +90,8 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
   }
   const stopForwarding = forwardSignals(started.pid, ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
   try {
-    return await exitStatus(started.child);
+    // Forwarding ends as soon as the process has been reaped: its pid may be someone else's after that.
+    return await exitStatus(started.child).finally(stopForwarding);
   } finally {
     await relay?.stop();
     stopForwarding();

@@ -79,8 +79,9 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     }
     return 0;
   }
-  const exit = exitStatus(child);
+  // Forwarding ends as soon as the process has been reaped: its pid may be someone else's after that.
   const stopForwarding = forwardSignals(record.pid, FORWARDED);
+  const exit = exitStatus(child).finally(stopForwarding);
   try {
     try {
       await startContainer(ctx, record.id);

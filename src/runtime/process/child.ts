@@ -5,8 +5,11 @@ import type { Syscalls } from '../../sys/syscalls.js';
 // part of node:child_process's ChildProcess that the runtime uses. Loading
 // node:child_process (with net, streams and dgram) costs a `run` 2–4 ms and
 // 2 MB; posix_spawn from the thread that is inside the namespaces is all a
-// stage needs. Its exit is waited for on a pool thread, and only when asked:
-// `create` leaves the stage running and never waits.
+// stage needs. Its exit is waited for only when asked (`create` leaves the
+// stage running): waitpid(WNOHANG) on each SIGCHLD, and on a slow timer that
+// also keeps the event loop alive meanwhile. Not a blocking waitpid on a pool
+// thread: Node's exit waits for its pool, so an error exit would hang until
+// the container ended.
 
 /** What the runtime needs of a child: ChildProcess has it, and so does SpawnedChild. */
 export interface ChildLike {
@@ -50,21 +53,42 @@ export class SpawnedChild implements ChildLike {
     }
   }
 
-  /** Nothing holds the event loop until someone waits. */
-  unref(): void {}
+  /** Nothing holds the event loop until someone waits; after this, a wait does not either. */
+  unref(): void {
+    this.unrefd = true;
+    this.timer?.unref();
+  }
+
+  private unrefd = false;
+  private timer?: NodeJS.Timeout;
 
   private wait(): Promise<void> {
-    this.waited ??= this.sys.waitpidAsync(this.pid).then(
-      (status) => {
-        const { code, signal } = decodeWaitStatus(status);
+    this.waited ??= new Promise<void>((resolve) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null): void => {
+        process.off('SIGCHLD', check);
+        clearInterval(this.timer);
         this.exitCode = code;
         this.signalCode = signal;
-      },
-      () => {
-        // not ours to wait for any more (reaped elsewhere): report it as killed
-        this.signalCode = 'SIGKILL';
-      },
-    );
+        resolve();
+      };
+      const check = (): void => {
+        let status: number | undefined;
+        try {
+          status = this.sys.waitpidNoHang(this.pid);
+        } catch {
+          return done(null, 'SIGKILL'); // not ours to wait for any more (reaped elsewhere)
+        }
+        if (status === undefined) return;
+        const { code, signal } = decodeWaitStatus(status);
+        done(code, signal);
+      };
+      // Each SIGCHLD (coalesced or another child's) checks this pid; the first check covers an exit
+      // before the listener. The timer only keeps the event loop alive while the caller waits.
+      process.on('SIGCHLD', check);
+      this.timer = setInterval(() => {}, 2 ** 30);
+      if (this.unrefd) this.timer.unref();
+      check();
+    });
     return this.waited;
   }
 }

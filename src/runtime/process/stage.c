@@ -392,6 +392,38 @@ static void apply_plan(struct frame *p) {
 
 /* ---- after `tsrun start` ---- */
 
+static long ms_since(const struct timespec *start) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* The state on a hook's stdin, within its timeout (ms; 0: none): a hook that neither reads it nor
+   exits must not hold the stage past the timeout once the state is larger than a pipe. 0 when the
+   timeout ran out first. */
+static int write_state(int fd, const char *buf, size_t len, long timeout_ms, const struct timespec *start) {
+  if (!timeout_ms) {
+    write_all(fd, buf, len);
+    return 1;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n > 0) {
+      buf += n;
+      len -= n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) return 1; /* EPIPE: the hook exited without reading */
+    long left = timeout_ms - ms_since(start);
+    if (left <= 0) return 0;
+    struct pollfd pfd = { fd, POLLOUT, 0 };
+    if (poll(&pfd, 1, (int)left) == 0) return 0;
+  }
+  return 1;
+}
+
 static void run_hook(struct frame *p, int first, int index, const char *state) {
   char *argv[256], *envp[256];
   int argc = 0, envc = 0, timeout = 0;
@@ -418,11 +450,20 @@ static void run_hook(struct frame *p, int first, int index, const char *state) {
   }
   close(in[0]);
   close(ex[1]);
+  /* The timeout counts from the hook's start, its stdin included. */
+  struct timespec start, tick = { 0, 5000000 };
+  clock_gettime(CLOCK_MONOTONIC, &start);
   /* A hook that exits without reading its stdin must not kill the stage with SIGPIPE (start would see EOF: "started"). */
   signal(SIGPIPE, SIG_IGN);
-  write_all(in[1], state, strlen(state));
+  int written = write_state(in[1], state, strlen(state), timeout * 1000L, &start);
   close(in[1]);
   signal(SIGPIPE, SIG_DFL);
+  if (!written) {
+    close(ex[0]);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    die(0, "error running startContainer hook #%d (%s): ran past its timeout of %ds", index, path, timeout);
+  }
   int exec_err = 0;
   ssize_t got;
   do got = read(ex[0], &exec_err, sizeof exec_err); while (got < 0 && errno == EINTR);
@@ -431,15 +472,12 @@ static void run_hook(struct frame *p, int first, int index, const char *state) {
     waitpid(child, NULL, 0);
     die(0, "error running startContainer hook #%d (%s): cannot execute %s in the container: %s (startContainer hooks run in the container after pivot_root: the hook, and any interpreter on its #! line, must be in the container's root)", index, path, path, errtext(exec_err));
   }
-  struct timespec start, now, tick = { 0, 5000000 };
-  clock_gettime(CLOCK_MONOTONIC, &start);
   int status;
   for (;;) {
     pid_t r = waitpid(child, &status, timeout ? WNOHANG : 0);
     if (r == child) break;
     if (r < 0 && errno != EINTR) die(errno, "waitpid for startContainer hook #%d", index);
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (timeout && now.tv_sec - start.tv_sec >= timeout) {
+    if (timeout && ms_since(&start) >= timeout * 1000L) {
       kill(child, SIGKILL);
       waitpid(child, &status, 0);
       die(0, "error running startContainer hook #%d (%s): ran past its timeout of %ds", index, path, timeout);
