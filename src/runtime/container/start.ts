@@ -53,7 +53,17 @@ async function awaitExec(fd: number, alive: () => boolean, id: string): Promise<
     }
     // Before "0", no writer reads as EOF too: only a dead process ends the wait.
     if (r.kind === 'eof' && started) return got.slice(1);
-    if (!started && !alive()) throw new TsrunError('INIT', `container "${id}" init died before it could start`);
+    if (!started && !alive()) {
+      // Between the read above and that check the process may have written "0", exec'd and exited
+      // already (a short command, reaped at once by a foreground run): what it wrote is still there.
+      const late = readSome(fd);
+      if (late.kind === 'data') {
+        got += late.text;
+        started = true;
+        continue;
+      }
+      throw new TsrunError('INIT', `container "${id}" init died before it could start`);
+    }
     if (performance.now() < spinUntil) await nextTurn();
     else await sleep(delay);
   }
