@@ -6,8 +6,8 @@ import type { Syscalls } from '../../sys/syscalls.js';
 // node:child_process (with net, streams and dgram) costs a `run` 2–4 ms and
 // 2 MB; posix_spawn from the thread that is inside the namespaces is all a
 // stage needs. Its exit is waited for only when asked (`create` leaves the
-// stage running): waitpid(WNOHANG) on each SIGCHLD, and on a slow timer that
-// also keeps the event loop alive meanwhile. Not a blocking waitpid on a pool
+// stage running): waitpid(WNOHANG) once, then on each SIGCHLD, with an idle
+// timer keeping the event loop alive meanwhile. Not a blocking waitpid on a pool
 // thread: Node's exit waits for its pool, so an error exit would hang until
 // the container ended.
 
