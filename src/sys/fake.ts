@@ -129,11 +129,13 @@ export class FakeSyscalls implements Syscalls {
   readonly written: { path: string; data: string }[] = [];
   write(fd: number, data: string | Buffer): number {
     this.record('write', [fd, data]);
-    this.written.push({ path: this.fdPaths.get(fd) ?? `<fd ${fd}>`, data: data.toString() });
-    return Buffer.byteLength(data);
+    return this.noteWritten(fd, data);
   }
   async writeAsync(fd: number, data: string | Buffer): Promise<number> {
     this.record('writeAsync', [fd, data]);
+    return this.noteWritten(fd, data);
+  }
+  private noteWritten(fd: number, data: string | Buffer): number {
     this.written.push({ path: this.fdPaths.get(fd) ?? `<fd ${fd}>`, data: data.toString() });
     return Buffer.byteLength(data);
   }

@@ -12,7 +12,7 @@ import { because } from '../../explain/events.js';
 import { inspect } from './inspect.js';
 import type { OciState } from '../../spec/state.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
-import { exitStatus, forwardSignals } from './foreground.js';
+import { exitStatusForwarding } from './foreground.js';
 import { connectConsoleSocket } from '../terminal.js';
 import { findNamespace } from '../namespaces.js';
 import { spawnStage } from '../process/stage.js';
@@ -88,13 +88,10 @@ export async function execInContainer(ctx: Context, opts: ExecOptions): Promise<
     started.child.unref();
     return 0;
   }
-  const stopForwarding = forwardSignals(started.pid, ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
   try {
-    // Forwarding ends as soon as the process has been reaped: its pid may be someone else's after that.
-    return await exitStatus(started.child).finally(stopForwarding);
+    return await exitStatusForwarding(started.child, started.pid, ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
   } finally {
     await relay?.stop();
-    stopForwarding();
   }
 }
 

@@ -28,3 +28,11 @@ export function forwardSignals(pid: number, signals: NodeJS.Signals[]): () => vo
     for (const s of signals) process.off(s, forward);
   };
 }
+
+/**
+ * The exit status of `child` (as exitStatus), passing `signals` on to it
+ * until it has been reaped: after that its pid may be another process's.
+ */
+export function exitStatusForwarding(child: ChildLike, pid: number, signals: NodeJS.Signals[]): Promise<number> {
+  return exitStatus(child).finally(forwardSignals(pid, signals));
+}

@@ -10,7 +10,7 @@ import { deleteContainer } from './delete.js';
 import { ConsoleServer, relayTerminal } from './console-relay.js';
 import { because } from '../../explain/events.js';
 import { mark } from '../../explain/timings.js';
-import { exitStatus, forwardSignals } from './foreground.js';
+import { exitStatusForwarding } from './foreground.js';
 
 // run = create + start. In the foreground it forwards signals to the
 // container and returns its exit code (128+n when killed by signal n), then
@@ -79,9 +79,7 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     }
     return 0;
   }
-  // Forwarding ends as soon as the process has been reaped: its pid may be someone else's after that.
-  const stopForwarding = forwardSignals(record.pid, FORWARDED);
-  const exit = exitStatus(child).finally(stopForwarding);
+  const exit = exitStatusForwarding(child, record.pid, FORWARDED);
   try {
     try {
       await startContainer(ctx, record.id);
@@ -95,6 +93,5 @@ export async function runContainer(ctx: Context, opts: RunOptions): Promise<numb
     return code;
   } finally {
     await relay?.stop();
-    stopForwarding();
   }
 }
