@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { isIP } from 'node:net';
 import { IFA } from '../../src/network/rtnetlink/constants.js';
-import { bytesToIp, cidrContains, ipToBytes, lastAddress } from '../../src/network/rtnetlink/ip.js';
+import { bytesToIp, cidrContains, ipFamily, ipToBytes, lastAddress } from '../../src/network/rtnetlink/ip.js';
 import { addr } from '../../src/network/rtnetlink/messages.js';
 import { bigToIp, canonicalizeRange, describeRange, ipToBig, networkOf, rangesOverlap } from '../../src/network/plugins/host-local/range.js';
 
@@ -70,5 +71,20 @@ describe('rtnetlink address math', () => {
     expect(cidrContains('0.0.0.0/0', 'fd00::1')).toBe(false);
     expect(cidrContains('fd00:31::/64', 'fd00:31::9')).toBe(true);
     expect(cidrContains('::/0', '10.0.0.1')).toBe(false);
+  });
+});
+
+describe('ipFamily agrees with node:net isIP', () => {
+  // valid and invalid texts, with the corners where a hand check could drift:
+  // embedded IPv4, zones, too many groups, double "::", text a URL would cut short
+  const cases = [
+    '10.0.0.1', '0.0.0.0', '255.255.255.255', '256.0.0.1', '1.2.3', '01.2.3.4', '1.2.3.4 ', ' 1.2.3.4',
+    '::', '::1', 'fe80::1', 'FE80::A:b', '2001:db8::8a2e:370:7334', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9',
+    '1::2::3', ':1', '1:', '::ffff:10.0.0.1', '::ffff:10.0.0.256', '::10.0.0.1', '1:2:3:4:5:6:1.2.3.4',
+    '1:2:3:4:5:6:7:1.2.3.4', '12345::1', 'g::1', 'fe80::1%eth0', 'fe80::1%', '::1]/x', '[::1]', '::1/64',
+    '', ':', ':::', '1.2.3.4:80', 'localhost', '0::0', '0000:0000:0000:0000:0000:0000:0000:0001', '::0:0:0:0:0:0:0:1',
+  ];
+  it.each(cases)('%j', (text) => {
+    expect(ipFamily(text)).toBe(isIP(text));
   });
 });

@@ -32,6 +32,9 @@ class ExplainedIptables implements Iptables {
   async restore(family: 4 | 6, text: string): Promise<IptablesOutcome> {
     return this.report(describeRestore(family, text), () => this.inner.restore(family, text));
   }
+  async save(family: 4 | 6): Promise<IptablesOutcome> {
+    return this.report(`${binary(family)}-save`, () => this.inner.save(family));
+  }
   private async report(call: string, fn: () => Promise<IptablesOutcome>): Promise<IptablesOutcome> {
     try {
       const r = await fn();

@@ -38,6 +38,20 @@ export class FakeIptables implements Iptables {
     return r;
   }
 
+  /** iptables-save: each table of the family that exists, as the binary prints it (counters zero). */
+  async save(family: 4 | 6): Promise<IptablesOutcome> {
+    this.calls.push(`${family} save`);
+    const out: string[] = [];
+    for (const [key, t] of this.tables) {
+      if (!key.startsWith(`${family}/`)) continue;
+      out.push(`*${key.slice(2)}`);
+      for (const c of t.keys()) out.push(`:${c} ${BUILTIN.includes(c) ? 'ACCEPT' : '-'} [0:0]`);
+      for (const [c, rs] of t) out.push(...rs.map((r) => `-A ${c} ${quoted(r)}`));
+      out.push('COMMIT');
+    }
+    return { code: 0, stdout: out.length ? `${out.join('\n')}\n` : '', stderr: '' };
+  }
+
   private async replay(family: 4 | 6, text: string): Promise<IptablesOutcome> {
     let table = 'filter';
     for (const [n, raw] of text.split('\n').entries()) {

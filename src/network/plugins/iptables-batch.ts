@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { cniError } from './errors.js';
-import type { Iptables, Listing, Table } from './iptables.js';
+import { parseSave, type Iptables, type IptablesOutcome, type Listing, type Table } from './iptables.js';
 import type { RestorePlan } from './iptables-plan.js';
 
 // One iptables-restore per family for a whole chain instead of one per
@@ -12,7 +12,10 @@ import type { RestorePlan } from './iptables-plan.js';
 // the same with or without one.
 // - ADD: restore lines are held back; a later listing of the same table sees
 //   them as if applied (later plugins plan on what the earlier ones made); at
-//   the end all go in one restore. When the chain fails, they are dropped
+//   the end all go in one restore. The tables are read once, by one
+//   iptables-save per family, when the first plugin lists one: nothing is
+//   applied before the end, so what the kernel has cannot change under the
+//   chain but by another process, as between two -S listings. When the chain fails, they are dropped
 //   (nothing of them was applied) and the client's rollback runs unbatched.
 // - DEL: the fast-path deletions (what the plugin knows it made) are held
 //   back and go in one restore at the end; if that fails, each plugin's
@@ -63,10 +66,28 @@ export class IptablesBatch {
     byKey.set(`${family}/${table}`, [...(byKey.get(`${family}/${table}`) ?? []), ...lines.map((line) => ({ line, owner: this.owner }))]);
   }
 
-  /** A fresh listing with the held-back lines of its table applied. */
-  seen(x: Iptables, family: 4 | 6, table: Table, listing: Listing): Listing {
-    const held = this.pending.get(x.base ?? x)?.get(`${family}/${table}`);
-    return held ? applyToListing(listing, held.map((h) => h.line)) : listing;
+  /** ADD: each family's iptables-save, by the Iptables it was read through, read at most once. */
+  private readonly saved = new Map<Iptables, Map<4 | 6, Promise<IptablesOutcome>>>();
+
+  /**
+   * ADD: a table as the kernel has it (from the chain's one iptables-save of
+   * the family) with the held-back lines of that table applied. When the
+   * save fails: undefined, or with `required` the error a failed -S gives.
+   */
+  async listing(x: Iptables, family: 4 | 6, table: Table, required: boolean): Promise<Listing | undefined> {
+    const key = this.keyOf(x);
+    const byFamily = this.saved.get(key) ?? new Map<4 | 6, Promise<IptablesOutcome>>();
+    this.saved.set(key, byFamily);
+    let save = byFamily.get(family);
+    if (!save) byFamily.set(family, (save = x.save(family)));
+    const r = await save;
+    if (r.code !== 0) {
+      if (!required) return undefined;
+      throw cniError(`running [${family === 4 ? 'iptables' : 'ip6tables'}-save]: exit status ${r.code}: ${r.stderr.trim()}`);
+    }
+    const have = parseSave(r.stdout).get(table) ?? { chains: new Set<string>(), rules: [] };
+    const held = this.pending.get(key)?.get(`${family}/${table}`);
+    return held ? applyToListing(have, held.map((h) => h.line)) : have;
   }
 
   /** ADD's end: the held-back lines, one restore per Iptables and family (a section per table). A refused line names its plugin. */

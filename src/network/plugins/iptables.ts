@@ -18,6 +18,8 @@ export interface Iptables {
   run(family: 4 | 6, args: string[]): Promise<IptablesOutcome>;
   /** iptables-restore --noflush: many changes in one exec and one commit. */
   restore(family: 4 | 6, text: string): Promise<IptablesOutcome>;
+  /** iptables-save: every table of the family in one exec (what a chain's plugins list, read once). */
+  save(family: 4 | 6): Promise<IptablesOutcome>;
   /** The Iptables a wrapper (--explain's) stands in front of: a chain's batch merges by it. */
   readonly base?: Iptables;
 }
@@ -28,6 +30,10 @@ export class ExecIptables implements Iptables {
   }
   restore(family: 4 | 6, text: string): Promise<IptablesOutcome> {
     return this.exec(family === 4 ? 'iptables-restore' : 'ip6tables-restore', ['-w', '--noflush'], text);
+  }
+  save(family: 4 | 6): Promise<IptablesOutcome> {
+    // no -w: iptables-save takes no lock (a legacy table is read in one call, nft in one transaction)
+    return this.exec(family === 4 ? 'iptables-save' : 'ip6tables-save', []);
   }
   private exec(bin: string, args: string[], input?: string): Promise<IptablesOutcome> {
     return new Promise((resolve, reject) => {
@@ -76,18 +82,39 @@ export function parseListing(text: string): Listing {
   };
 }
 
+/**
+ * The tables in `iptables-save` output, as parseListing reads `-S`: a user
+ * chain is ":NAME - [packets:bytes]" there and "-N NAME" in -S; rule lines
+ * are the same. A table the kernel has not made yet is absent: it has no
+ * chains or rules of its own.
+ */
+export function parseSave(text: string): Map<string, Listing> {
+  const tables = new Map<string, Listing>();
+  let cur: Listing | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) tables.set(line.slice(1).trim(), (cur = { chains: new Set(), rules: [] }));
+    else if (!cur) continue;
+    else if (line.startsWith(':')) {
+      const [name, policy] = line.slice(1).split(' ');
+      if (policy === '-') cur.chains.add(name!);
+    } else if (line.startsWith('-A ')) cur.rules.push(line);
+  }
+  return tables;
+}
+
 /** The table's listing, or undefined when this family has no such table or binary. Lines a chain batch holds back count as applied. */
 export async function listTable(x: Iptables, f: 4 | 6, table: Table): Promise<Listing | undefined> {
+  const batch = currentBatch();
+  if (batch?.mode === 'add') return batch.listing(x, f, table, false);
   const r = await x.run(f, ['-t', table, '-S']);
-  if (r.code !== 0) return undefined;
-  const have = parseListing(r.stdout);
-  return currentBatch()?.seen(x, f, table, have) ?? have;
+  return r.code === 0 ? parseListing(r.stdout) : undefined;
 }
 
 /** The same, failing when the table cannot be listed (ADD needs it). */
 export async function mustListTable(x: Iptables, f: 4 | 6, table: Table): Promise<Listing> {
-  const have = parseListing(await ipt(x, f, ['-t', table, '-S']));
-  return currentBatch()?.seen(x, f, table, have) ?? have;
+  const batch = currentBatch();
+  if (batch?.mode === 'add') return (await batch.listing(x, f, table, true))!;
+  return parseListing(await ipt(x, f, ['-t', table, '-S']));
 }
 
 /** Rules anywhere in the table that jump to `chain`. */

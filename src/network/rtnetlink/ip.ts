@@ -11,10 +11,31 @@ export interface Cidr {
   family: 4 | 6;
 }
 
-export function familyOf(address: string): 4 | 6 {
+/**
+ * 4 or 6 for a valid address, 0 otherwise: what node:net's isIP says, faster.
+ * Node's isIPv6 is one very large regular expression, ≈ 4 ms to its first
+ * answer and ≈ 1 ms to each later one, paid by every DEL that lists a link's
+ * addresses. The WHATWG URL parser checks the same RFC 4291 text in
+ * microseconds; only an address with a zone ("fe80::1%eth0"), which a URL
+ * cannot hold, goes to isIPv6.
+ */
+export function ipFamily(address: string): 0 | 4 | 6 {
   if (isIPv4(address)) return 4;
-  if (isIPv6(address)) return 6;
-  throw new TsrunError('BAD_INPUT', `invalid IP address "${address}"`);
+  if (address.includes('%')) return isIPv6(address) ? 6 : 0;
+  // only hex digits, colons and dots: nothing that could end the URL's host early
+  if (!address.includes(':') || !/^[0-9A-Fa-f:.]+$/.test(address)) return 0;
+  try {
+    new URL(`http://[${address}]/`);
+    return 6;
+  } catch {
+    return 0;
+  }
+}
+
+export function familyOf(address: string): 4 | 6 {
+  const family = ipFamily(address);
+  if (family === 0) throw new TsrunError('BAD_INPUT', `invalid IP address "${address}"`);
+  return family;
 }
 
 export function parseCidr(text: string): Cidr {

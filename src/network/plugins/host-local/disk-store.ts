@@ -1,8 +1,8 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { isIP } from 'node:net';
 import type { Syscalls } from '../../../sys/syscalls.js';
+import { ipFamily } from '../../rtnetlink/ip.js';
 import { ownerLine, type Allocation, type Store } from './store.js';
 
 // The reference's on-disk layout, so both can share a store:
@@ -90,7 +90,7 @@ export class DiskStore implements Store {
   lastReservedIP(rangeId: number): string | undefined {
     try {
       const ip = readFileSync(join(this.dir, `${LAST_PREFIX}${rangeId}`), 'utf8').trim();
-      return isIP(ip) ? ip : undefined;
+      return ipFamily(ip) ? ip : undefined;
     } catch {
       return undefined;
     }
@@ -114,7 +114,7 @@ export class DiskStore implements Store {
   all(): Allocation[] {
     const out: Allocation[] = [];
     for (const name of readdirSync(this.dir)) {
-      if (!isIP(name)) continue;
+      if (!ipFamily(name)) continue;
       const owner = this.ownerOf(name);
       if (owner === undefined) continue;
       const [id = '', ifName = ''] = owner.split('\r\n');
@@ -138,7 +138,7 @@ export class DiskStore implements Store {
 
   private indexed(id: string, ifName: string): string[] {
     try {
-      return readFileSync(this.indexFile(id, ifName), 'utf8').split('\n').filter((l) => isIP(l));
+      return readFileSync(this.indexFile(id, ifName), 'utf8').split('\n').filter((l) => ipFamily(l));
     } catch {
       return [];
     }
