@@ -98,16 +98,48 @@ function withPreloads(code, deps, codeOf) {
   return hashbang + PRELOAD + preloads.join('') + code.slice(hashbang.length);
 }
 
-/** Static imports of each output file, and the files loaded lazily (import()), by base name. */
+/** Static and dynamic (import()) imports of each output file, and the files loaded lazily, by base name. */
 function importGraph(metafile) {
   const base = (p) => p.slice(p.lastIndexOf('/') + 1);
   const statics = new Map();
-  const lazy = new Set();
+  const dynamics = new Map();
   for (const [file, out] of Object.entries(metafile.outputs)) {
-    statics.set(base(file), out.imports.filter((i) => i.kind === 'import-statement' && !i.external).map((i) => base(i.path)));
-    for (const i of out.imports) if (i.kind === 'dynamic-import' && !i.external) lazy.add(base(i.path));
+    const of = (kind) => out.imports.filter((i) => i.kind === kind && !i.external).map((i) => base(i.path));
+    statics.set(base(file), of('import-statement'));
+    dynamics.set(base(file), of('dynamic-import'));
   }
-  return { statics, lazy };
+  return { statics, dynamics, lazy: new Set([...dynamics.values()].flat()) };
+}
+
+/**
+ * For each file, the files surely loaded whenever it is: the intersection,
+ * over every way it can be loaded, of what is loaded by then. Required by G:
+ * what is sure for G. Imported lazily by G: G, G's static imports and what is
+ * sure for G. (A fixed point from "everything", entries from "nothing".) A
+ * lazy chunk needs no copies of these: the built-in plugins, each imported
+ * lazily by the registry, would otherwise each carry the same copies of
+ * ip-num and the plugin helpers, read and compiled again per plugin.
+ */
+function surelyLoaded(files, statics, dynamics, entries) {
+  const sure = new Map(files.map((f) => [f, new Set(entries.includes(f) ? [] : files)]));
+  const loaders = new Map(files.map((f) => [f, []]));
+  for (const g of files) {
+    for (const f of statics.get(g) ?? []) loaders.get(f)?.push(() => sure.get(g));
+    for (const f of dynamics.get(g) ?? []) loaders.get(f)?.push(() => new Set([...sure.get(g), g, ...eagerDeps(g, statics)]));
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const f of files) {
+      if (entries.includes(f)) continue;
+      const ways = loaders.get(f).map((w) => w());
+      const now = ways.length === 0 ? new Set() : new Set([...ways[0]].filter((x) => ways.every((w) => w.has(x))));
+      if (now.size !== sure.get(f).size) {
+        sure.set(f, now);
+        changed = true;
+      }
+    }
+  }
+  return sure;
 }
 
 /** The chunks `file` requires at once, transitively, in evaluation order (dependencies first). */
@@ -140,14 +172,15 @@ async function buildCommonJs(entryPoints, splitting) {
       if (code.includes('#!/usr/bin/env node')) code = '#!/usr/bin/env node\n' + code.replace(/^#!\/usr\/bin\/env node\n/m, '');
       cjs.set(f, code);
     }
-    const { statics, lazy } = importGraph(r.metafile);
+    const { statics, dynamics, lazy } = importGraph(r.metafile);
     const entries = Object.keys(entryPoints).map((name) => `${name}.cjs`);
     // what the entry has loaded before any lazy chunk can be
     const loadedFirst = new Set(entries.flatMap((e) => [e, ...eagerDeps(e, statics)]));
+    const sure = surelyLoaded([...cjs.keys()], statics, dynamics, entries);
     for (const [f, code] of cjs) {
       let out = code;
       if (entries.includes(f)) out = withPreloads(code, eagerDeps(f, statics), (d) => cjs.get(d));
-      else if (lazy.has(f)) out = withPreloads(code, eagerDeps(f, statics, loadedFirst), (d) => cjs.get(d));
+      else if (lazy.has(f)) out = withPreloads(code, eagerDeps(f, statics, new Set([...loadedFirst, ...sure.get(f)])), (d) => cjs.get(d));
       writeFileSync(join('dist', f), out);
     }
   } finally {

@@ -77,7 +77,7 @@ export class InProcessPluginExec implements PluginExec {
   private pluginDeps(): Promise<PluginDeps> {
     const d = this.opts.deps;
     if (d && typeof d !== 'function') return Promise.resolve(d);
-    this.deps ??= d ? d() : import('./deps.js').then((m) => m.realDeps({ forceExec: this.opts.forceExec }));
+    this.deps ??= d ? d() : import('./builtins.js').then((m) => m.realDeps({ forceExec: this.opts.forceExec }));
     return this.deps;
   }
 }

@@ -1,15 +1,16 @@
 import type { Plugin } from './skel.js';
 
-// The built-in plugins by CNI type, loaded on first use so a chain that uses
-// one plugin does not pay for the others.
+// The built-in plugins by CNI type, loaded on first use (all at once: see
+// builtins.ts), so a command that runs no chain does not load them.
 
+const builtins = () => import('./builtins.js');
 const loaders: Record<string, () => Promise<Plugin>> = {
-  loopback: async () => (await import('./loopback.js')).loopback,
-  'host-local': async () => (await import('./host-local/index.js')).hostLocal(),
-  bridge: async () => (await import('./bridge.js')).bridge,
-  ptp: async () => (await import('./ptp.js')).ptp,
-  portmap: async () => (await import('./portmap/index.js')).portmap,
-  firewall: async () => (await import('./firewall/index.js')).firewall,
+  loopback: async () => (await builtins()).loopback,
+  'host-local': async () => (await builtins()).hostLocal(),
+  bridge: async () => (await builtins()).bridge,
+  ptp: async () => (await builtins()).ptp,
+  portmap: async () => (await builtins()).portmap,
+  firewall: async () => (await builtins()).firewall,
 };
 
 export const BUILTIN_TYPES = (): string[] => Object.keys(loaders);
