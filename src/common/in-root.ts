@@ -31,9 +31,19 @@ export function openRootfs(sys: Syscalls, rootfs: string): number {
 /** The magic link of an fd: what mount(2) and statfs(2) are given instead of a path. */
 export const procFd = (fd: number): string => `/proc/self/fd/${fd}`;
 
-/** "/a/../b/" → "b": lexically clean, relative, never above the root ("." for the root). */
+/**
+ * "/a/../b/" → "b": lexically clean, relative, never above the root ("." for
+ * the root). By segments rather than path.normalize, whose loop over every
+ * character of every mount path was the one function V8 optimized in a `run`:
+ * pulling in the optimizing compiler costs ≈ 3.5 MiB of peak RSS.
+ */
 export function inRootPath(path: string): string {
-  return posix.normalize(`/${path}`).replace(/^\/+/, '').replace(/\/+$/, '') || '.';
+  const out: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '..') out.pop();
+    else if (part !== '' && part !== '.') out.push(part);
+  }
+  return out.join('/') || '.';
 }
 
 const fail = (call: string, args: string, errno: string): never => {

@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSyscalls } from '../../src/sys/fake.js';
 import { SyscallError, type Syscalls } from '../../src/sys/syscalls.js';
@@ -19,6 +19,12 @@ const steps = (sys: FakeSyscalls) => sys.calls.map((c) => [c.name, ...c.args]);
 describe('in-root resolution on the fake', () => {
   it('cleans a path lexically, never above the root', () => {
     expect(['/', '', '/a/../b/', 'a//b/./c', '/../../etc', '..'].map(inRootPath)).toEqual(['.', '.', 'b', 'a/b/c', 'etc', '.']);
+  });
+
+  it('cleans as path.posix.normalize of "/" + the path does, without its leading and trailing slashes', () => {
+    const byNormalize = (p: string) => posix.normalize(`/${p}`).replace(/^\/+/, '').replace(/\/+$/, '') || '.';
+    const paths = ['a/b/../../..', './.', '.../a', 'a/..b/c', 'a/b/..', '//a//b//', 'a/./../b/./c/..', '..a', 'a/...', 'dev/pts/', '/proc/sys/../sys/.', '../a/../../b/c'];
+    for (const p of paths) expect(inRootPath(p), p).toBe(byNormalize(p));
   });
 
   it('openInRoot: one openat2 with RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS on the rootfs fd', () => {
