@@ -1,11 +1,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
 import { checkId } from '../common/ids.js';
 import { errnoOf, SyscallError, type Syscalls } from '../sys/syscalls.js';
 import { AT, AT_FDCWD, O } from '../sys/constants.js';
 import { because } from '../explain/events.js';
+import { child } from '../common/paths.js';
 
 // <root>/<id>/state.json, exec.fifo and a lock file. state.json is replaced
 // atomically (temp file + rename), never truncated in place. What changes the
@@ -33,8 +34,8 @@ export interface ContainerRecord {
   cgroupPaths?: Record<string, string>;
 }
 
-export const containerDir = (root: string, id: string): string => join(root, checkId(id));
-export const fifoPath = (root: string, id: string): string => join(containerDir(root, id), 'exec.fifo');
+export const containerDir = (root: string, id: string): string => child(root, checkId(id));
+export const fifoPath = (root: string, id: string): string => child(containerDir(root, id), 'exec.fifo');
 
 /**
  * Atomic write used for state and pid files: readers see the old file or the
@@ -90,11 +91,11 @@ export function makeContainerDir(sys: Syscalls, root: string, id: string): strin
 
 export function saveRecord(sys: Syscalls, root: string, rec: ContainerRecord): void {
   because(`state.json: the container's record (${rec.stage}${rec.pid ? `, pid ${rec.pid}` : ''}), replaced atomically`, () =>
-    writeFileAtomic(sys, join(containerDir(root, rec.id), 'state.json'), JSON.stringify(rec)));
+    writeFileAtomic(sys, child(containerDir(root, rec.id), 'state.json'), JSON.stringify(rec)));
 }
 
 export function loadRecord(root: string, id: string): ContainerRecord {
-  const file = join(containerDir(root, id), 'state.json');
+  const file = child(containerDir(root, id), 'state.json');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -136,7 +137,7 @@ function removeTree(sys: Syscalls, dir: string): void {
     throw err;
   }
   for (const e of entries) {
-    const path = join(dir, e.name);
+    const path = child(dir, e.name);
     if (e.isDirectory()) removeTree(sys, path);
     else sys.unlinkat(AT_FDCWD, path, 0);
   }
@@ -147,7 +148,7 @@ function removeTree(sys: Syscalls, dir: string): void {
 export async function withLock<T>(sys: Syscalls, root: string, id: string, fn: () => Promise<T>): Promise<T> {
   let fd: number;
   try {
-    fd = sys.open(join(containerDir(root, id), '.lock'), O.RDWR | O.CREAT | O.CLOEXEC, 0o600);
+    fd = sys.open(child(containerDir(root, id), '.lock'), O.RDWR | O.CREAT | O.CLOEXEC, 0o600);
   } catch (err) {
     if ((err as { errno?: string }).errno === 'ENOENT') throw new TsrunError('NOT_FOUND', `container "${id}" does not exist`);
     throw err;

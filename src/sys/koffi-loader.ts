@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type Koffi = typeof import('koffi');
@@ -18,9 +18,10 @@ export function loadKoffi(): Koffi {
 }
 
 function addonPath(): string | undefined {
-  const rel = join('node_modules', '@koromix', `koffi-${process.platform}-${process.arch}`, `${process.platform}_${process.arch}`, 'koffi.node');
+  const rel = `node_modules/@koromix/koffi-${process.platform}-${process.arch}/${process.platform}_${process.arch}/koffi.node`;
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, rel))) return join(dir, rel);
+    const path = `${dir === '/' ? '' : dir}/${rel}`; // not path.join: see common/paths.ts
+    if (existsSync(path)) return path;
     if (dirname(dir) === dir) return undefined;
   }
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { TsrunError, errorMessage } from '../../errors.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { AT_FDCWD } from '../../sys/constants.js';
@@ -7,6 +7,7 @@ import { because } from '../../explain/events.js';
 import type { CgroupPlan } from './files.js';
 import { applyWrite, errnoOf, readOptional, rmdirCgroup, writeControl } from './files.js';
 import { freezerOf, isFrozen } from './freezer.js';
+import { child } from '../../common/paths.js';
 
 // Making a cgroup: mkdir in every hierarchy, the v1 cpuset and v2 controller
 // preparations, then the planned writes. Whatever this made is removed again
@@ -97,7 +98,7 @@ export function enableControllers(sys: Syscalls, mount: string, leaf: string): v
 function refuseFrozen(paths: Record<string, string>): void {
   const f = freezerOf(paths);
   if (!f || !isFrozen(f)) return;
-  const file = join(f.dir, f.kind === 'v1' ? 'freezer.state' : 'cgroup.freeze');
+  const file = child(f.dir, f.kind === 'v1' ? 'freezer.state' : 'cgroup.freeze');
   throw new TsrunError('BAD_STATE', `container's cgroup unexpectedly frozen (${file})`, {
     file,
     jsonPath: 'linux.cgroupsPath',
@@ -130,9 +131,9 @@ export function createCgroup({ sys, paths, v2Mount, plan }: CreateInput): void {
     if (v2Mount !== undefined && paths[''] !== undefined) enableControllers(sys, v2Mount, paths['']);
     for (const w of plan.writes) {
       const dir = paths[w.controller];
-      if (w.controller === 'unified' && !existsSync(join(dir, w.file))) {
-        throw new TsrunError('SPEC_INVALID', `${w.jsonPath}: ${join(dir, w.file)} does not exist`, {
-          file: join(dir, w.file),
+      if (w.controller === 'unified' && !existsSync(child(dir, w.file))) {
+        throw new TsrunError('SPEC_INVALID', `${w.jsonPath}: ${child(dir, w.file)} does not exist`, {
+          file: child(dir, w.file),
           jsonPath: w.jsonPath,
           hint: 'this host is hybrid: its cgroup2 hierarchy has no controllers enabled, so only core cgroup.* files exist there; use the typed linux.resources fields instead',
         });

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { TsrunError } from '../../errors.js';
 import { errnoCode } from '../../spec/fs-error.js';
 import { errnoOf as doorErrno, type Syscalls } from '../../sys/syscalls.js';
 import { AT, AT_FDCWD, O } from '../../sys/constants.js';
 import { because } from '../../explain/events.js';
+import { child } from '../../common/paths.js';
 
 // Control-file I/O. One write() per value, as the kernel parses each write on its own.
 // What changes a cgroup (mkdir, write, rmdir) goes through the Syscalls door, so
@@ -46,7 +46,7 @@ export function sleepSync(ms: number): void {
 
 /** Writes `value` to `dir`/`file`: open, one write, close (as `echo value > file`). */
 export function writeControl(sys: Syscalls, dir: string, file: string, value: string, jsonPath?: string): void {
-  const path = join(dir, file);
+  const path = child(dir, file);
   let fd: number | undefined;
   try {
     fd = sys.openat(AT_FDCWD, path, O.WRONLY | O.CREAT | O.TRUNC | O.CLOEXEC, 0o666);
@@ -68,7 +68,7 @@ export function writeControl(sys: Syscalls, dir: string, file: string, value: st
 /** Applies one planned write in `dir`, using its fallback when the first file is missing. */
 export function applyWrite(sys: Syscalls, dir: string, w: CgroupWrite): void {
   because(w.jsonPath, () => {
-    if ((w.fallback || w.optional) && !existsSync(join(dir, w.file))) {
+    if ((w.fallback || w.optional) && !existsSync(child(dir, w.file))) {
       if (w.fallback) writeControl(sys, dir, w.fallback.file, w.fallback.value, w.jsonPath);
       return;
     }
@@ -77,7 +77,7 @@ export function applyWrite(sys: Syscalls, dir: string, w: CgroupWrite): void {
 }
 
 export function readControl(dir: string, file: string): string {
-  const path = join(dir, file);
+  const path = child(dir, file);
   try {
     return readFileSync(path, 'utf8').trim();
   } catch (err) {
@@ -89,7 +89,7 @@ export function readControl(dir: string, file: string): string {
 /** A control file's value, or undefined when the file (or the cgroup) is missing. */
 export function readOptional(dir: string, file: string): string | undefined {
   try {
-    return readFileSync(join(dir, file), 'utf8').trim();
+    return readFileSync(child(dir, file), 'utf8').trim();
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENODEV') return undefined;
     throw err;
@@ -102,7 +102,7 @@ export function procsRecursive(dir: string): number[] {
   const text = readOptional(dir, 'cgroup.procs');
   if (text === undefined) return out;
   for (const line of text.split('\n')) if (line !== '') out.push(Number(line));
-  for (const child of subdirs(dir)) out.push(...procsRecursive(join(dir, child)));
+  for (const sub of subdirs(dir)) out.push(...procsRecursive(child(dir, sub)));
   return out;
 }
 
@@ -127,7 +127,7 @@ export function subdirs(dir: string): string[] {
 
 /** rmdir `dir` and the cgroups below it, deepest first; a missing dir is fine. */
 export function removeCgroupTree(sys: Syscalls, dir: string): void {
-  for (const child of subdirs(dir)) removeCgroupTree(sys, join(dir, child));
+  for (const sub of subdirs(dir)) removeCgroupTree(sys, child(dir, sub));
   try {
     rmdirCgroup(sys, dir);
   } catch (err) {

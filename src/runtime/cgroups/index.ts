@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TeardownError, TsrunError } from '../../errors.js';
 import type { LinuxResources } from '../../spec/types.js';
@@ -14,6 +14,7 @@ import { DEFAULT_PARENT, hierarchyPaths, resolveCgroupPath } from './paths.js';
 import { type CgroupStats, readStats } from './stats.js';
 import { v1Plan } from './v1.js';
 import { v2Plan } from './v2.js';
+import { child } from '../../common/paths.js';
 
 // The cgroupfs driver: one cgroup directory per hierarchy. What changes it (mkdir,
 // control-file writes, rmdir) goes through the Syscalls door; reads stay plain file I/O.
@@ -133,7 +134,7 @@ class CgroupfsManager implements CgroupManager {
   private async killAll(): Promise<void> {
     const v2 = this.paths[''];
     // cgroup.kill (Linux 5.14+, write-only) kills the whole subtree at once, forks included.
-    if (v2 !== undefined && existsSync(join(v2, 'cgroup.kill'))) because('every process of the cgroup killed at once', () => writeControl(this.sys, v2, 'cgroup.kill', '1'));
+    if (v2 !== undefined && existsSync(child(v2, 'cgroup.kill'))) because('every process of the cgroup killed at once', () => writeControl(this.sys, v2, 'cgroup.kill', '1'));
     const deadline = Date.now() + KILL_TIMEOUT_MS;
     for (;;) {
       const pids = this.allPids();
