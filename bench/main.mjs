@@ -123,6 +123,7 @@ if (opts.only.includes('startup')) {
   print('          init rows by VmHWM in /proc/<pid>/status while the init waits on exec.fifo after create. Medians of min(N,5) runs.');
   print('CPU ms: user+sys from the same /usr/bin/time runs, reaped children included (less sensitive to a busy machine than wall time).');
   printBreakdown('tsrun run /bin/true', s.breakdown.filter((b) => b.command === 'run'), m('tsrun.run'));
+  if (s.optimized) print(`functions V8's optimizing compiler took on in one \`tsrun run\` (node --trace-opt): ${s.optimized.length ? s.optimized.join(', ') : 'none'}`);
   const cmds = perCommand(s.breakdown);
   print();
   print(`Start-up per tsrun command (TSRUN_TIMINGS, medians of ${cmds[0]?.n ?? 0} run(s), ms; "work" is everything else the command does):`);
