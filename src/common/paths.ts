@@ -5,4 +5,4 @@
  * --root was enough in one `run`), and loading the optimizing compiler for it
  * cost a CLI ≈ 4.5 MiB of peak RSS and ≈ 3 ms of the other core.
  */
-export const child = (dir: string, name: string): string => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);
+export const child = (dir: string, name: string): string => (dir === '' || dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);

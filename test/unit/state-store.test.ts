@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { child } from '../../src/common/paths.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
 import { KoffiSyscalls } from '../../src/sys/koffi.js';
 import { AT, AT_FDCWD, O } from '../../src/sys/constants.js';
@@ -180,3 +181,14 @@ describe('withLock', () => {
     await expect(withLock(sys, newRoot(), 'gone', async () => 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('container paths by concatenation', () => {
+  it('child() names what path.join names, for the roots a user may give', () => {
+    // the same file as join's, without its clean-up of "." and "//" (the kernel resolves those)
+    const cases: [string, string][] = [['/run/tsrun', '/run/tsrun/c1'], ['/run/tsrun/', '/run/tsrun/c1'], ['rel', 'rel/c1'], ['rel/', 'rel/c1'], ['', 'c1'], ['/', '/c1'], ['./x', './x/c1']];
+    for (const [dir, want] of cases) expect(child(dir, 'c1'), JSON.stringify(dir)).toBe(want);
+    expect(containerDir('', 'c1')).toBe('c1'); // --root "": the current directory, never "/c1"
+    expect(fifoPath('/run/tsrun/', 'c1')).toBe('/run/tsrun/c1/exec.fifo');
+  });
+});
+
