@@ -12,11 +12,12 @@ import type { RestorePlan } from './iptables-plan.js';
 // the same with or without one.
 // - ADD: restore lines are held back; a later listing of the same table sees
 //   them as if applied (later plugins plan on what the earlier ones made); at
-//   the end all go in one restore. The tables are read once, by one
-//   iptables-save per family, when the first plugin lists one: nothing is
-//   applied before the end, so what the kernel has cannot change under the
-//   chain but by another process, as between two -S listings. When the chain fails, they are dropped
+//   the end all go in one restore. When the chain fails, they are dropped
 //   (nothing of them was applied) and the client's rollback runs unbatched.
+//   The tables are read once, by one iptables-save per family, when the first
+//   plugin lists one: nothing is applied before the end, so what the kernel
+//   has can change under the chain only by another process, as it could
+//   between two -S listings.
 // - DEL: the fast-path deletions (what the plugin knows it made) are held
 //   back and go in one restore at the end; if that fails, each plugin's
 //   deletion runs alone, with its listing fallback, as it would unbatched.
