@@ -33,9 +33,9 @@ export const procFd = (fd: number): string => `/proc/self/fd/${fd}`;
 
 /**
  * "/a/../b/" → "b": lexically clean, relative, never above the root ("." for
- * the root). By segments rather than path.normalize, whose loop over every
- * character of every mount path was the one function V8 optimized in a `run`:
- * pulling in the optimizing compiler costs ≈ 3.5 MiB of peak RSS.
+ * the root). By segments rather than path.normalize, for the reason in
+ * paths.ts: its per-character loop, run on every mount path, got hot enough
+ * for V8's optimizing compiler.
  */
 export function inRootPath(path: string): string {
   const out: string[] = [];

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { child } from '../common/paths.js';
 
 export type Koffi = typeof import('koffi');
 
@@ -20,7 +21,7 @@ export function loadKoffi(): Koffi {
 function addonPath(): string | undefined {
   const rel = `node_modules/@koromix/koffi-${process.platform}-${process.arch}/${process.platform}_${process.arch}/koffi.node`;
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const path = `${dir === '/' ? '' : dir}/${rel}`; // not path.join: see common/paths.ts
+    const path = child(dir, rel);
     if (existsSync(path)) return path;
     if (dirname(dir) === dir) return undefined;
   }

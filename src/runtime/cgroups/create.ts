@@ -131,9 +131,10 @@ export function createCgroup({ sys, paths, v2Mount, plan }: CreateInput): void {
     if (v2Mount !== undefined && paths[''] !== undefined) enableControllers(sys, v2Mount, paths['']);
     for (const w of plan.writes) {
       const dir = paths[w.controller];
-      if (w.controller === 'unified' && !existsSync(child(dir, w.file))) {
-        throw new TsrunError('SPEC_INVALID', `${w.jsonPath}: ${child(dir, w.file)} does not exist`, {
-          file: child(dir, w.file),
+      const file = w.controller === 'unified' ? child(dir, w.file) : undefined;
+      if (file !== undefined && !existsSync(file)) {
+        throw new TsrunError('SPEC_INVALID', `${w.jsonPath}: ${file} does not exist`, {
+          file,
           jsonPath: w.jsonPath,
           hint: 'this host is hybrid: its cgroup2 hierarchy has no controllers enabled, so only core cgroup.* files exist there; use the typed linux.resources fields instead',
         });
