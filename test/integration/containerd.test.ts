@@ -51,6 +51,16 @@ function netnsOf(pid: string): string | undefined {
 /** Pids of the processes still in netns `ns` (every process on the machine is looked at). */
 const pidsIn = (ns: string): string[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p) && netnsOf(p) === ns);
 
+/** Mount points (as `root` sees them) of nsfs mounts of netns `ns` in a mountinfo file. */
+const nsMountsIn = (mountinfo: string, ns: string, root = ''): string[] =>
+  readFileSync(mountinfo, 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[3] === ns).map((f) => `${root}${f[4]}`);
+
+// A freed netns's inode number is soon reused (another test file's netns got
+// it once), so "gone" is asked of the netns itself: a bridge named MARK marks the
+// container's netns, and no process or nsfs mount may still lead to it.
+const MARK = 'tsctdmark0';
+const marked = (nsPath: string): boolean => ok('nsenter', [`--net=${nsPath}`, 'ip', 'link', 'show', MARK]);
+
 /** An OCI image archive of the busybox rootfs: one uncompressed layer, named for ctr's import. */
 function ociArchive(rootfs: string, out: string): void {
   const d = join(T, 'image');
@@ -151,6 +161,8 @@ describe.skipIf(why !== undefined)(`containerd: ctr run --cni with tsrun as the 
     expect(ns).toMatch(/^net:\[\d+\]$/);
     expect(ns).not.toBe(netnsOf(String(containerd!.pid)));
     expect(pidsIn(ns!)).toContain(pid);
+    expect(ok('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', 'link', 'add', MARK, 'type', 'bridge'])).toBe(true);
+    expect(marked(`/proc/${pid}/ns/net`)).toBe(true);
 
     // the host side as tsrun's plugins left it: a veth on the bridge, the IP file, the cached result, the masquerade chain
     expect(sh('ip', ['-n', HOST, '-o', 'link', 'show', 'master', 'tsctdbr0'])).toMatch(/veth/);
@@ -178,7 +190,11 @@ describe.skipIf(why !== undefined)(`containerd: ctr run --cni with tsrun as the 
     expect(nat.split('\n').filter((l) => /^-N CNI-[0-9a-f]{20,}$/.test(l))).toEqual([]);
     expect(readdirSync(join(T, 'tsroot')).filter((f) => f.includes(ID))).toEqual([]);
     // the container's netns is gone: no process is left in it, and no nsfs mount of it pins it (host's or containerd's mounts)
-    expect(pidsIn(ns!)).toEqual([]);
-    for (const mounts of ['/proc/self/mountinfo', `/proc/${containerd!.pid}/mountinfo`]) expect(readFileSync(mounts, 'utf8')).not.toContain(ns!);
+    const holders = [
+      ...pidsIn(ns!).map((p) => `/proc/${p}/ns/net`),
+      ...nsMountsIn('/proc/self/mountinfo', ns!),
+      ...nsMountsIn(`/proc/${containerd!.pid}/mountinfo`, ns!, `/proc/${containerd!.pid}/root`),
+    ];
+    expect(holders.filter(marked)).toEqual([]);
   });
 });
