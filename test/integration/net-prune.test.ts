@@ -4,8 +4,8 @@ import { CLI } from '../helpers/bundle.js';
 import { cleanup, isRoot, sh } from '../helpers/netns.js';
 
 // `tsrun net prune` on real iptables, inside this file's own netns tsprune-h
-// (its nat table is its own: the host's chains are never touched). The
-// shared chains are written as portmap writes them.
+// (its nat and filter tables are its own: the host's chains are never
+// touched). The shared chains are written as portmap and firewall write them.
 
 const NS = 'tsprune-h';
 const PORTMAP_SHARED = [
@@ -22,8 +22,19 @@ const PORTMAP_SHARED = [
   '',
 ].join('\n');
 
+const FIREWALL_SHARED = [
+  '*filter',
+  ':CNI-FORWARD - [0:0]',
+  ':CNI-ADMIN - [0:0]',
+  '-I FORWARD 1 -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD',
+  '-I CNI-FORWARD 1 -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN',
+  'COMMIT',
+  '',
+].join('\n');
+
 const inNs = (cmd: string[], input?: string) => spawnSync('ip', ['netns', 'exec', NS, ...cmd], { encoding: 'utf8', input });
 const nat = () => inNs(['iptables', '-t', 'nat', '-S']).stdout.split('\n').filter((l) => l && !l.startsWith('-P '));
+const filter = () => inNs(['iptables', '-t', 'filter', '-S']).stdout.split('\n').filter((l) => l && !l.startsWith('-P '));
 const prune = () => inNs([process.execPath, CLI, 'net', 'prune']);
 
 beforeAll(() => {
@@ -62,4 +73,27 @@ describe.skipIf(!isRoot)('tsrun net prune', () => {
     expect(nat()).toEqual([]);
     expect(prune().stdout).toBe('');
   });
+
+  it("removes firewall's CNI-FORWARD and CNI-ADMIN and the FORWARD jump only when no container's or admin's rule is in them", () => {
+    expect(inNs(['iptables-restore', '--noflush'], FIREWALL_SHARED).status).toBe(0);
+    const all = filter();
+    expect(all).toHaveLength(4);
+
+    // a container's rule in CNI-FORWARD, then an admin's rule in CNI-ADMIN: kept, nothing changed
+    for (const [chain, rule] of [['CNI-FORWARD', ['-s', '10.2.112.2/32', '-j', 'ACCEPT']], ['CNI-ADMIN', ['-s', '10.2.112.9/32', '-j', 'DROP']]] as const) {
+      expect(inNs(['iptables', '-A', chain, ...rule]).status).toBe(0);
+      const r = prune();
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`iptables filter: kept: ${chain} holds 1 rule(s) that are not firewall's own (a container's, or another tool's): -A ${chain} ${rule.join(' ')}\n`);
+      expect(filter()).toHaveLength(5);
+      expect(inNs(['iptables', '-D', chain, ...rule]).status).toBe(0);
+    }
+    expect(filter()).toEqual(all);
+
+    const r = prune();
+    expect(r.stdout).toBe('iptables filter: removed CNI-FORWARD, CNI-ADMIN\n');
+    expect(filter()).toEqual([]);
+    expect(prune().stdout).toBe('');
+  });
 });
+

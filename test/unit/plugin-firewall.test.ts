@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FakeNetlinkOpener } from '../../src/network/rtnetlink/fake.js';
 import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
 import { firewall } from '../../src/network/plugins/firewall/index.js';
+import { firewallShared } from '../../src/network/plugins/firewall/prune.js';
+import { pruneShared } from '../../src/network/plugins/prune.js';
 import { runBuiltin } from '../../src/network/plugins/run.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
@@ -137,5 +139,55 @@ describe('firewall on fakes', () => {
     expect(w.iptables.calls).toEqual([]);
     const v = (await runBuiltin('firewall', 'VERSION', { ...req('ADD'), conf: { cniVersion: '1.0.0' } }, w.deps)) as { supportedVersions: string[] };
     expect(v.supportedVersions).toEqual(['0.4.0', '1.0.0', '1.1.0']);
+  });
+});
+
+describe('pruning the shared chains (tsrun net prune)', () => {
+  const prune = (w: ReturnType<typeof world>, f: 4 | 6) => pruneShared(w.iptables, f, 'filter', firewallShared);
+
+  it('keeps CNI-FORWARD and CNI-ADMIN while a container has rules, removes both and the FORWARD jump after its DEL', async () => {
+    const w = world();
+    await firewall.add(req('ADD'), w.deps);
+    const kept = await prune(w, 4);
+    expect(kept.removed).toEqual([]);
+    expect(kept.kept).toEqual(["CNI-FORWARD holds 2 rule(s) that are not firewall's own (a container's, or another tool's): -A CNI-FORWARD -d 10.246.31.2/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"]);
+    await firewall.del(req('DEL'), w.deps);
+    for (const f of [4, 6] as const) {
+      expect(await prune(w, f)).toEqual({ family: f, table: 'filter', removed: ['CNI-FORWARD', 'CNI-ADMIN'], kept: [] });
+      expect(show(w.iptables, f, 'CNI-FORWARD')).toBeUndefined();
+      expect(show(w.iptables, f, 'CNI-ADMIN')).toBeUndefined();
+      expect(show(w.iptables, f, 'FORWARD')).toEqual([]);
+      expect(await prune(w, f)).toEqual({ family: f, table: 'filter', removed: [], kept: [] });
+    }
+  });
+
+  it("keeps the set while the admin chain holds the admin's rule, and finds an admin chain a config renamed", async () => {
+    const w = world();
+    await firewall.add(req('ADD'), w.deps);
+    await firewall.del(req('DEL'), w.deps);
+    await w.iptables.run(4, ['-t', 'filter', '-A', 'CNI-ADMIN', '-s', '10.246.31.9', '-j', 'DROP']);
+    const r = await prune(w, 4);
+    expect(r.removed).toEqual([]);
+    expect(r.kept).toEqual(["CNI-ADMIN holds 1 rule(s) that are not firewall's own (a container's, or another tool's): -A CNI-ADMIN -s 10.246.31.9 -j DROP"]);
+    expect(show(w.iptables, 4, 'CNI-FORWARD')).toEqual([ADMIN]);
+
+    const v = world();
+    await firewall.add(req('ADD', { iptablesAdminChainName: 'TSFW-ADMIN' }), v.deps);
+    await firewall.del(req('DEL', { iptablesAdminChainName: 'TSFW-ADMIN' }), v.deps);
+    expect((await prune(v, 4)).removed).toEqual(['CNI-FORWARD', 'TSFW-ADMIN']);
+    expect(show(v.iptables, 4, 'TSFW-ADMIN')).toBeUndefined();
+  });
+
+  it('changes nothing when the kernel refuses the transaction, and nothing where the plugin never ran', async () => {
+    const w = world();
+    expect(await prune(w, 4)).toEqual({ family: 4, table: 'filter', removed: [], kept: [] });
+    await firewall.add(req('ADD'), w.deps);
+    await firewall.del(req('DEL'), w.deps);
+    w.iptables.failWhen = '-X CNI-ADMIN';
+    const r = await prune(w, 4);
+    expect(r.removed).toEqual([]);
+    expect(r.kept.join()).toMatch(/the kernel refused the removal/);
+    expect(show(w.iptables, 4, 'FORWARD')).toEqual([FWD]);
+    expect(show(w.iptables, 4, 'CNI-FORWARD')).toEqual([ADMIN]);
   });
 });

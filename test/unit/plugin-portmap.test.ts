@@ -3,7 +3,8 @@ import { FakeNetlinkOpener } from '../../src/network/rtnetlink/fake.js';
 import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
 import { chainName } from '../../src/network/plugins/ipmasq.js';
 import { portmap } from '../../src/network/plugins/portmap/index.js';
-import { pruneSharedChains } from '../../src/network/plugins/portmap/prune.js';
+import { portmapShared } from '../../src/network/plugins/portmap/prune.js';
+import { pruneShared } from '../../src/network/plugins/prune.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
 
@@ -112,17 +113,17 @@ describe('pruning the shared chains (tsrun net prune)', () => {
   it('keeps them while a container publishes a port, removes them and their jumps after its DEL, and then has nothing to do', async () => {
     const w = world();
     await portmap.add(req('ADD'), w.deps);
-    const kept = await pruneSharedChains(w.iptables, 4);
+    const kept = await pruneShared(w.iptables, 4, 'nat', portmapShared());
     expect(kept.removed).toEqual([]);
     expect(kept.kept.join('\n')).toMatch(/CNI-HOSTPORT-DNAT holds 2 rule/);
     expect(kept.kept.join('\n')).toMatch(/CNI-HOSTPORT-SETMARK is referred to by 4 rule/);
     expect(shared(w)).toHaveLength(3);
     await portmap.del(req('DEL'), w.deps);
-    expect(await pruneSharedChains(w.iptables, 4)).toEqual({ family: 4, removed: ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK'], kept: [] });
+    expect(await pruneShared(w.iptables, 4, 'nat', portmapShared())).toEqual({ family: 4, table: 'nat', removed: ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK'], kept: [] });
     expect(shared(w)).toEqual([]);
     expect(builtinJumps(w)).toEqual([]);
-    expect(await pruneSharedChains(w.iptables, 4)).toEqual({ family: 4, removed: [], kept: [] });
-    expect(await pruneSharedChains(w.iptables, 6)).toEqual({ family: 6, removed: [], kept: [] });
+    expect(await pruneShared(w.iptables, 4, 'nat', portmapShared())).toEqual({ family: 4, table: 'nat', removed: [], kept: [] });
+    expect(await pruneShared(w.iptables, 6, 'nat', portmapShared())).toEqual({ family: 6, table: 'nat', removed: [], kept: [] });
   });
 
   it("leaves all three when another tool's rule uses one, or the mark differs", async () => {
@@ -130,12 +131,12 @@ describe('pruning the shared chains (tsrun net prune)', () => {
     await portmap.add(req('ADD'), w.deps);
     await portmap.del(req('DEL'), w.deps);
     await w.iptables.run(4, ['-t', 'nat', '-A', 'PREROUTING', '-i', 'tsp6x', '-j', 'CNI-HOSTPORT-DNAT']);
-    const r = await pruneSharedChains(w.iptables, 4);
+    const r = await pruneShared(w.iptables, 4, 'nat', portmapShared());
     expect(r.removed).toEqual([]);
     expect(r.kept).toEqual(['CNI-HOSTPORT-DNAT is referred to by 1 rule(s) besides portmap\'s own jumps: -A PREROUTING -i tsp6x -j CNI-HOSTPORT-DNAT']);
     expect(shared(w)).toHaveLength(3);
     await w.iptables.run(4, ['-t', 'nat', '-D', 'PREROUTING', '-i', 'tsp6x', '-j', 'CNI-HOSTPORT-DNAT']);
-    expect((await pruneSharedChains(w.iptables, 4, 14)).kept.join('\n')).toMatch(/CNI-HOSTPORT-MASQ holds 1 rule.*--mark 0x2000\/0x2000/);
+    expect((await pruneShared(w.iptables, 4, 'nat', portmapShared(14))).kept.join('\n')).toMatch(/CNI-HOSTPORT-MASQ holds 1 rule.*--mark 0x2000\/0x2000/);
     expect(shared(w)).toHaveLength(3);
   });
 
@@ -145,7 +146,7 @@ describe('pruning the shared chains (tsrun net prune)', () => {
     await portmap.del(req('DEL'), w.deps);
     const before = builtinJumps(w);
     w.iptables.failWhen = '-X CNI-HOSTPORT-SETMARK';
-    const r = await pruneSharedChains(w.iptables, 4);
+    const r = await pruneShared(w.iptables, 4, 'nat', portmapShared());
     expect(r.removed).toEqual([]);
     expect(r.kept.join('\n')).toMatch(/the kernel refused the removal/);
     expect(shared(w)).toHaveLength(3);

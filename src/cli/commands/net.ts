@@ -29,18 +29,21 @@ export const command: Command = {
   args: 'show ID | show --netns PATH | add|check|del NETWORK NETNS | gc NETWORK [NETNS] | gc | status NETWORK | prune',
   flags,
   notes: ['show: the network of a container (or netns handle), live from the kernel next to the CNI cache.', 'gc without NETWORK sweeps what `tsrun hook cni` attached to containers that are gone.',
-    "prune: removes portmap's shared chains (CNI-HOSTPORT-DNAT, -MASQ, -SETMARK and portmap's jumps to them) when nothing else uses them; the kernel refuses it otherwise."],
+    "prune: removes the chains portmap (CNI-HOSTPORT-DNAT, -MASQ, -SETMARK) and firewall (CNI-FORWARD, CNI-ADMIN) leave for the next ADD, with their jumps, when nothing else uses them; the kernel refuses it otherwise."],
   async run(p, g, usage) {
     const [sub, network, netns] = p.positionals;
     if (sub === 'show') return (await import('./net-show.js')).runShow(p, g, usage);
     if (sub === 'prune') {
-      const { pruneSharedChains } = await import('../../network/plugins/portmap/prune.js');
+      const { pruneShared } = await import('../../network/plugins/prune.js');
+      const { portmapShared } = await import('../../network/plugins/portmap/prune.js');
+      const { firewallShared } = await import('../../network/plugins/firewall/prune.js');
       const { ExecIptables } = await import('../../network/plugins/iptables.js');
       for (const f of [4, 6] as const) {
-        const r = await pruneSharedChains(new ExecIptables(), f);
-        const tool = f === 4 ? 'iptables' : 'ip6tables';
-        if (r.removed.length) process.stdout.write(`${tool} nat: removed ${r.removed.join(', ')}\n`);
-        for (const k of r.kept) process.stdout.write(`${tool} nat: kept: ${k}\n`);
+        for (const r of [await pruneShared(new ExecIptables(), f, 'nat', portmapShared()), await pruneShared(new ExecIptables(), f, 'filter', firewallShared)]) {
+          const where = `${f === 4 ? 'iptables' : 'ip6tables'} ${r.table}`;
+          if (r.removed.length) process.stdout.write(`${where}: removed ${r.removed.join(', ')}\n`);
+          for (const k of r.kept) process.stdout.write(`${where}: kept: ${k}\n`);
+        }
       }
       return 0;
     }
