@@ -3,7 +3,7 @@ import { FakeNetlinkOpener } from '../../src/network/rtnetlink/fake.js';
 import { FakeIptables } from '../../src/network/plugins/fake-iptables.js';
 import { InProcessPluginExec } from '../../src/network/plugins/in-process-exec.js';
 import { applyToListing, inBatch, IptablesBatch } from '../../src/network/plugins/iptables-batch.js';
-import { listTable, mustListTable, parseListing, parseSave, type Iptables } from '../../src/network/plugins/iptables.js';
+import { afterChainRace, listTable, mustListTable, parseListing, parseSave, type Iptables } from '../../src/network/plugins/iptables.js';
 import { deleteFast } from '../../src/network/plugins/iptables-plan.js';
 import type { PluginExec } from '../../src/network/cni/exec.js';
 import type { PluginDeps } from '../../src/network/plugins/skel.js';
@@ -25,8 +25,19 @@ const confs = {
   firewall: { cniVersion: '1.0.0', name: 'tsbatch-u', type: 'firewall', backend: 'iptables', prevResult },
 };
 
+/** A FakeIptables where another process changes the tables once, just before the next restore. */
+class RacedIptables extends FakeIptables {
+  race?: () => Promise<unknown>;
+  override async restore(family: 4 | 6, text: string) {
+    const race = this.race;
+    this.race = undefined;
+    if (race) await race();
+    return super.restore(family, text);
+  }
+}
+
 function world() {
-  const iptables = new FakeIptables();
+  const iptables = new RacedIptables();
   const deps: PluginDeps = {
     sys: new FakeSyscalls(), netlink: new FakeNetlinkOpener(), iptables, sysctl: () => {},
     ipam: async () => ({}), random: () => Buffer.alloc(4),
@@ -199,6 +210,72 @@ describe('iptables batch', () => {
     await inBatch(new IptablesBatch('add'), async () => {
       expect(await listTable(broken, 4, 'nat')).toBeUndefined();
       await expect(mustListTable(broken, 4, 'nat')).rejects.toThrow('running [iptables-save]: exit status 4: iptables-save: no nf_tables');
+    });
+  });
+
+  describe('a shared chain another process creates after the tables were read', () => {
+    // The reference's portmap and firewall (or a second tsrun) making the same
+    // chains at once: one container's DNAT and one's firewall rule in them.
+    const other = async (x: FakeIptables, only?: 'filter') => {
+      for (const args of [
+        ['-t', 'nat', '-N', 'CNI-HOSTPORT-DNAT'],
+        ['-t', 'nat', '-A', 'CNI-HOSTPORT-DNAT', '-p', 'tcp', '-m', 'comment', '--comment', 'dnat name: "other" id: "c9"', '-m', 'multiport', '--destination-ports', '18999', '-j', 'CNI-DN-other'],
+        ['-t', 'nat', '-A', 'PREROUTING', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'CNI-HOSTPORT-DNAT'],
+        ['-t', 'filter', '-N', 'CNI-FORWARD'],
+        ['-t', 'filter', '-N', 'CNI-ADMIN'],
+        ['-t', 'filter', '-I', 'FORWARD', '1', '-m', 'comment', '--comment', 'CNI firewall plugin rules', '-j', 'CNI-FORWARD'],
+        ['-t', 'filter', '-A', 'CNI-FORWARD', '-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', 'CNI-ADMIN'],
+        ['-t', 'filter', '-A', 'CNI-FORWARD', '-s', '10.246.41.9/32', '-j', 'ACCEPT'],
+      ]) if (!only || args[1] === only) expect((await x.run(4, args)).code).toBe(0);
+    };
+    const theirs = (w: ReturnType<typeof world>) => ({
+      dnat: w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')!.filter((r) => r.includes('id: "c9"')),
+      forward: w.iptables.rules(4, 'filter', 'CNI-FORWARD')!.filter((r) => r.includes('10.246.41.9')),
+    });
+    const expectBoth = (w: ReturnType<typeof world>) => {
+      expect(theirs(w).dnat).toHaveLength(1);
+      expect(theirs(w).forward).toHaveLength(1);
+      expect(w.iptables.rules(4, 'nat', 'CNI-HOSTPORT-DNAT')!.filter((r) => r.includes('tsbatch-c1'))).toHaveLength(1);
+      expect(w.iptables.rules(4, 'filter', 'CNI-FORWARD')!.filter((r) => r.includes('10.246.41.2/32'))).toHaveLength(2);
+      // each shared jump and fixed rule once
+      expect(w.iptables.rules(4, 'nat', 'PREROUTING')!.filter((r) => r.endsWith('CNI-HOSTPORT-DNAT'))).toHaveLength(1);
+      expect(w.iptables.rules(4, 'filter', 'FORWARD')!.filter((r) => r.endsWith('CNI-FORWARD'))).toHaveLength(1);
+      expect(w.iptables.rules(4, 'filter', 'CNI-FORWARD')!.filter((r) => r.endsWith('CNI-ADMIN'))).toHaveLength(1);
+    };
+
+    it('batched ADD: the restore is refused (-N, never a flushing ":"), made again for the tables as they are, and their rules stay', async () => {
+      const w = world();
+      w.iptables.race = () => other(w.iptables);
+      await w.exec.batch('ADD', async () => {
+        await w.call('portmap', 'ADD');
+        await w.call('firewall', 'ADD');
+      });
+      expect(w.iptables.restores).toHaveLength(2);
+      expect(w.iptables.restores[0]).toMatch(/\n-N CNI-HOSTPORT-DNAT\n/);
+      expect(w.iptables.restores[1]).not.toMatch(/-N CNI-HOSTPORT-DNAT|-N CNI-FORWARD/);
+      expectBoth(w);
+    });
+
+    it('ADD of one plugin at a time: the same, through applyLines', async () => {
+      const w = world();
+      w.iptables.race = () => other(w.iptables);
+      await w.call('portmap', 'ADD');
+      w.iptables.race = () => Promise.resolve(); // the filter chains are there already
+      await w.call('firewall', 'ADD');
+      expectBoth(w);
+      const again = world();
+      await again.call('portmap', 'ADD');
+      again.iptables.race = () => other(again.iptables, 'filter');
+      await again.call('firewall', 'ADD');
+      expect(theirs(again).forward).toHaveLength(1);
+      expect(again.iptables.rules(4, 'filter', 'CNI-FORWARD')!.filter((r) => r.includes('10.246.41.2/32'))).toHaveLength(2);
+    });
+
+    it('afterChainRace: undefined when no -N chain exists now (another failure); else drops the -N and what is already there', () => {
+      const lines = ['-N A', '-A A -j MARK', '-I POSTROUTING 1 -j A', '-A POSTROUTING -s 10.0.0.2 -j A', ':CNI-DN-x - [0:0]', '-A CNI-DN-x -j DNAT'];
+      expect(afterChainRace(lines, { chains: new Set(), rules: [] })).toBeUndefined();
+      expect(afterChainRace(lines, { chains: new Set(['A']), rules: ['-A A -j MARK', '-A POSTROUTING -j A'] })).toEqual(['-A POSTROUTING -s 10.0.0.2 -j A', ':CNI-DN-x - [0:0]', '-A CNI-DN-x -j DNAT']);
+      expect(afterChainRace(lines, { chains: new Set(['A']), rules: [] })).toEqual(lines.slice(1));
     });
   });
 });

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { cniError } from './errors.js';
-import { parseSave, type Iptables, type IptablesOutcome, type Listing, type Table } from './iptables.js';
+import { afterChainRace, parseSave, type Iptables, type IptablesOutcome, type Listing, type Table } from './iptables.js';
 import type { RestorePlan } from './iptables-plan.js';
 
 // One iptables-restore per family for a whole chain instead of one per
@@ -91,21 +91,27 @@ export class IptablesBatch {
     return held ? applyToListing(have, held.map((h) => h.line)) : have;
   }
 
-  /** ADD's end: the held-back lines, one restore per Iptables and family (a section per table). A refused line names its plugin. */
+  /**
+   * ADD's end: the held-back lines, one restore per Iptables and family (a
+   * section per table). A refused line names its plugin. A restore refused
+   * because another process created a shared chain since the save is made
+   * again for the tables as they are now (afterChainRace), once.
+   */
   async flushLines(): Promise<void> {
     for (const [x, byKey] of this.pending) {
+      const run = this.executors.get(x) ?? x;
       for (const family of [4, 6] as const) {
-        const owners: string[] = []; // by line number of the restore input, from 1
-        const text: string[] = [];
-        for (const [key, held] of byKey) {
-          if (!key.startsWith(`${family}/`) || held.length === 0) continue;
-          const section = [`*${key.slice(2)}`, ...held.map((h) => h.line), 'COMMIT'];
-          owners.push(held[0]!.owner, ...held.map((h) => h.owner), held.at(-1)!.owner);
-          text.push(...section);
+        let sections: Section[] = [...byKey].filter(([key, held]) => key.startsWith(`${family}/`) && held.length > 0).map(([key, held]) => ({ table: key.slice(2) as Table, held }));
+        if (sections.length === 0) continue;
+        let r = await run.restore(family, restoreText(sections));
+        const again = r.code !== 0 ? await afterRace(run, family, sections) : undefined;
+        if (again) {
+          sections = again;
+          r = sections.length ? await run.restore(family, restoreText(sections)) : { code: 0, stdout: '', stderr: '' };
         }
-        if (text.length === 0) continue;
-        const r = await (this.executors.get(x) ?? x).restore(family, `${text.join('\n')}\n`);
         if (r.code !== 0) {
+          // by line number of the restore input, from 1: the "*table" and COMMIT lines count as their section's first and last plugin
+          const owners = sections.flatMap(({ held }) => [held[0]!.owner, ...held.map((h) => h.owner), held.at(-1)!.owner]);
           const at = Number(/line:? (\d+)/.exec(r.stderr)?.[1]);
           const who = owners[at - 1] ?? [...new Set(owners)].join(', ');
           throw cniError(`${who ? `${who}: ` : ''}${family === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
@@ -163,6 +169,30 @@ export class IptablesBatch {
   }
 }
 
+/** One table's held-back lines in a flush. */
+interface Section {
+  table: Table;
+  held: { line: string; owner: string }[];
+}
+
+/** One restore's input: a section per table. */
+const restoreText = (sections: Section[]): string => `${sections.flatMap(({ table, held }) => [`*${table}`, ...held.map((h) => h.line), 'COMMIT']).join('\n')}\n`;
+
+/** After a refused flush: the sections again for the tables as they are now when a chain of a -N line was created meanwhile (afterChainRace), else undefined. */
+async function afterRace(x: Iptables, family: 4 | 6, sections: Section[]): Promise<Section[] | undefined> {
+  if (!sections.some((s) => s.held.some((h) => h.line.startsWith('-N ')))) return undefined;
+  const now = await x.save(family);
+  if (now.code !== 0) return undefined;
+  const tables = parseSave(now.stdout);
+  let raced = false;
+  const out = sections.map(({ table, held }) => {
+    const lines = afterChainRace(held.map((h) => h.line), tables.get(table) ?? { chains: new Set<string>(), rules: [] });
+    if (lines) raced = true;
+    return { table, held: lines ? held.filter((h) => lines.includes(h.line)) : held };
+  });
+  return raced ? out.filter((s) => s.held.length > 0) : undefined;
+}
+
 const scope = new AsyncLocalStorage<IptablesBatch>();
 
 /** The batch the current chain opened, if any. */
@@ -180,8 +210,8 @@ export function outsideBatch<T>(fn: () => Promise<T>): Promise<T> {
 
 /**
  * `listing` with restore `lines` applied, for the forms tsrun writes:
- * `:CHAIN - [0:0]` (create, or flush an existing chain), `-A`, `-I CHAIN 1`,
- * `-D`, `-F`, `-X`.
+ * `:CHAIN - [0:0]` (create, or flush an existing chain), `-N`, `-A`,
+ * `-I CHAIN 1`, `-D`, `-F`, `-X`.
  */
 export function applyToListing(listing: Listing, lines: string[]): Listing {
   const chains = new Set(listing.chains);
@@ -194,6 +224,8 @@ export function applyToListing(listing: Listing, lines: string[]): Listing {
       const name = op!.slice(1);
       chains.add(name);
       rules = rules.filter((r) => !inChain(name)(r));
+    } else if (op === '-N') {
+      chains.add(chain);
     } else if (op === '-A') {
       rules.push(rule);
     } else if (op === '-I') {

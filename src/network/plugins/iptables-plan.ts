@@ -26,10 +26,10 @@ export class RestorePlan {
     return this.chains.has(chain);
   }
 
-  /** Creates the chain when missing (a ":" line for an existing chain would flush it). */
+  /** Creates the shared chain when missing, with -N (see afterChainRace in iptables.ts: never a ":" line, which flushes). */
   ensureChain(chain: string): this {
     if (!this.chains.has(chain)) {
-      this.lines.push(`:${chain} - [0:0]`);
+      this.lines.push(`-N ${chain}`);
       this.chains.add(chain);
     }
     return this;

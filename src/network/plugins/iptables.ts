@@ -120,13 +120,50 @@ export async function mustListTable(x: Iptables, f: 4 | 6, table: Table): Promis
 /** Rules anywhere in the table that jump to `chain`. */
 export const jumpsTo = (have: Listing, chain: string): string[] => have.rules.filter((l) => l.endsWith(` -j ${chain}`));
 
-/** Applies restore lines to one table in one exec (atomic: all or nothing); in a chain ADD's batch, at the chain's end. */
+/**
+ * Applies restore lines to one table in one exec (atomic: all or nothing); in
+ * a chain ADD's batch, at the chain's end. A restore refused because another
+ * process created a shared chain meanwhile is made again for the table as it
+ * is now (afterChainRace), once.
+ */
 export async function applyLines(x: Iptables, f: 4 | 6, table: Table, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
   const batch = currentBatch();
   if (batch?.mode === 'add') return batch.hold(x, f, table, lines);
-  const r = await x.restore(f, `*${table}\n${lines.join('\n')}\nCOMMIT\n`);
+  const restore = (ls: string[]) => x.restore(f, `*${table}\n${ls.join('\n')}\nCOMMIT\n`);
+  let r = await restore(lines);
+  if (r.code !== 0 && lines.some(isNewChain)) {
+    const now = await listTable(x, f, table);
+    const again = now && afterChainRace(lines, now);
+    if (again) r = again.length ? await restore(again) : { code: 0, stdout: '', stderr: '' };
+  }
   if (r.code !== 0) throw cniError(`${f === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
+}
+
+const isNewChain = (line: string): boolean => line.startsWith('-N ');
+
+/**
+ * Shared chains (portmap's, firewall's) are created with `-N`, not with a ":"
+ * line: the tables were read before the restore, and ":" on a chain another
+ * process created since would flush it, silently dropping that process's
+ * rules, where -N fails the whole restore instead. After such a failure these
+ * are the lines again for the table as it is now (`now`): no -N for a chain
+ * that exists, and no rule added to or jumping to such a chain that is there
+ * already (a shared chain's rules are all added "unique"). Undefined when no
+ * chain of a -N line exists now (the failure had another cause).
+ */
+export function afterChainRace(lines: string[], now: Listing): string[] | undefined {
+  const raced = new Set(lines.filter(isNewChain).map((l) => l.slice(3).trim()).filter((c) => now.chains.has(c)));
+  if (raced.size === 0) return undefined;
+  return lines.filter((line) => {
+    if (isNewChain(line)) return !raced.has(line.slice(3).trim());
+    const [op, chain = '', ...rest] = line.split(' ');
+    if (op !== '-A' && op !== '-I') return true;
+    if (op === '-I' && /^\d+$/.test(rest[0] ?? '')) rest.shift();
+    const rule = `-A ${chain} ${rest.join(' ')}`;
+    const target = / -j (\S+)$/.exec(rule)?.[1] ?? '';
+    return !((raced.has(chain) || raced.has(target)) && now.rules.includes(rule));
+  });
 }
 
 /** The restore lines that remove a chain and every jump to it, as far as they exist. */

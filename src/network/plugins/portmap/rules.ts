@@ -20,7 +20,7 @@ export function sharedChainLines(have: NatListing, c: PortmapConf): string[] {
   const out: string[] = [];
   const mark = markOf(c.markBit);
   const ensure = (chain: string, rules: string[], entries: { chain: string; rule: string; insert?: boolean }[]): void => {
-    if (!have.chains.has(chain)) out.push(`:${chain} - [0:0]`);
+    if (!have.chains.has(chain)) out.push(`-N ${chain}`); // never ":", which would flush one made meanwhile (afterChainRace)
     for (const r of rules) if (!have.rules.includes(`-A ${chain} ${r}`)) out.push(`-A ${chain} ${r}`);
     for (const e of entries) {
       if (!have.rules.includes(`-A ${e.chain} ${e.rule} -j ${chain}`)) out.push(`${e.insert ? `-I ${e.chain} 1` : `-A ${e.chain}`} ${e.rule} -j ${chain}`);
