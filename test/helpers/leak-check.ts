@@ -6,18 +6,33 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'n
 // session, so "processes in one of our sessions" are exactly ours even while
 // other files run containers in parallel.
 
-const sessions = new Set<number>();
+/** This file's sessions: the leader's pid (the session id) and the leader's start time. */
+const sessions = new Map<number, number>();
 
 /** Remembers a CLI pid started with `detached: true` (its pid is its session id). */
 export function trackSession(pid: number | undefined): void {
-  if (pid) sessions.add(pid);
+  const st = pid ? stat(pid) : undefined;
+  if (pid) sessions.set(pid, st?.start ?? 0);
 }
 
-function stat(pid: number): { sid: number; state: string } | undefined {
+/**
+ * Is `sid` one of this file's sessions? A session's number is taken while
+ * anything is in it, but once it is empty another file's CLI may get it (pids
+ * wrap within a suite run here): a live leader that started at another time
+ * is that CLI, not ours.
+ */
+function ours(sid: number): boolean {
+  const start = sessions.get(sid);
+  if (start === undefined) return false;
+  const leader = stat(sid);
+  return !leader || leader.start === start;
+}
+
+function stat(pid: number): { sid: number; state: string; start: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0]!, sid: Number(rest[3]) };
+    return { state: rest[0]!, sid: Number(rest[3]), start: Number(rest[19]) };
   } catch {
     return undefined;
   }
@@ -38,7 +53,7 @@ export function leakedProcesses(exclude: number[] = []): { pid: number; cmdline:
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     const st = stat(pid);
-    if (!st || st.state === 'Z' || !sessions.has(st.sid) || exclude.includes(pid)) continue;
+    if (!st || st.state === 'Z' || !ours(st.sid) || exclude.includes(pid)) continue;
     out.push({ pid, cmdline: cmdline(pid) });
   }
   return out;

@@ -174,6 +174,7 @@ describe.skipIf(why !== undefined)(`containerd: ctr run --cni with tsrun as the 
     for (let i = 0; i < 20 && page !== 'tsctd-hello'; i++) {
       const r = await execa('ip', ['netns', 'exec', HOST, 'busybox', 'nc', '-w', '2', ip!, '8080'], { reject: false, input: '' });
       [page, why] = [r.stdout.trim(), r.stderr];
+      if (page !== 'tsctd-hello') await new Promise((res) => setTimeout(res, 200)); // nc restarts its listener in a loop
     }
     expect(page, `${why}\n${out}`).toBe('tsctd-hello');
 

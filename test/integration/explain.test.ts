@@ -114,7 +114,7 @@ describe('--explain with a network', () => {
       plugins: [{ type: 'bridge', bridge: 'tsexpl0', isGateway: true, ipam: { type: 'host-local', subnet: '10.248.9.0/24', dataDir: join(s.dir, 'ipam') } }],
     }));
     try {
-      const r = spawnSync(process.execPath, [join(REPO, 'dist/cli/main.js'), '--root', s.root, '--explain=json', 'run', '--net', 'expl-net', '--conf-dir', conf, '--cache-dir', cache, s.bundle(['true'])], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [join(REPO, 'dist/cli/main.js'), '--root', s.root, '--explain=json', 'run', '--net', 'expl-net', '--conf-dir', conf, '--cache-dir', cache, '-b', s.bundle(['true']), 'expl-n1'], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ExplainEvent);
       const add = events.findIndex((e) => e.actor === 'runtime' && e.kind === 'cni' && e.call.startsWith('bridge ADD'));

@@ -20,7 +20,8 @@ const started = new Set<string>();
 
 const dirs = () => ({ conf: join(s.dir, 'conf'), cache: join(s.dir, 'cache'), ipam: join(s.dir, 'ipam'), bin: join(s.dir, 'bin') });
 const netFlags = () => ['--conf-dir', dirs().conf, '--cache-dir', dirs().cache, '--cni-path', `${dirs().bin}:/usr/lib/cni`];
-const ours = (l: string) => /n5-|tsn5br/.test(l);
+// this file's networks by exact name: network-runc.test.ts's n5-runc shares the prefix
+const ours = (l: string) => /name: \\?"n5-(net|fail)\\?"|tsn5br/.test(l);
 const rulesOf = (table: 'nat' | 'filter') => iptablesRules(table).split('\n').filter(ours);
 const allocations = (net: string) => (existsSync(join(dirs().ipam, net)) ? readdirSync(join(dirs().ipam, net)).filter((f) => /^\d/.test(f)) : []);
 const ls = (d: string) => (existsSync(d) ? readdirSync(d) : []);

@@ -99,7 +99,16 @@ describe.skipIf(!isRoot)('portmap: traffic reaches the container', () => {
   const listen = (port: number) => {
     const p = execa('ip', ['netns', 'exec', CONT, 'busybox', 'nc', '-l', '-p', String(port), '-e', 'busybox', 'echo', 'pong'], { reject: false });
     listeners.push(p);
-    return new Promise((r) => setTimeout(r, 300));
+    return listening(port);
+  };
+  /** Until something listens on the port in the container (not a fixed wait: a loaded machine may take longer). */
+  const listening = async (port: number) => {
+    for (let i = 0; i < 200; i++) {
+      const ss = await execa('ip', ['netns', 'exec', CONT, 'ss', '-Hltn', `sport = :${port}`], { reject: false });
+      if (ss.stdout.trim()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`nothing listens on port ${port} in ${CONT} after 10 s`);
   };
   const connect = async (ns: string, ip: string, port: number) =>
     (await execa('ip', ['netns', 'exec', ns, 'busybox', 'nc', '-w', '2', ip, String(port)], { reject: false, input: '' })).stdout.trim();

@@ -181,6 +181,7 @@ describe.skipIf(!isRoot)('bad input leaves nothing behind', () => {
       cfg.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `echo $$ > ${hookPid}; exec sleep 20`] }] };
     });
     const create = tsrunAsync(root, ['create', '-b', dir, c]);
+    let hookGone = false;
     try {
       await waitFor(() => existsSync(hookPid) && readFileSync(hookPid, 'utf8').endsWith('\n'), 'the hook to start');
       const init = stateOf(root, c)?.pid;
@@ -190,15 +191,16 @@ describe.skipIf(!isRoot)('bad input leaves nothing behind', () => {
       // The hook dies with the runtime (a parent-death signal set through setpriv).
       const hook = Number(readFileSync(hookPid, 'utf8'));
       await waitFor(() => !existsSync(`/proc/${hook}`) || readFileSync(`/proc/${hook}/stat`, 'utf8').includes(') Z'), 'the hook to die with the runtime');
+      hookGone = true;
       const st = stateOf(root, c);
       expect(st?.status).toBe('stopped');
       const del = tsrun(root, ['delete', '--force', c]);
       expect(del.code, del.stderr).toBe(0);
       expect(existsSync(join(root, c))).toBe(false);
     } finally {
-      // the hook itself is ours (the runtime no longer exists to kill it)
+      // the hook itself is ours (the runtime no longer exists to kill it); once seen gone its pid may be another process's
       try {
-        process.kill(Number(readFileSync(hookPid, 'utf8')), 'SIGKILL');
+        if (!hookGone) process.kill(Number(readFileSync(hookPid, 'utf8')), 'SIGKILL');
       } catch {
         // never started or gone
       }
