@@ -14,6 +14,7 @@ import { SyscallError, type Syscalls } from '../sys/syscalls.js';
 export const NETNS_DIR = '/run/netns';
 
 const nameRegex = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const LOCK_EX = 2;
 
 export class NetnsStore {
   constructor(
@@ -64,15 +65,26 @@ export class NetnsStore {
     return target;
   }
 
-  /** iproute2's trick: make <dir> a mount point (bind onto itself) and mark it shared. */
+  /**
+   * iproute2's trick: make <dir> a mount point (bind onto itself) and mark it
+   * shared. Under an exclusive flock of the directory, as `ip netns add` takes:
+   * two first-timers at once (tsrun and ip, or two tsruns) would otherwise
+   * both see "not a mount point" and stack two bind mounts.
+   */
   private makeSharedDir(): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+    const lock = this.sys.open(this.dir, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
     try {
-      this.sys.mount('', this.dir, 'none', MS.SHARED | MS.REC, null);
-    } catch (err) {
-      if (!(err instanceof SyscallError && err.errno === 'EINVAL')) throw err;
-      this.sys.mount(this.dir, this.dir, 'none', MS.BIND | MS.REC, null);
-      this.sys.mount('', this.dir, 'none', MS.SHARED | MS.REC, null);
+      this.sys.flock(lock, LOCK_EX);
+      try {
+        this.sys.mount('', this.dir, 'none', MS.SHARED | MS.REC, null);
+      } catch (err) {
+        if (!(err instanceof SyscallError && err.errno === 'EINVAL')) throw err;
+        this.sys.mount(this.dir, this.dir, 'none', MS.BIND | MS.REC, null);
+        this.sys.mount('', this.dir, 'none', MS.SHARED | MS.REC, null);
+      }
+    } finally {
+      this.sys.close(lock); // releases the lock
     }
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NetnsStore } from '../../src/network/netns.js';
-import { CLONE, MNT_DETACH, MS } from '../../src/sys/constants.js';
+import { CLONE, MNT_DETACH, MS, O } from '../../src/sys/constants.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
 
 // The syscall sequence of a netns handle, on the recording fake.
@@ -14,18 +14,21 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('NetnsStore', () => {
-  it('add: shared dir, unshare, bind the thread netns, then go back home', () => {
+  it('add: shared dir (under a flock of it, as ip netns takes), unshare, bind the thread netns, then go back home', () => {
     const sys = new FakeSyscalls().failOn('mount', 'EINVAL', 1);
     new NetnsStore(sys, dir).add('n1');
     expect(sys.calls.map((c) => [c.name, ...c.args])).toEqual([
+      ['open', dir, O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0],
+      ['flock', 100, 2],
       ['mount', '', dir, 'none', MS.SHARED | MS.REC, null],
       ['mount', dir, dir, 'none', MS.BIND | MS.REC, null],
       ['mount', '', dir, 'none', MS.SHARED | MS.REC, null],
+      ['close', 100],
       ['open', '/proc/thread-self/ns/net', expect.any(Number), 0],
       ['unshare', CLONE.NEWNET],
       ['mount', '/proc/thread-self/ns/net', join(dir, 'n1'), 'none', MS.BIND, null],
-      ['setns', 100, CLONE.NEWNET],
-      ['close', 100],
+      ['setns', 101, CLONE.NEWNET],
+      ['close', 101],
     ]);
     expect(existsSync(join(dir, 'n1'))).toBe(true);
   });
