@@ -25,11 +25,12 @@ const confs = {
   firewall: { cniVersion: '1.0.0', name: 'tsbatch-u', type: 'firewall', backend: 'iptables', prevResult },
 };
 
-/** A FakeIptables where another process changes the tables once, just before the next restore. */
+/** A FakeIptables where another process changes the tables just before a restore: `race` once, then each of `races` in turn. */
 class RacedIptables extends FakeIptables {
   race?: () => Promise<unknown>;
+  races: (() => Promise<unknown>)[] = [];
   override async restore(family: 4 | 6, text: string) {
-    const race = this.race;
+    const race = this.race ?? this.races.shift();
     this.race = undefined;
     if (race) await race();
     return super.restore(family, text);
@@ -216,7 +217,7 @@ describe('iptables batch', () => {
   describe('a shared chain another process creates after the tables were read', () => {
     // The reference's portmap and firewall (or a second tsrun) making the same
     // chains at once: one container's DNAT and one's firewall rule in them.
-    const other = async (x: FakeIptables, only?: 'filter') => {
+    const other = async (x: FakeIptables, only?: 'nat' | 'filter') => {
       for (const args of [
         ['-t', 'nat', '-N', 'CNI-HOSTPORT-DNAT'],
         ['-t', 'nat', '-A', 'CNI-HOSTPORT-DNAT', '-p', 'tcp', '-m', 'comment', '--comment', 'dnat name: "other" id: "c9"', '-m', 'multiport', '--destination-ports', '18999', '-j', 'CNI-DN-other'],
@@ -269,6 +270,34 @@ describe('iptables batch', () => {
       await again.call('firewall', 'ADD');
       expect(theirs(again).forward).toHaveLength(1);
       expect(again.iptables.rules(4, 'filter', 'CNI-FORWARD')!.filter((r) => r.includes('10.246.41.2/32'))).toHaveLength(2);
+    });
+
+    it('batched ADD: a table committed before the refused one is not applied again (iptables-restore commits per table)', async () => {
+      const w = world();
+      await w.call('firewall', 'ADD', { ...confs.firewall, prevResult: { ...prevResult, ips: [{ address: '10.246.41.7/24', interface: 2 }] } }); // CNI-FORWARD is there before
+      w.iptables.race = () => other(w.iptables, 'nat');
+      await w.exec.batch('ADD', async () => {
+        await w.call('firewall', 'ADD'); // the filter section comes first and commits
+        await w.call('portmap', 'ADD'); // the nat section's -N is refused
+      });
+      expect(w.iptables.restores.slice(-2).map((r) => r.match(/\*\w+/g))).toEqual([['*filter', '*nat'], ['*nat']]);
+      expect(w.iptables.rules(4, 'filter', 'CNI-FORWARD')!.filter((r) => r.includes('10.246.41.2/32'))).toHaveLength(2);
+      expect(theirs(w).dnat).toHaveLength(1);
+      expect(w.iptables.rules(4, 'nat', 'PREROUTING')!.filter((r) => r.endsWith('CNI-HOSTPORT-DNAT'))).toHaveLength(1);
+    });
+
+    it('raced again on the retry (the reference makes its chains one exec at a time): made again until nothing raced is left', async () => {
+      const w = world();
+      const snat = { ...confs.portmap, snat: true };
+      w.iptables.races = [
+        () => w.iptables.run(4, ['-t', 'nat', '-N', 'CNI-HOSTPORT-SETMARK']),
+        () => w.iptables.run(4, ['-t', 'nat', '-N', 'CNI-HOSTPORT-MASQ']),
+      ];
+      await w.call('portmap', 'ADD', snat);
+      expect(w.iptables.restores).toHaveLength(3);
+      const single = world();
+      await single.call('portmap', 'ADD', snat);
+      expect(w.state()).toBe(single.state());
     });
 
     it('afterChainRace: undefined when no -N chain exists now (another failure); else drops the -N and what is already there', () => {

@@ -178,6 +178,18 @@ describe('pruning the shared chains (tsrun net prune)', () => {
     expect(show(v.iptables, 4, 'TSFW-ADMIN')).toBeUndefined();
   });
 
+  it('removes every copy of a doubled jump, and an empty CNI-ADMIN whose jump is gone', async () => {
+    const w = world();
+    await firewall.add(req('ADD'), w.deps);
+    await firewall.del(req('DEL'), w.deps);
+    await w.iptables.run(4, ['-t', 'filter', '-I', 'FORWARD', '1', '-m', 'comment', '--comment', 'CNI firewall plugin rules', '-j', 'CNI-FORWARD']);
+    await w.iptables.run(4, ['-t', 'filter', '-D', 'CNI-FORWARD', '-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', 'CNI-ADMIN']);
+    expect(show(w.iptables, 4, 'FORWARD')).toEqual([FWD, FWD]);
+    expect(await prune(w, 4)).toEqual({ family: 4, table: 'filter', removed: ['CNI-FORWARD', 'CNI-ADMIN'], kept: [] });
+    expect(show(w.iptables, 4, 'FORWARD')).toEqual([]);
+    expect(show(w.iptables, 4, 'CNI-ADMIN')).toBeUndefined();
+  });
+
   it('changes nothing when the kernel refuses the transaction, and nothing where the plugin never ran', async () => {
     const w = world();
     expect(await prune(w, 4)).toEqual({ family: 4, table: 'filter', removed: [], kept: [] });

@@ -26,16 +26,14 @@ export class FakeIptables implements Iptables {
   /** Every restore's input, in order. */
   readonly restores: string[] = [];
 
-  /** iptables-restore --noflush: ":CHAIN" creates or flushes, other lines are commands; atomic like the real one (a failing line undoes the batch). */
+  /**
+   * iptables-restore --noflush: ":CHAIN" creates or flushes, other lines are
+   * commands. Each table commits at its COMMIT, as the real one does: a failing
+   * line undoes its own table's section and stops, earlier sections stay.
+   */
   async restore(family: 4 | 6, text: string): Promise<IptablesOutcome> {
     this.restores.push(`${family} ${text}`);
-    const before = new Map([...this.tables].map(([k, t]) => [k, new Map([...t].map(([c, rs]) => [c, [...rs]]))]));
-    const r = await this.replay(family, text);
-    if (r.code !== 0) {
-      this.tables.clear();
-      for (const [k, t] of before) this.tables.set(k, t);
-    }
-    return r;
+    return this.replay(family, text);
   }
 
   /** iptables-save: each table of the family that exists, as the binary prints it (counters zero). */
@@ -54,11 +52,14 @@ export class FakeIptables implements Iptables {
 
   private async replay(family: 4 | 6, text: string): Promise<IptablesOutcome> {
     let table = 'filter';
+    let section = new Map<string, string[]>(); // the table as it was at the section's start
     for (const [n, raw] of text.split('\n').entries()) {
       const line = raw.trim();
       if (!line) continue;
-      if (line.startsWith('*')) table = line.slice(1);
-      else if (line === 'COMMIT') continue;
+      if (line.startsWith('*')) {
+        table = line.slice(1);
+        section = new Map([...this.table(family, table)].map(([c, rs]) => [c, [...rs]]));
+      } else if (line === 'COMMIT') continue;
       else if (line.startsWith(':')) {
         const chain = line.slice(1).split(' ')[0]!;
         const t = this.table(family, table);
@@ -66,7 +67,10 @@ export class FakeIptables implements Iptables {
         else t.set(chain, []);
       } else {
         const r = await this.run(family, ['-t', table, ...splitRule(line)]);
-        if (r.code !== 0) return { ...r, stderr: `${r.stderr}\nError occurred at line: ${n + 1}` }; // as iptables-restore says it
+        if (r.code !== 0) {
+          this.tables.set(`${family}/${table}`, section);
+          return { ...r, stderr: `${r.stderr}\nError occurred at line: ${n + 1}` }; // as iptables-restore says it
+        }
       }
     }
     return { code: 0, stdout: '', stderr: '' };

@@ -95,7 +95,8 @@ export class IptablesBatch {
    * ADD's end: the held-back lines, one restore per Iptables and family (a
    * section per table). A refused line names its plugin. A restore refused
    * because another process created a shared chain since the save is made
-   * again for the tables as they are now (afterChainRace), once.
+   * again for the tables as they are now (afterChainRace), as long as that
+   * is why.
    */
   async flushLines(): Promise<void> {
     for (const [x, byKey] of this.pending) {
@@ -104,8 +105,8 @@ export class IptablesBatch {
         let sections: Section[] = [...byKey].filter(([key, held]) => key.startsWith(`${family}/`) && held.length > 0).map(([key, held]) => ({ table: key.slice(2) as Table, held }));
         if (sections.length === 0) continue;
         let r = await run.restore(family, restoreText(sections));
-        const again = r.code !== 0 ? await afterRace(run, family, sections) : undefined;
-        if (again) {
+        // each refusal for a raced chain drops at least one -N line (or a committed section), so this ends
+        for (let again; r.code !== 0 && (again = await afterRace(run, family, sections, r.stderr)); ) {
           sections = again;
           r = sections.length ? await run.restore(family, restoreText(sections)) : { code: 0, stdout: '', stderr: '' };
         }
@@ -178,19 +179,29 @@ interface Section {
 /** One restore's input: a section per table. */
 const restoreText = (sections: Section[]): string => `${sections.flatMap(({ table, held }) => [`*${table}`, ...held.map((h) => h.line), 'COMMIT']).join('\n')}\n`;
 
-/** After a refused flush: the sections again for the tables as they are now when a chain of a -N line was created meanwhile (afterChainRace), else undefined. */
-async function afterRace(x: Iptables, family: 4 | 6, sections: Section[]): Promise<Section[] | undefined> {
-  if (!sections.some((s) => s.held.some((h) => h.line.startsWith('-N ')))) return undefined;
+/**
+ * After a refused flush: what is left to apply when the refused line is a -N
+ * of a chain created meanwhile (afterChainRace), else undefined. iptables-restore
+ * commits each table at its COMMIT, so the sections before the refused one are
+ * in the kernel already and are not sent again; the refused one and those
+ * after it are made again for the tables as they are now.
+ */
+async function afterRace(x: Iptables, family: 4 | 6, sections: Section[], stderr: string): Promise<Section[] | undefined> {
+  const at = Number(/line:? (\d+)/.exec(stderr)?.[1]);
+  let refused = -1;
+  for (let i = 0, end = 0; i < sections.length && refused < 0; i++) {
+    end += sections[i]!.held.length + 2; // "*table", the lines, COMMIT
+    if (at <= end) refused = i;
+  }
+  if (!(at >= 1) || refused < 0) return undefined;
+  const rest = sections.slice(refused);
+  if (!rest[0]!.held.some((h) => h.line.startsWith('-N '))) return undefined;
   const now = await x.save(family);
   if (now.code !== 0) return undefined;
   const tables = parseSave(now.stdout);
-  let raced = false;
-  const out = sections.map(({ table, held }) => {
-    const lines = afterChainRace(held.map((h) => h.line), tables.get(table) ?? { chains: new Set<string>(), rules: [] });
-    if (lines) raced = true;
-    return { table, held: lines ? held.filter((h) => lines.includes(h.line)) : held };
-  });
-  return raced ? out.filter((s) => s.held.length > 0) : undefined;
+  const again = rest.map(({ table, held }) => ({ table, held, lines: afterChainRace(held.map((h) => h.line), tables.get(table) ?? { chains: new Set<string>(), rules: [] }) }));
+  if (!again[0]!.lines) return undefined; // the refused section's chains were not raced: another cause
+  return again.map(({ table, held, lines }) => ({ table, held: lines ? held.filter((h) => lines.includes(h.line)) : held })).filter((s) => s.held.length > 0);
 }
 
 const scope = new AsyncLocalStorage<IptablesBatch>();

@@ -124,18 +124,21 @@ export const jumpsTo = (have: Listing, chain: string): string[] => have.rules.fi
  * Applies restore lines to one table in one exec (atomic: all or nothing); in
  * a chain ADD's batch, at the chain's end. A restore refused because another
  * process created a shared chain meanwhile is made again for the table as it
- * is now (afterChainRace), once.
+ * is now (afterChainRace), as long as that is why.
  */
 export async function applyLines(x: Iptables, f: 4 | 6, table: Table, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
   const batch = currentBatch();
   if (batch?.mode === 'add') return batch.hold(x, f, table, lines);
-  const restore = (ls: string[]) => x.restore(f, `*${table}\n${ls.join('\n')}\nCOMMIT\n`);
-  let r = await restore(lines);
-  if (r.code !== 0 && lines.some(isNewChain)) {
+  const restore = (ls: string[]) => (ls.length ? x.restore(f, `*${table}\n${ls.join('\n')}\nCOMMIT\n`) : Promise.resolve({ code: 0, stdout: '', stderr: '' }));
+  let todo = lines;
+  let r = await restore(todo);
+  // each refusal for a raced chain drops at least one -N line, so this ends
+  while (r.code !== 0 && todo.some(isNewChain)) {
     const now = await listTable(x, f, table);
-    const again = now && afterChainRace(lines, now);
-    if (again) r = again.length ? await restore(again) : { code: 0, stdout: '', stderr: '' };
+    const again = now && afterChainRace(todo, now);
+    if (!again) break;
+    r = await restore((todo = again));
   }
   if (r.code !== 0) throw cniError(`${f === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
 }

@@ -47,7 +47,8 @@ export async function pruneShared(x: Iptables, family: 4 | 6, table: Table, desc
     if (refs.length) out.kept.push(`${chain} is referred to by ${refs.length} rule(s) besides ${set.owner}'s own jumps: ${refs[0]}`);
   }
   if (out.kept.length) return out;
-  const lines = [...set.own.filter((r) => have.rules.includes(r)).map((r) => r.replace(/^-A /, '-D ')), ...present.map((c) => `-X ${c}`)];
+  // every copy of an own rule (two racing ADDs of the reference may have doubled a jump), then the chains
+  const lines = [...have.rules.filter((r) => set.own.includes(r)).map((r) => r.replace(/^-A /, '-D ')), ...present.map((c) => `-X ${c}`)];
   try {
     await applyLines(x, family, table, lines);
   } catch (e) {

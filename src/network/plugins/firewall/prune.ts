@@ -9,11 +9,14 @@ import { adminJump, FORWARD_CHAIN, forwardJump } from './rules.js';
 // chains of ingressPolicy "same-bridge" are left alone.
 
 const ADMIN_JUMP = `-A ${FORWARD_CHAIN} ${adminJump('')}`;
+const DEFAULT_ADMIN = 'CNI-ADMIN';
 
 /** Firewall's shared chains as they are in `have`; undefined when CNI-FORWARD is not there. */
 export function firewallShared(have: Listing): SharedChains | undefined {
   if (!have.chains.has(FORWARD_CHAIN)) return undefined;
-  const admins = have.rules.filter((r) => r.startsWith(ADMIN_JUMP)).map((r) => r.slice(ADMIN_JUMP.length)).filter((c) => /^\S+$/.test(c));
+  const admins = [...new Set(have.rules.filter((r) => r.startsWith(ADMIN_JUMP)).map((r) => r.slice(ADMIN_JUMP.length)).filter((c) => /^\S+$/.test(c)))];
+  // the default admin chain even when its jump is gone: pruneShared still keeps it if anything is in it or refers to it
+  if (have.chains.has(DEFAULT_ADMIN) && !admins.includes(DEFAULT_ADMIN)) admins.push(DEFAULT_ADMIN);
   return {
     owner: 'firewall',
     chains: [FORWARD_CHAIN, ...admins],

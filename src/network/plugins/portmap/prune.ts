@@ -13,7 +13,7 @@ export const SETMARK_CHAIN = 'CNI-HOSTPORT-SETMARK';
 function ownRules(markBit: number): string[] {
   const conf = { name: '', mappings: [], snat: true, markBit, setMarkChain: SETMARK_CHAIN, container: {} } as PortmapConf;
   return sharedChainLines({ chains: new Set(), rules: [] }, conf)
-    .filter((l) => !l.startsWith(':'))
+    .filter((l) => l.startsWith('-A ') || l.startsWith('-I '))
     .map((l) => l.replace(/^-I (\S+) 1 /, '-A $1 '));
 }
 
