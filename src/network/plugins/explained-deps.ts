@@ -14,7 +14,7 @@ const outcome = (r: IptablesOutcome): string => (r.code === 0 ? 'ok' : `exit ${r
 /** "iptables-restore -w --noflush: 2 rules: *nat ; :CNI-1 - [0:0] ; -A CNI-1 -d 10.0.0.0/24 -j ACCEPT ; …" */
 export function describeRestore(family: 4 | 6, text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'COMMIT');
-  const rules = lines.filter((l) => !l.startsWith('*') && !l.startsWith(':')); // not the table and chain headers
+  const rules = lines.filter((l) => !l.startsWith('*') && !l.startsWith(':') && !l.startsWith('-N ')); // not the table headers or chain creations
   return `${binary(family, true)} -w --noflush: ${rules.length} rules: ${lines.join(' ; ')}`;
 }
 
