@@ -9,6 +9,9 @@ import { loopback } from '../../src/network/plugins/loopback.js';
 import type { PluginDeps, PluginRequest } from '../../src/network/plugins/skel.js';
 import { FakeSyscalls } from '../../src/sys/fake.js';
 import { explainedDeps } from '../../src/network/plugins/explained-deps.js';
+import { firewall } from '../../src/network/plugins/firewall/index.js';
+import { inBatch, IptablesBatch } from '../../src/network/plugins/iptables-batch.js';
+import { deleteFast } from '../../src/network/plugins/iptables-plan.js';
 import { startExplaining, type ExplainEvent } from '../../src/explain/events.js';
 
 // bridge and loopback on fakes: what they build, and what a failure at each
@@ -104,6 +107,35 @@ describe('bridge plugin on fakes', () => {
     expect(w.store.ips.size).toBe(0);
     expect(w.iptables.rules(4, 'nat', chainName('tsp6-u', 'c1'))).toBeUndefined();
     expect(w.iptables.rules(4, 'nat', 'POSTROUTING')).toEqual([]);
+  });
+
+  it.each([[true], [false]])('a chain\'s batched DEL (ipMasq %s): the rules naming the address are gone before the address goes back to IPAM', async (ipMasq) => {
+    // Otherwise a container given the address meanwhile could lose its own identical firewall rule to the late deletion.
+    const w = world();
+    const prev = await bridge.add(req({ isGateway: true, ipMasq }), w.deps);
+    const fw = { cniVersion: '1.0.0', name: 'tsp6-u', type: 'firewall', backend: 'iptables', prevResult: prev };
+    await firewall.add({ ...req({}), conf: fw }, w.deps);
+    expect(w.iptables.rules(4, 'filter', 'CNI-FORWARD')!.filter((r) => r.includes('10.246.10.2/32'))).toHaveLength(2);
+    const log: string[] = [];
+    const restore = w.iptables.restore.bind(w.iptables);
+    w.iptables.restore = async (f, text) => {
+      const r = await restore(f, text);
+      log.push(`restore ${text.match(/\*\w+/g)!.join(' ')}`); // when it is done, not when it starts
+      return r;
+    };
+    const ipam = w.deps.ipam;
+    const deps: PluginDeps = { ...w.deps, ipam: (type, r) => (log.push(`ipam ${r.command}`), ipam(type, r)) };
+    const b = new IptablesBatch('del', (d) => deleteFast(d.x, d.family, d.table, d.lines, d.plan));
+    await inBatch(b, async () => {
+      await firewall.del({ ...req({}, 'DEL'), conf: fw }, deps);
+      await bridge.del({ ...req({ isGateway: true, ipMasq }, 'DEL'), conf: { ...req({ isGateway: true, ipMasq }).conf, prevResult: prev } }, deps);
+    });
+    expect(await b.flushDeletions()).toEqual([]);
+    expect(log[0]).toMatch(/^restore .*\*filter/);
+    expect(log[1]).toBe('ipam DEL');
+    expect(w.iptables.rules(4, 'filter', 'CNI-FORWARD')!.filter((r) => r.includes('10.246.10.2/32'))).toEqual([]);
+    if (ipMasq) expect(w.iptables.rules(4, 'nat', chainName('tsp6-u', 'c1'))).toBeUndefined();
+    expect(w.store.ips.size).toBe(0);
   });
 
   it('DEL with the netns gone still releases the IP and removes the masquerade chain', async () => {

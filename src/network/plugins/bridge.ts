@@ -139,6 +139,7 @@ export const bridge: Plugin = {
       currentBatch()?.startDeletions();
     }
     const addrs = delContainerIface(deps, req.netns, req.ifName);
+    await currentBatch()?.settleDeletions(); // the rules naming the address go before the address does
     if (c.ipamType) await deps.ipam(c.ipamType, req);
     if (masq && !early) await teardownMasqOnDel(req, deps.iptables, c.name, addrs);
   },

@@ -136,6 +136,19 @@ export class IptablesBatch {
     this.started.push(run);
   }
 
+  /**
+   * DEL: applies what is held back and waits for all that was started, before
+   * the caller gives an address back to IPAM. A rule naming the address
+   * (firewall's, portmap's) must be gone before another container can get the
+   * address, or its late deletion would remove that container's identical
+   * rule. Errors wait for the end, as the others' do.
+   */
+  async settleDeletions(): Promise<void> {
+    this.startDeletions();
+    const errors = (await Promise.all(this.started.splice(0))).flat();
+    if (errors.length) this.started.push(Promise.resolve(errors));
+  }
+
   /** DEL's end: what startDeletions began, and the rest. Returns the errors. */
   async flushDeletions(): Promise<string[]> {
     const rest = this.deletions.splice(0);

@@ -8,6 +8,7 @@ import { cniError } from './errors.js';
 import { chainName, comment, familiesOf, setupIpMasq, teardownIpMasq } from './ipmasq.js';
 import { checkContainerIface, configureIface, delLinkByName, setupVeth } from './link.js';
 import { delContainerIface, openIn } from './netns.js';
+import { currentBatch } from './iptables-batch.js';
 import { asV1, finish, type Plugin, type PluginDeps, type PluginRequest } from './skel.js';
 import { Undo } from './undo.js';
 import { gcIpamAndMasq, teardownMasqOnDel } from './gc.js';
@@ -95,9 +96,13 @@ export const ptp: Plugin = {
 
   async del(req: PluginRequest, deps: PluginDeps): Promise<void> {
     const c = loadPtpConf(req.conf);
-    await deps.ipam(c.ipamType, req);
+    // The address goes back to IPAM last: while the veth (with its host route)
+    // or a rule naming the address is still there, a container given the same
+    // address would clash with it, or lose its own identical rule to the late deletion.
     const addrs = delContainerIface(deps, req.netns, req.ifName);
     if (c.ipMasq) await teardownMasqOnDel(req, deps.iptables, c.name, addrs);
+    await currentBatch()?.settleDeletions();
+    await deps.ipam(c.ipamType, req);
   },
 
   /** Spec 1.1 GC: IPAM drops stale allocations; stale masquerade chains go by their comments. */
