@@ -144,8 +144,8 @@ function removeTree(sys: Syscalls, dir: string): void {
   sys.unlinkat(AT_FDCWD, dir, AT.REMOVEDIR);
 }
 
-/** Runs `fn` holding an exclusive flock on the container's lock file. */
-export async function withLock<T>(sys: Syscalls, root: string, id: string, fn: () => Promise<T>): Promise<T> {
+/** Takes an exclusive flock on the container's lock file; closing the returned fd releases it. */
+export function lockContainer(sys: Syscalls, root: string, id: string): number {
   let fd: number;
   try {
     fd = sys.open(child(containerDir(root, id), '.lock'), O.RDWR | O.CREAT | O.CLOEXEC, 0o600);
@@ -155,6 +155,17 @@ export async function withLock<T>(sys: Syscalls, root: string, id: string, fn: (
   }
   try {
     sys.flock(fd, 2);
+  } catch (err) {
+    sys.close(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** Runs `fn` holding an exclusive flock on the container's lock file. */
+export async function withLock<T>(sys: Syscalls, root: string, id: string, fn: () => Promise<T>): Promise<T> {
+  const fd = lockContainer(sys, root, id);
+  try {
     return await fn();
   } finally {
     sys.close(fd);

@@ -10,6 +10,8 @@ export interface StatusFacts {
   creating: boolean;
   /** the create process is still alive (only meaningful while creating) */
   creatorAlive: boolean;
+  /** create has not launched the init yet (its pid is still 0) */
+  beforeInit?: boolean;
   /** the init (or the container process it became) is alive, same start time, not a zombie */
   initAlive: boolean;
   /** exec.fifo still exists: start has not consumed it */
@@ -18,7 +20,8 @@ export interface StatusFacts {
 }
 
 export function deriveStatus(f: StatusFacts): Status {
-  if (f.creating) return f.creatorAlive && f.initAlive ? 'creating' : 'stopped';
+  // a live creator whose init died is about to clean up: stopped; one that has not launched it yet is creating
+  if (f.creating) return f.creatorAlive && (f.initAlive || f.beforeInit) ? 'creating' : 'stopped';
   if (!f.initAlive) return 'stopped';
   if (f.frozen) return 'paused';
   return f.fifoExists ? 'created' : 'running';

@@ -6,7 +6,7 @@ import { checkSupported, findNamespace } from '../namespaces.js';
 import { checkKernelNames } from '../kernel-names.js';
 import { planSeccomp } from '../seccomp/plan.js';
 import { readStat } from '../../sys/proc.js';
-import { fifoPath, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
+import { fifoPath, lockContainer, makeContainerDir, removeContainerDir, saveRecord, writeFileAtomic, type ContainerRecord } from '../state-store.js';
 import { runHooks, runHooksWarnOnly, type OciState } from '../../oci-hooks/run.js';
 import { AT_FDCWD, O } from '../../sys/constants.js';
 import { connectConsoleSocket } from '../terminal.js';
@@ -123,31 +123,39 @@ export async function createContainer(ctx: Context, opts: CreateOptions): Promis
     if (warm) void warmCgroupMigration(ctx.sys);
     makeContainerDir(ctx.sys, ctx.root, id);
     undo.push(() => removeContainerDir(ctx.sys, ctx.root, id));
-    // The runtime-spec's rule: a create that fails after this point still runs the poststop hooks.
-    const stopped: OciState = { ociVersion: spec.ociVersion, id, status: 'stopped', bundle: bundle.bundle, annotations: (spec.annotations ?? {}) as Record<string, string> };
-    poststop = async () => {
-      await runHooksWarnOnly('poststop', spec.hooks?.poststop, stopped, (m) => ctx.log.warn(m));
-      await opts.inProcessHooks?.poststop?.(stopped).catch((err: unknown) => ctx.log.warn(errorMessage(err)));
-    };
-    because('exec.fifo: the container\'s process blocks on it until `tsrun start`', () => ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622));
-    because('exec.fifo: 0622 whatever the umask, as a process in a user namespace is "other" to it', () => ctx.sys.fchmodat(AT_FDCWD, fifoPath(ctx.root, id), 0o622));
-    const self = readStat(process.pid);
-    const record: ContainerRecord = {
-      ociVersion: spec.ociVersion,
-      id,
-      bundle: bundle.bundle,
-      rootfs: bundle.rootfs,
-      pid: 0,
-      initStartTime: '',
-      stage: 'creating',
-      creatorPid: process.pid,
-      creatorStartTime: self?.startTime ?? '',
-      created: new Date().toISOString(),
-      owner: userInfo().username,
-      annotations: (spec.annotations ?? {}) as Record<string, string>,
-      spec,
-    };
-    saveRecord(ctx.sys, ctx.root, record);
+    // Locked until the first state is saved: a delete arriving meanwhile waits, then sees "creating"
+    // instead of a directory with no state (which it takes for a killed create's and removes).
+    const lock = lockContainer(ctx.sys, ctx.root, id);
+    let record: ContainerRecord;
+    try {
+      // The runtime-spec's rule: a create that fails after this point still runs the poststop hooks.
+      const stopped: OciState = { ociVersion: spec.ociVersion, id, status: 'stopped', bundle: bundle.bundle, annotations: (spec.annotations ?? {}) as Record<string, string> };
+      poststop = async () => {
+        await runHooksWarnOnly('poststop', spec.hooks?.poststop, stopped, (m) => ctx.log.warn(m));
+        await opts.inProcessHooks?.poststop?.(stopped).catch((err: unknown) => ctx.log.warn(errorMessage(err)));
+      };
+      because('exec.fifo: the container\'s process blocks on it until `tsrun start`', () => ctx.sys.mkfifo(fifoPath(ctx.root, id), 0o622));
+      because('exec.fifo: 0622 whatever the umask, as a process in a user namespace is "other" to it', () => ctx.sys.fchmodat(AT_FDCWD, fifoPath(ctx.root, id), 0o622));
+      const self = readStat(process.pid);
+      record = {
+        ociVersion: spec.ociVersion,
+        id,
+        bundle: bundle.bundle,
+        rootfs: bundle.rootfs,
+        pid: 0,
+        initStartTime: '',
+        stage: 'creating',
+        creatorPid: process.pid,
+        creatorStartTime: self?.startTime ?? '',
+        created: new Date().toISOString(),
+        owner: userInfo().username,
+        annotations: (spec.annotations ?? {}) as Record<string, string>,
+        spec,
+      };
+      saveRecord(ctx.sys, ctx.root, record);
+    } finally {
+      ctx.sys.close(lock);
+    }
 
     // exec.fifo and the console socket are handed over as open fds, like runc does:
     // a process in a user namespace may not reach the state dir or the socket's directory.

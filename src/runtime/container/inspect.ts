@@ -28,6 +28,7 @@ export function statusOf(root: string, rec: ContainerRecord): Status {
   return deriveStatus({
     creating: rec.stage === 'creating',
     creatorAlive: isAlive(rec.creatorPid, rec.creatorStartTime),
+    beforeInit: rec.pid === 0,
     initAlive: isAlive(rec.pid, rec.initStartTime),
     fifoExists: existsSync(fifoPath(root, rec.id)),
     frozen: rec.cgroupPaths ? isFrozen(rec.cgroupPaths) : false,
