@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -165,14 +165,17 @@ describe('DEL', () => {
     expect(exec.calls.every((c) => c.stdin.prevResult === undefined)).toBe(true);
   });
 
-  it('reports and removes a corrupt cache entry, and still runs DEL', async () => {
+  it('reports a corrupt cache entry, still runs DEL, and the DEL removes it; CHECK leaves it (it may be a write in progress)', async () => {
     const { exec, cni, warnings } = client({ bridge: () => reply.ok(), portmap: () => reply.ok(), tuning: () => reply.ok() });
     mkdirSync(join(dir, 'results'), { recursive: true });
     writeFileSync(join(dir, 'results', 'net1-c1-eth0'), '{"kind":"cniCacheV1",');
+    await expect(cni.checkNetworkList(conflist(), rt)).rejects.toThrow(/no cached result/);
+    expect(existsSync(join(dir, 'results', 'net1-c1-eth0'))).toBe(true);
     await cni.delNetworkList(conflist(), rt);
     expect(exec.calls).toHaveLength(3);
     expect(warnings.join('\n')).toMatch(/corrupt CNI cache entry .*net1-c1-eth0: invalid JSON/);
     expect(cni.cachedAttachments()).toEqual([]);
+    expect(existsSync(join(dir, 'results', 'net1-c1-eth0'))).toBe(false);
   });
 
   it('gives every plugin its DEL when one fails, and keeps the cache entry for a retry', async () => {

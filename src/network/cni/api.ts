@@ -106,14 +106,18 @@ export class CniClient {
     }
   }
 
-  /** The cache entry and its result converted to the list's version; a corrupt entry is reported, removed and ignored. */
+  /**
+   * The cache entry and its result converted to the list's version. A corrupt
+   * entry is reported and ignored, not removed: libcni writes its entries in
+   * place, so one may be half written by another client right now; a DEL
+   * removes the entry when it is done.
+   */
   cached(list: NetworkConfigList, rt: RuntimeConf): { entry?: CacheEntry; result?: CniResult } {
     const key = cacheKey(list, rt);
     const read = this.cache.read(key);
     if ('missing' in read) return {};
     if ('corrupt' in read) {
       this.warn(`ignoring corrupt CNI cache entry ${read.corrupt.file}: ${read.corrupt.reason}`);
-      this.cache.remove(key);
       return {};
     }
     if (!read.entry.result) return { entry: read.entry };
