@@ -59,6 +59,14 @@ describe.skipIf(!isRoot)('delete while the same id is being created', () => {
     expect(del.stderr).toContain(`cannot delete container ${id} that is not stopped: creating`);
     expect(existsSync(join(root, id, 'state.json'))).toBe(true);
 
+    // --force: nothing to kill yet (pid 0 is no process; kill(0) would be the caller's own process group)
+    const forced = tsrun(root, ['delete', '--force', id]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(existsSync(join(root, id))).toBe(false);
+    expect(creator.exitCode).toBe(null);
+    mkdirSync(join(root, id), { mode: 0o711 });
+    creating(id, creator);
+
     await end(creator); // a create killed before it launched the init
     expect(JSON.parse(tsrun(root, ['state', id]).stdout).status).toBe('stopped');
     expect(tsrun(root, ['delete', id]).code).toBe(0);

@@ -57,7 +57,8 @@ export function ociState({ record, status }: Inspected): OciState & Record<strin
 
 /** Host pids of every process in the container (its pid namespace, or just the init). */
 export function containerPids({ record, status }: Inspected): number[] {
-  if (status === 'stopped') return [];
+  // pid 0 is a create that has not launched the init yet: nothing to signal (kill(0) would hit the caller's own group)
+  if (status === 'stopped' || record.pid <= 0) return [];
   if (record.cgroupPaths) {
     const pids = cgroupPids(record.cgroupPaths);
     if (pids.length) return pids;
