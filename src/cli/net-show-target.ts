@@ -52,7 +52,7 @@ const LIVE = new Set(['creating', 'created', 'running', 'paused']);
 
 export function containerTarget(root: string, id: string, extraCacheDirs: string[]): ShowTarget {
   const { record, status } = inspect(root, id);
-  const live = LIVE.has(status);
+  const live = LIVE.has(status) && record.pid > 0; // a create that has not launched its init yet has no namespaces to read
   const target: ShowTarget = {
     container: { id, status, ...(live ? { pid: record.pid } : {}) },
     mode: 'none',
