@@ -38,8 +38,9 @@ export const command: Command = {
       const { portmapShared } = await import('../../network/plugins/portmap/prune.js');
       const { firewallShared } = await import('../../network/plugins/firewall/prune.js');
       const { ExecIptables } = await import('../../network/plugins/iptables.js');
+      const x = new ExecIptables();
       for (const f of [4, 6] as const) {
-        for (const r of [await pruneShared(new ExecIptables(), f, 'nat', portmapShared()), await pruneShared(new ExecIptables(), f, 'filter', firewallShared)]) {
+        for (const r of [await pruneShared(x, f, 'nat', portmapShared()), await pruneShared(x, f, 'filter', firewallShared)]) {
           const where = `${f === 4 ? 'iptables' : 'ip6tables'} ${r.table}`;
           if (r.removed.length) process.stdout.write(`${where}: removed ${r.removed.join(', ')}\n`);
           for (const k of r.kept) process.stdout.write(`${where}: kept: ${k}\n`);

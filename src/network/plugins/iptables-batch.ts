@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { cniError } from './errors.js';
-import { afterChainRace, parseSave, type Iptables, type IptablesOutcome, type Listing, type Table } from './iptables.js';
+import { afterChainRace, emptyListing, isNewChain, NOTHING_DONE, parseSave, refusedLine, type Iptables, type IptablesOutcome, type Listing, type Table } from './iptables.js';
 import type { RestorePlan } from './iptables-plan.js';
 
 // One iptables-restore per family for a whole chain instead of one per
@@ -86,7 +86,7 @@ export class IptablesBatch {
       if (!required) return undefined;
       throw cniError(`running [${family === 4 ? 'iptables' : 'ip6tables'}-save]: exit status ${r.code}: ${r.stderr.trim()}`);
     }
-    const have = parseSave(r.stdout).get(table) ?? { chains: new Set<string>(), rules: [] };
+    const have = parseSave(r.stdout).get(table) ?? emptyListing();
     const held = this.pending.get(key)?.get(`${family}/${table}`);
     return held ? applyToListing(have, held.map((h) => h.line)) : have;
   }
@@ -108,12 +108,12 @@ export class IptablesBatch {
         // each refusal for a raced chain drops at least one -N line (or a committed section), so this ends
         for (let again; r.code !== 0 && (again = await afterRace(run, family, sections, r.stderr)); ) {
           sections = again;
-          r = sections.length ? await run.restore(family, restoreText(sections)) : { code: 0, stdout: '', stderr: '' };
+          r = sections.length ? await run.restore(family, restoreText(sections)) : NOTHING_DONE;
         }
         if (r.code !== 0) {
           // by line number of the restore input, from 1: the "*table" and COMMIT lines count as their section's first and last plugin
           const owners = sections.flatMap(({ held }) => [held[0]!.owner, ...held.map((h) => h.owner), held.at(-1)!.owner]);
-          const at = Number(/line:? (\d+)/.exec(r.stderr)?.[1]);
+          const at = refusedLine(r.stderr);
           const who = owners[at - 1] ?? [...new Set(owners)].join(', ');
           throw cniError(`${who ? `${who}: ` : ''}${family === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
         }
@@ -200,7 +200,7 @@ const restoreText = (sections: Section[]): string => `${sections.flatMap(({ tabl
  * after it are made again for the tables as they are now.
  */
 async function afterRace(x: Iptables, family: 4 | 6, sections: Section[], stderr: string): Promise<Section[] | undefined> {
-  const at = Number(/line:? (\d+)/.exec(stderr)?.[1]);
+  const at = refusedLine(stderr);
   let refused = -1;
   for (let i = 0, end = 0; i < sections.length && refused < 0; i++) {
     end += sections[i]!.held.length + 2; // "*table", the lines, COMMIT
@@ -208,11 +208,11 @@ async function afterRace(x: Iptables, family: 4 | 6, sections: Section[], stderr
   }
   if (!(at >= 1) || refused < 0) return undefined;
   const rest = sections.slice(refused);
-  if (!rest[0]!.held.some((h) => h.line.startsWith('-N '))) return undefined;
+  if (!rest[0]!.held.some((h) => isNewChain(h.line))) return undefined;
   const now = await x.save(family);
   if (now.code !== 0) return undefined;
   const tables = parseSave(now.stdout);
-  const again = rest.map(({ table, held }) => ({ table, held, lines: afterChainRace(held.map((h) => h.line), tables.get(table) ?? { chains: new Set<string>(), rules: [] }) }));
+  const again = rest.map(({ table, held }) => ({ table, held, lines: afterChainRace(held.map((h) => h.line), tables.get(table) ?? emptyListing()) }));
   if (!again[0]!.lines) return undefined; // the refused section's chains were not raced: another cause
   return again.map(({ table, held, lines }) => ({ table, held: lines ? held.filter((h) => lines.includes(h.line)) : held })).filter((s) => s.held.length > 0);
 }

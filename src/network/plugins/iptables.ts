@@ -130,7 +130,7 @@ export async function applyLines(x: Iptables, f: 4 | 6, table: Table, lines: str
   if (lines.length === 0) return;
   const batch = currentBatch();
   if (batch?.mode === 'add') return batch.hold(x, f, table, lines);
-  const restore = (ls: string[]) => (ls.length ? x.restore(f, `*${table}\n${ls.join('\n')}\nCOMMIT\n`) : Promise.resolve({ code: 0, stdout: '', stderr: '' }));
+  const restore = (ls: string[]) => (ls.length ? x.restore(f, `*${table}\n${ls.join('\n')}\nCOMMIT\n`) : Promise.resolve(NOTHING_DONE));
   let todo = lines;
   let r = await restore(todo);
   // each refusal for a raced chain drops at least one -N line, so this ends
@@ -143,7 +143,16 @@ export async function applyLines(x: Iptables, f: 4 | 6, table: Table, lines: str
   if (r.code !== 0) throw cniError(`${f === 4 ? 'iptables' : 'ip6tables'}-restore failed: ${r.stderr.trim()}`);
 }
 
-const isNewChain = (line: string): boolean => line.startsWith('-N ');
+export const isNewChain = (line: string): boolean => line.startsWith('-N ');
+
+/** The input line iptables-restore names when it refuses one ("line 3 failed", "Error occurred at line: 3"); NaN when it names none. */
+export const refusedLine = (stderr: string): number => Number(/line:? (\d+)/.exec(stderr)?.[1]);
+
+/** A table with no chains or rules of its own (one the kernel has not made yet). */
+export const emptyListing = (): Listing => ({ chains: new Set<string>(), rules: [] });
+
+/** What a restore with nothing to do "returns". */
+export const NOTHING_DONE: IptablesOutcome = { code: 0, stdout: '', stderr: '' };
 
 /**
  * Shared chains (portmap's, firewall's) are created with `-N`, not with a ":"
