@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.js';
-import { CLONE, MNT_DETACH, MS, O } from '../sys/constants.js';
+import { CLONE, LOCK, MNT_DETACH, MS, O } from '../sys/constants.js';
 import { SyscallError, type Syscalls } from '../sys/syscalls.js';
 
 // Named network namespaces as `ip netns` keeps them: an empty file under
@@ -14,7 +14,6 @@ import { SyscallError, type Syscalls } from '../sys/syscalls.js';
 export const NETNS_DIR = '/run/netns';
 
 const nameRegex = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const LOCK_EX = 2;
 
 export class NetnsStore {
   constructor(
@@ -75,7 +74,7 @@ export class NetnsStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     const lock = this.sys.open(this.dir, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
     try {
-      this.sys.flock(lock, LOCK_EX);
+      this.sys.flock(lock, LOCK.EX);
       try {
         this.sys.mount('', this.dir, 'none', MS.SHARED | MS.REC, null);
       } catch (err) {

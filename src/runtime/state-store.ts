@@ -4,7 +4,7 @@ import { TsrunError } from '../errors.js';
 import type { Spec } from '../spec/types.js';
 import { checkId } from '../common/ids.js';
 import { errnoOf, SyscallError, type Syscalls } from '../sys/syscalls.js';
-import { AT, AT_FDCWD, O } from '../sys/constants.js';
+import { AT, AT_FDCWD, LOCK, O } from '../sys/constants.js';
 import { because } from '../explain/events.js';
 import { child } from '../common/paths.js';
 
@@ -154,7 +154,7 @@ export function lockContainer(sys: Syscalls, root: string, id: string): number {
     throw err;
   }
   try {
-    sys.flock(fd, 2);
+    sys.flock(fd, LOCK.EX);
   } catch (err) {
     sys.close(fd);
     throw err;

@@ -58,6 +58,9 @@ export const PR = {
   CAP_AMBIENT_CLEAR_ALL: 4,
 } as const;
 
+/** flock(2) operations */
+export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
+
 export const O = {
   RDONLY: 0,
   WRONLY: 1,

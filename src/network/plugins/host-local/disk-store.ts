@@ -1,6 +1,7 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { LOCK } from '../../../sys/constants.js';
 import type { Syscalls } from '../../../sys/syscalls.js';
 import { ipFamily } from '../../rtnetlink/ip.js';
 import { ownerLine, type Allocation, type Store } from './store.js';
@@ -15,8 +16,6 @@ import { ownerLine, type Allocation, type Store } from './store.js';
 // use, so a stale one (the reference released the IPs) is harmless. A DEL the
 // index knows nothing about falls back to a scan (the reference may have made it).
 
-const LOCK_EX = 2;
-const LOCK_UN = 8;
 const LAST_PREFIX = 'last_reserved_ip.';
 const INDEX_DIR = '.tsrun-index';
 
@@ -35,10 +34,10 @@ export class DiskStore implements Store {
 
   lock(): void {
     if (this.lockFd < 0) this.lockFd = openSync(join(this.dir, 'lock'), 'a', 0o644);
-    this.sys.flock(this.lockFd, LOCK_EX);
+    this.sys.flock(this.lockFd, LOCK.EX);
   }
   unlock(): void {
-    if (this.lockFd >= 0) this.sys.flock(this.lockFd, LOCK_UN);
+    if (this.lockFd >= 0) this.sys.flock(this.lockFd, LOCK.UN);
   }
   close(): void {
     if (this.lockFd >= 0) closeSync(this.lockFd);
